@@ -1,0 +1,9 @@
+'use strict'
+// tad-store: a drop-in for electron-store backed by a durable native engine.
+const { Store } = require('./js/store')
+const { StoreManager } = require('./js/manager')
+
+module.exports = Store
+module.exports.default = Store
+module.exports.Store = Store
+module.exports.StoreManager = StoreManager

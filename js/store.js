@@ -1,0 +1,221 @@
+'use strict'
+// `Store`: electron-store's API over the native engine. This file wires and converts;
+// the engine (Rust) owns the document, durability and change tracking.
+const native = require('./native')
+const { encode } = require('./encode')
+const { toError, inputError } = require('./errors')
+const { resolveStorePath, fileMode } = require('./paths')
+
+const parse = (text) => (text == null ? undefined : JSON.parse(text)) // napi gives null for None
+
+function assertKey(key) {
+  if (typeof key !== 'string') {
+    throw inputError('INVALID_KEY', `Expected \`key\` to be of type \`string\`, got ${key === null ? 'null' : typeof key}`)
+  }
+}
+
+function assertCallback(callback) {
+  if (typeof callback !== 'function') {
+    throw inputError('INVALID_ARGUMENT', `Expected \`callback\` to be of type \`function\`, got ${typeof callback}`)
+  }
+}
+
+/** Runs a native call, turning its errors into tad-store errors unchanged. */
+function rethrowAsync(error) {
+  queueMicrotask(() => {
+    throw error
+  })
+}
+
+class Store {
+  #native
+  #listeners = new Map()
+  #errorListeners = new Set()
+  #options
+
+  /**
+   * Opens (or creates) the store file. Throws CORRUPT_FILE for an unreadable file unless
+   * `clearInvalidConfig` is set, in which case the file is moved aside, never deleted.
+   */
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') throw inputError('INVALID_OPTION', 'The options must be an object')
+    const definedOptions = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+    this.#options = { accessPropertiesByDotNotation: true, clearInvalidConfig: false, ...definedOptions }
+    if (this.#options.serialize || this.#options.deserialize) {
+      throw inputError('UNSUPPORTED_OPTION', 'The `serialize` and `deserialize` options are not supported yet; the file is always JSON')
+    }
+    /** The absolute path of the store file. */
+    this.path = resolveStorePath(this.#options, native)
+    const defaults = this.#options.defaults
+    if (defaults !== undefined && (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults))) {
+      throw inputError('INVALID_OPTION', 'The `defaults` option must be an object')
+    }
+    try {
+      this.#native = new native.NativeStore(
+        {
+          path: this.path,
+          fileMode: fileMode(this.#options.configFileMode),
+          clearInvalidConfig: Boolean(this.#options.clearInvalidConfig),
+          defaultsJson: defaults === undefined ? undefined : encode('defaults', defaults),
+          accessPropertiesByDotNotation: this.#options.accessPropertiesByDotNotation !== false,
+          checkpointIdleMs: this.#options.checkpointIdleMs,
+        },
+        () => this.#deliver(),
+        (info) => this.#reportError(toError(info)),
+      )
+    } catch (error) {
+      throw error.code ? error : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })
+    }
+  }
+
+  /** Get an item, or `defaultValue` when the key is absent. */
+  get(key, defaultValue) {
+    assertKey(key)
+    const text = this.#native.get(key)
+    return text == null ? defaultValue : JSON.parse(text)
+  }
+
+  /**
+   * Set an item, or several with an object. Applied when it returns; durable in the
+   * background (await `flush()` to know it is on disk).
+   */
+  set(key, value) {
+    if (typeof key === 'object' && key !== null) {
+      this.#native.setMany(encode('', key))
+      return
+    }
+    if (typeof key !== 'string') {
+      throw inputError('INVALID_KEY', `Expected \`key\` to be of type \`string\` or \`object\`, got ${key === null ? 'null' : typeof key}`)
+    }
+    this.#native.set(key, encode(key, value))
+  }
+
+  has(key) {
+    assertKey(key)
+    return this.#native.has(key)
+  }
+
+  /** Append an item to the array at `key`, creating the array when absent. */
+  appendToArray(key, value) {
+    assertKey(key)
+    this.#native.appendToArray(key, encode(key, value))
+  }
+
+  delete(key) {
+    assertKey(key)
+    this.#native.delete(key)
+  }
+
+  /** Reset items to their `defaults` values. A key without a default is left alone. */
+  reset(...keys) {
+    for (const key of keys) assertKey(key)
+    this.#native.reset(keys)
+  }
+
+  /** Delete all items; keys with a default get it back. */
+  clear() {
+    this.#native.clear()
+  }
+
+  /** Number of items (top-level keys). */
+  get size() {
+    return this.#native.size
+  }
+
+  /** All items as one object (a fresh copy). */
+  get store() {
+    return JSON.parse(this.#native.storeJson())
+  }
+
+  set store(value) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw inputError('INVALID_VALUE', 'The store must be set to an object')
+    }
+    this.#native.replace(encode('', value))
+  }
+
+  *[Symbol.iterator]() {
+    yield* Object.entries(this.store)
+  }
+
+  /**
+   * Watch `key`; `callback(newValue, oldValue)` runs on the JS thread after the change.
+   * Changes made in the same tick are folded into one call. Returns an unsubscribe function.
+   */
+  onDidChange(key, callback) {
+    assertKey(key)
+    assertCallback(callback)
+    return this.#subscribe(this.#native.watch(key), callback)
+  }
+
+  /** Watch the whole store. Returns an unsubscribe function. */
+  onDidAnyChange(callback) {
+    assertCallback(callback)
+    return this.#subscribe(this.#native.watch(undefined), callback)
+  }
+
+  /** Failures that happen in the background (a commit that could not reach the disk). */
+  onError(callback) {
+    assertCallback(callback)
+    this.#errorListeners.add(callback)
+    return () => this.#errorListeners.delete(callback)
+  }
+
+  /** Resolves once every change made so far is durable; rejects with the I/O error. */
+  async flush() {
+    const info = await this.#native.flush()
+    if (info) throw toError(info)
+  }
+
+  /**
+   * Commits everything, writes the final snapshot and delivers pending change events.
+   * Durable when it resolves. Later writes throw CLOSED.
+   */
+  async close() {
+    const info = await this.#native.close()
+    this.#deliver()
+    if (info) throw toError(info)
+  }
+
+  /** What opening the file found: a file moved aside, journal records replayed. */
+  get openReport() {
+    return this.#native.openReport
+  }
+
+  #subscribe(id, callback) {
+    this.#listeners.set(id, callback)
+    return () => {
+      this.#listeners.delete(id)
+      this.#native.unwatch(id)
+    }
+  }
+
+  #deliver() {
+    for (const change of this.#native.takeEvents()) {
+      const callback = this.#listeners.get(change.watchId)
+      if (!callback) continue
+      try {
+        callback.call(this, parse(change.newValue), parse(change.oldValue))
+      } catch (error) {
+        // One failing listener must not starve the others; its error still surfaces.
+        rethrowAsync(error)
+      }
+    }
+  }
+
+  #reportError(error) {
+    if (this.#errorListeners.size === 0) {
+      process.emitWarning(`tad-store: ${error.message}`, { code: error.code })
+      return
+    }
+    for (const listener of this.#errorListeners) {
+      try {
+        listener(error)
+      } catch (listenerError) {
+        rethrowAsync(listenerError)
+      }
+    }
+  }
+}
+
+module.exports = { Store }

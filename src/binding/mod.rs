@@ -1,0 +1,407 @@
+//! The Node-API binding: converts arguments and errors, and delivers events and
+//! completions on the JS thread. No store logic lives here; see `crate::engine`.
+//!
+//! Values cross as JSON text: the JS shim `JSON.stringify`s (after refusing what JSON
+//! would silently change) and `JSON.parse`s what comes back. V8's JSON is faster than
+//! building objects through Node-API one property at a time, and `JSON.parse` makes a
+//! `__proto__` key an own property, never a prototype.
+
+use crate::engine::document::{parse_value, Node};
+use crate::engine::error::StoreError;
+use crate::engine::fs::RealFs;
+use crate::engine::path::{KeyPath, MAX_DEPTH};
+use crate::engine::{ChangeEvent, Engine, EngineOptions, Receipt};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::JsDeferred;
+use napi_derive::napi;
+use std::sync::Arc;
+
+/// Options the JS shim resolves before opening a store.
+#[napi(object)]
+pub struct NativeOptions {
+    /// Absolute path of the snapshot file.
+    pub path: String,
+    /// Permission bits for files the store creates.
+    pub file_mode: Option<u32>,
+    pub clear_invalid_config: Option<bool>,
+    /// The `defaults` option as JSON text of an object.
+    pub defaults_json: Option<String>,
+    /// electron-store's `accessPropertiesByDotNotation` (default true).
+    pub access_properties_by_dot_notation: Option<bool>,
+    /// Checkpoint after this long without writes (ms). Default 500.
+    pub checkpoint_idle_ms: Option<u32>,
+}
+
+/// An error as JS sees it; the shim turns it into an `Error` with these properties.
+#[napi(object)]
+#[derive(Clone)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub kind: String,
+    pub message: String,
+    pub key: Option<String>,
+    pub file: Option<String>,
+}
+
+impl From<&StoreError> for ErrorInfo {
+    fn from(err: &StoreError) -> Self {
+        ErrorInfo {
+            code: err.code().to_string(),
+            kind: err.kind().as_str().to_string(),
+            message: err.to_string(),
+            key: err.key().map(str::to_string),
+            file: err.file().map(|f| f.to_string_lossy().into_owned()),
+        }
+    }
+}
+
+#[napi(object)]
+pub struct NativeChange {
+    pub watch_id: u32,
+    pub seq: f64,
+    /// JSON text, or undefined when the key is absent.
+    pub new_value: Option<String>,
+    pub old_value: Option<String>,
+}
+
+impl From<ChangeEvent> for NativeChange {
+    fn from(e: ChangeEvent) -> Self {
+        NativeChange {
+            watch_id: e.watch_id as u32,
+            seq: e.seq as f64,
+            new_value: e.new_json,
+            old_value: e.old_json,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct NativeOpenReport {
+    pub quarantined: Option<String>,
+    pub quarantine_reason: Option<String>,
+    pub replayed: u32,
+    pub torn_bytes: u32,
+    pub stale_temps: u32,
+}
+
+/// Throws `err` as a JS `Error` carrying `code`, `kind`, `key` and `file`.
+fn throw(env: &Env, err: &StoreError) -> Error {
+    let info = ErrorInfo::from(err);
+    let built = (|| -> Result<()> {
+        let mut obj = env.create_error(Error::new(Status::GenericFailure, info.message.clone()))?;
+        obj.set("code", info.code.as_str())?;
+        obj.set("kind", info.kind.as_str())?;
+        if let Some(key) = &info.key {
+            obj.set("key", key.as_str())?;
+        }
+        if let Some(file) = &info.file {
+            obj.set("file", file.as_str())?;
+        }
+        env.throw(obj)
+    })();
+    match built {
+        // The exception is pending; napi-rs must not throw another.
+        Ok(()) => Error::new(Status::PendingException, String::new()),
+        Err(e) => e,
+    }
+}
+
+type Resolver = Box<dyn FnOnce(Env) -> Result<Option<ErrorInfo>>>;
+
+/// A promise that resolves to `null` on success or to an `ErrorInfo` the shim throws.
+fn completion_promise<'env>(
+    env: &'env Env,
+) -> Result<(JsDeferred<Option<ErrorInfo>, Resolver>, Object<'env>)> {
+    env.create_deferred::<Option<ErrorInfo>, Resolver>()
+}
+
+fn settle(
+    deferred: JsDeferred<Option<ErrorInfo>, Resolver>,
+    result: crate::engine::error::Result<()>,
+) {
+    let info = result.err().map(|e| ErrorInfo::from(&e));
+    deferred.resolve(Box::new(move |_env| Ok(info)));
+}
+
+type EventsFn = ThreadsafeFunction<(), Unknown<'static>, (), Status, false, true>;
+type ErrorFn = ThreadsafeFunction<ErrorInfo, Unknown<'static>, ErrorInfo, Status, false, true>;
+
+/// One open store file.
+#[napi]
+pub struct NativeStore {
+    engine: Engine,
+    dot_notation: bool,
+    /// Wakes the shim to call `takeEvents`. Weak, so a process with listeners can exit;
+    /// referenced while a delivery is pending, so no event is dropped at exit.
+    events: EventsFn,
+}
+
+#[napi]
+impl NativeStore {
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        options: NativeOptions,
+        on_events: Function<(), Unknown<'static>>,
+        on_error: Function<ErrorInfo, Unknown<'static>>,
+    ) -> Result<Self> {
+        let dot_notation = options.access_properties_by_dot_notation.unwrap_or(true);
+        let mut engine_options = EngineOptions::new(&options.path, Arc::new(RealFs));
+        engine_options.file_mode = options.file_mode.unwrap_or(0o666);
+        engine_options.clear_invalid_config = options.clear_invalid_config.unwrap_or(false);
+        if let Some(ms) = options.checkpoint_idle_ms {
+            engine_options.checkpoint.idle = std::time::Duration::from_millis(ms.into());
+        }
+        if let Some(text) = &options.defaults_json {
+            engine_options.defaults =
+                object_entries(text, dot_notation).map_err(|e| throw(&env, &e))?;
+        }
+        let engine = Engine::open(engine_options).map_err(|e| throw(&env, &e))?;
+
+        let events: EventsFn = on_events
+            .build_threadsafe_function()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?;
+        let errors: ErrorFn = on_error
+            .build_threadsafe_function()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?;
+        engine.set_error_listener(Some(Arc::new(move |err: &StoreError| {
+            errors.call(
+                ErrorInfo::from(err),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        })));
+        Ok(NativeStore {
+            engine,
+            dot_notation,
+            events,
+        })
+    }
+
+    fn key(&self, env: &Env, key: &str) -> Result<KeyPath> {
+        let parsed = if self.dot_notation {
+            KeyPath::parse(key)
+        } else {
+            KeyPath::literal(key)
+        };
+        parsed.map_err(|e| throw(env, &e))
+    }
+
+    /// Schedules delivery of change events after a mutation, keeping Node alive until
+    /// they are delivered.
+    #[allow(deprecated)] // `refer` is the only way to hold the loop open for one event.
+    fn after_write(&mut self, env: &Env, receipt: Receipt) -> Result<()> {
+        if receipt.schedule_delivery {
+            self.events.refer(env)?;
+            self.events
+                .call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+        Ok(())
+    }
+
+    /// The value at `key` as JSON text, or undefined.
+    #[napi]
+    pub fn get(&self, env: Env, key: String) -> Result<Option<String>> {
+        Ok(self.engine.get_json(&self.key(&env, &key)?))
+    }
+
+    #[napi]
+    pub fn has(&self, env: Env, key: String) -> Result<bool> {
+        Ok(self.engine.has(&self.key(&env, &key)?))
+    }
+
+    /// Sets `key` to the value in `json`. Returns the change's sequence number.
+    #[napi]
+    pub fn set(&mut self, env: Env, key: String, json: String) -> Result<f64> {
+        let path = self.key(&env, &key)?;
+        let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
+        let receipt = self.engine.set(&path, value).map_err(|e| throw(&env, &e))?;
+        self.after_write(&env, receipt)?;
+        Ok(receipt.seq as f64)
+    }
+
+    /// Sets every key of the object in `json` as one change.
+    #[napi]
+    pub fn set_many(&mut self, env: Env, json: String) -> Result<f64> {
+        let entries = object_entries(&json, self.dot_notation).map_err(|e| throw(&env, &e))?;
+        let receipt = self.engine.set_many(entries).map_err(|e| throw(&env, &e))?;
+        self.after_write(&env, receipt)?;
+        Ok(receipt.seq as f64)
+    }
+
+    #[napi]
+    pub fn append_to_array(&mut self, env: Env, key: String, json: String) -> Result<f64> {
+        let path = self.key(&env, &key)?;
+        let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
+        let receipt = self
+            .engine
+            .append(&path, value)
+            .map_err(|e| throw(&env, &e))?;
+        self.after_write(&env, receipt)?;
+        Ok(receipt.seq as f64)
+    }
+
+    #[napi]
+    pub fn delete(&mut self, env: Env, key: String) -> Result<f64> {
+        let path = self.key(&env, &key)?;
+        let receipt = self.engine.delete(&path).map_err(|e| throw(&env, &e))?;
+        self.after_write(&env, receipt)?;
+        Ok(receipt.seq as f64)
+    }
+
+    #[napi]
+    pub fn reset(&mut self, env: Env, keys: Vec<String>) -> Result<f64> {
+        let paths = keys
+            .iter()
+            .map(|k| self.key(&env, k))
+            .collect::<Result<Vec<_>>>()?;
+        let receipt = self.engine.reset(&paths).map_err(|e| throw(&env, &e))?;
+        self.after_write(&env, receipt)?;
+        Ok(receipt.seq as f64)
+    }
+
+    #[napi]
+    pub fn clear(&mut self, env: Env) -> Result<f64> {
+        let receipt = self.engine.clear().map_err(|e| throw(&env, &e))?;
+        self.after_write(&env, receipt)?;
+        Ok(receipt.seq as f64)
+    }
+
+    /// Replaces the whole store with the object in `json`.
+    #[napi]
+    pub fn replace(&mut self, env: Env, json: String) -> Result<f64> {
+        let value = parse_value(&KeyPath::root(), &json).map_err(|e| throw(&env, &e))?;
+        let receipt = self.engine.replace(value).map_err(|e| throw(&env, &e))?;
+        self.after_write(&env, receipt)?;
+        Ok(receipt.seq as f64)
+    }
+
+    /// The whole store as JSON text.
+    #[napi]
+    pub fn store_json(&self) -> String {
+        self.engine.store_json()
+    }
+
+    #[napi(getter)]
+    pub fn size(&self) -> u32 {
+        self.engine.size() as u32
+    }
+
+    #[napi(getter)]
+    pub fn seq(&self) -> f64 {
+        self.engine.seq() as f64
+    }
+
+    #[napi(getter)]
+    pub fn open_report(&self) -> NativeOpenReport {
+        let r = self.engine.report();
+        NativeOpenReport {
+            quarantined: r
+                .quarantined
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+            quarantine_reason: r.quarantine_reason.clone(),
+            replayed: r.replayed as u32,
+            torn_bytes: r.torn_bytes as u32,
+            stale_temps: r.stale_temps as u32,
+        }
+    }
+
+    /// Starts reporting changes to `key` (undefined: the whole store). Returns an id.
+    #[napi]
+    pub fn watch(&self, env: Env, key: Option<String>) -> Result<u32> {
+        let path = match key {
+            Some(k) => self.key(&env, &k)?,
+            None => KeyPath::root(),
+        };
+        Ok(self.engine.watch(path) as u32)
+    }
+
+    #[napi]
+    pub fn unwatch(&self, id: u32) {
+        self.engine.unwatch(id.into());
+    }
+
+    /// The changes since the last call; lets Node exit again once delivered.
+    #[napi]
+    #[allow(deprecated)] // see `after_write`
+    pub fn take_events(&mut self, env: Env) -> Result<Vec<NativeChange>> {
+        self.events.unref(&env)?;
+        Ok(self
+            .engine
+            .take_events()
+            .into_iter()
+            .map(NativeChange::from)
+            .collect())
+    }
+
+    /// Resolves (to null, or to the error) once every change so far is durable.
+    #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
+    pub fn flush<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = completion_promise(env)?;
+        self.engine
+            .flush(Box::new(move |result| settle(deferred, result)));
+        Ok(promise)
+    }
+
+    /// Commits everything, writes a final snapshot and stops; resolves like `flush`.
+    #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = completion_promise(env)?;
+        self.engine
+            .close(Box::new(move |result| settle(deferred, result)));
+        Ok(promise)
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.engine.is_closed()
+    }
+}
+
+/// The entries of a JSON object whose keys are key paths (`set(object)`, `defaults`).
+fn object_entries(
+    json: &str,
+    dot_notation: bool,
+) -> crate::engine::error::Result<Vec<(KeyPath, Node)>> {
+    let node = parse_value(&KeyPath::root(), json)?;
+    let Some(map) = node.as_object() else {
+        return Err(StoreError::invalid_value(
+            "",
+            "expected an object of keys and values",
+        ));
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let path = if dot_notation {
+                KeyPath::parse(k)?
+            } else {
+                KeyPath::literal(k)?
+            };
+            if path.len() + v.depth() > MAX_DEPTH {
+                return Err(StoreError::invalid_value(
+                    k,
+                    format!("it is nested deeper than {MAX_DEPTH} levels"),
+                ));
+            }
+            Ok((path, v.clone()))
+        })
+        .collect()
+}
+
+/// The default directory for a project's stores (see `engine::default_config_dir`).
+#[napi]
+pub fn default_config_dir(project_name: String) -> Result<String> {
+    crate::engine::default_config_dir(&project_name)
+        .map(|p| p.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::new(
+                Status::GenericFailure,
+                "no home directory to find the OS config directory in",
+            )
+        })
+}

@@ -1,0 +1,160 @@
+//! Errors of the engine, each with a stable `code` and a `kind` that JS sees unchanged.
+//!
+//! The code is the contract: messages may improve, codes never change meaning.
+
+use std::io;
+use std::path::PathBuf;
+
+/// How an error should be handled by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Retrying may succeed (an interrupted or busy system call).
+    Transient,
+    /// Retrying the same request will fail the same way until something outside changes
+    /// (bad input, disk full, permissions).
+    Persistent,
+    /// The store cannot go on safely (a corrupt file, a lost fsync).
+    Critical,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Transient => "transient",
+            ErrorKind::Persistent => "persistent",
+            ErrorKind::Critical => "critical",
+        }
+    }
+}
+
+/// Every failure the engine reports. Variants carry the key or file involved.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("Invalid key `{key}`: {reason}")]
+    InvalidKey { key: String, reason: String },
+    #[error("Invalid value for `{key}`: {reason}")]
+    InvalidValue { key: String, reason: String },
+    #[error("Cannot write `{key}`: {reason}")]
+    TypeConflict { key: String, reason: String },
+    #[error("The store file `{}` is corrupt: {reason}", file.display())]
+    CorruptFile { file: PathBuf, reason: String },
+    #[error("{op} `{}` failed: {message}", file.display())]
+    Io {
+        op: &'static str,
+        file: PathBuf,
+        message: String,
+        /// The OS error number, when there is one; decides the kind.
+        errno: Option<i32>,
+    },
+    #[error("The store `{}` is closed", file.display())]
+    Closed { file: PathBuf },
+}
+
+impl StoreError {
+    /// The stable string JS sees as `err.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::InvalidKey { .. } => "INVALID_KEY",
+            StoreError::InvalidValue { .. } => "INVALID_VALUE",
+            StoreError::TypeConflict { .. } => "TYPE_CONFLICT",
+            StoreError::CorruptFile { .. } => "CORRUPT_FILE",
+            StoreError::Io { errno, .. } => match errno {
+                Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => "DISK_FULL",
+                Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => "PERMISSION_DENIED",
+                _ => "IO",
+            },
+            StoreError::Closed { .. } => "CLOSED",
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::InvalidKey { .. }
+            | StoreError::InvalidValue { .. }
+            | StoreError::TypeConflict { .. }
+            | StoreError::Closed { .. } => ErrorKind::Persistent,
+            StoreError::CorruptFile { .. } => ErrorKind::Critical,
+            StoreError::Io { errno, .. } => match errno {
+                Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY) => ErrorKind::Transient,
+                _ => ErrorKind::Persistent,
+            },
+        }
+    }
+
+    /// The key the error is about, if it is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            StoreError::InvalidKey { key, .. }
+            | StoreError::InvalidValue { key, .. }
+            | StoreError::TypeConflict { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The file the error is about, if it is about one.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            StoreError::CorruptFile { file, .. }
+            | StoreError::Io { file, .. }
+            | StoreError::Closed { file } => Some(file),
+            _ => None,
+        }
+    }
+
+    pub fn io(op: &'static str, file: impl Into<PathBuf>, err: &io::Error) -> StoreError {
+        StoreError::Io {
+            op,
+            file: file.into(),
+            message: err.to_string(),
+            errno: err.raw_os_error(),
+        }
+    }
+
+    pub(crate) fn invalid_key(key: &str, reason: impl Into<String>) -> StoreError {
+        StoreError::InvalidKey {
+            key: key.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_value(key: &str, reason: impl Into<String>) -> StoreError {
+        StoreError::InvalidValue {
+            key: key.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_full_is_persistent_with_its_own_code() {
+        let err = StoreError::io(
+            "write",
+            "/x/config.json",
+            &io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        assert_eq!(err.code(), "DISK_FULL");
+        assert_eq!(err.kind(), ErrorKind::Persistent);
+        assert_eq!(err.file().unwrap(), std::path::Path::new("/x/config.json"));
+    }
+
+    #[test]
+    fn interrupted_io_is_transient() {
+        let err = StoreError::io("fsync", "/x", &io::Error::from_raw_os_error(libc::EINTR));
+        assert_eq!(err.code(), "IO");
+        assert_eq!(err.kind(), ErrorKind::Transient);
+    }
+
+    #[test]
+    fn key_errors_name_the_key() {
+        let err = StoreError::invalid_key("a.__proto__", "forbidden segment");
+        assert_eq!(err.code(), "INVALID_KEY");
+        assert_eq!(err.key(), Some("a.__proto__"));
+        assert!(err.to_string().contains("a.__proto__"));
+    }
+}

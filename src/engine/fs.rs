@@ -1,0 +1,526 @@
+//! The filesystem trait every file operation of the engine goes through, with the real
+//! disk behind it in production and a power-loss simulator with fault injection in tests.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// An open file the engine writes.
+pub trait FsFile: Send {
+    /// Writes every byte or fails: a short write is an error, never a success.
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
+    /// Makes the file's data durable (fdatasync). After a failure, this handle must not be
+    /// trusted again: the kernel may have dropped the dirty pages.
+    fn sync(&mut self) -> io::Result<()>;
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+}
+
+/// The operations the engine needs, and only those.
+pub trait Fs: Send + Sync {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Creates or truncates `path` for writing, with permission `mode` for a new file.
+    fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>>;
+    /// Opens an existing file for appending.
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
+    /// Atomically replaces `to` with `from`.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Makes the directory's entries (creations, renames, removals) durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// Names of the entries of `dir`.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+}
+
+/// The real disk.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealFs;
+
+struct RealFile(File);
+
+impl FsFile for RealFile {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        // std's write_all loops over short writes and turns a zero-byte write into an
+        // error, so a full disk can never pass for success.
+        self.0.write_all(buf)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+}
+
+impl Fs for RealFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+    fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>> {
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        #[cfg(not(unix))]
+        let _unused_on_this_platform = mode;
+        Ok(Box::new(RealFile(options.open(path)?)))
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let file = OpenOptions::new().append(true).open(path)?;
+        Ok(Box::new(RealFile(file)))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            File::open(dir)?.sync_all()
+        }
+        #[cfg(not(unix))]
+        {
+            let _unused_on_this_platform = dir;
+            Ok(())
+        }
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Power-loss simulator
+// ---------------------------------------------------------------------------------------
+
+/// The files of a simulated disk, by path.
+pub type Image = BTreeMap<PathBuf, Vec<u8>>;
+
+/// A fault to inject: the `at`-th mutating operation (counting from 0) fails with `errno`,
+/// and with `sticky` every one after it too, until [`SimFs::heal`].
+#[derive(Debug, Clone, Copy)]
+pub struct Fault {
+    pub at: usize,
+    pub errno: i32,
+    pub sticky: bool,
+}
+
+#[derive(Clone, Default)]
+struct Inode {
+    /// What a reader sees now.
+    data: Vec<u8>,
+    /// What survives power loss: the data as of the last successful sync.
+    durable: Vec<u8>,
+}
+
+#[derive(Clone, Default)]
+struct SimState {
+    inodes: Vec<Inode>,
+    /// Directory entries as a reader sees them now.
+    names: BTreeMap<PathBuf, usize>,
+    /// Directory entries as of each directory's last sync.
+    durable_names: BTreeMap<PathBuf, usize>,
+    dirs: Vec<PathBuf>,
+    /// The last write, as (inode, length before, length after): a crash can tear it.
+    last_write: Option<(usize, usize, usize)>,
+}
+
+#[derive(Default)]
+struct Sim {
+    state: SimState,
+    /// The state before the first mutating operation.
+    initial: SimState,
+    /// The state after every mutating operation, so every crash point can be examined.
+    history: Vec<SimState>,
+    ops: usize,
+    fault: Option<Fault>,
+}
+
+/// An in-memory disk that remembers what has been made durable, for enumerating the
+/// states a power loss can leave, and that can fail any operation on demand.
+#[derive(Clone, Default)]
+pub struct SimFs {
+    sim: Arc<Mutex<Sim>>,
+}
+
+/// How much of the not-yet-durable work a simulated power loss keeps.
+#[derive(Debug, Clone, Copy)]
+pub enum CrashMode {
+    /// Only what was synced.
+    DurableOnly,
+    /// Everything, as if the disk caught up just before the power went.
+    Everything,
+    /// Everything, but the last write kept only its first `n` bytes.
+    TornLastWrite(usize),
+    /// File data reached the disk but no directory change did.
+    DataNotNames,
+    /// Directory changes reached the disk but unsynced data did not.
+    NamesNotData,
+}
+
+fn errno_error(errno: i32) -> io::Error {
+    io::Error::from_raw_os_error(errno)
+}
+
+impl SimFs {
+    pub fn new() -> SimFs {
+        SimFs::default()
+    }
+
+    /// A disk holding exactly `image`, all of it durable, as after a reboot.
+    pub fn from_image(image: &Image) -> SimFs {
+        let fs = SimFs::new();
+        {
+            let mut sim = fs.lock();
+            for (path, data) in image {
+                let id = sim.state.inodes.len();
+                sim.state.inodes.push(Inode {
+                    data: data.clone(),
+                    durable: data.clone(),
+                });
+                sim.state.names.insert(path.clone(), id);
+                sim.state.durable_names.insert(path.clone(), id);
+            }
+            sim.initial = sim.state.clone();
+        }
+        fs
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Sim> {
+        // A panic in another test thread poisons the lock; the state is still usable.
+        self.sim.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.lock().fault = fault;
+    }
+
+    /// Stops failing: the disk has "recovered".
+    pub fn heal(&self) {
+        self.lock().fault = None;
+    }
+
+    /// Mutating operations so far; a crash point is a number in `0..=op_count()`.
+    pub fn op_count(&self) -> usize {
+        self.lock().ops
+    }
+
+    /// The disk as it is now (every write visible).
+    pub fn image(&self) -> Image {
+        view(&self.lock().state, CrashMode::Everything)
+    }
+
+    /// The disk a power loss right after mutating operation `point` would leave.
+    pub fn crash_image(&self, point: usize, mode: CrashMode) -> Image {
+        let sim = self.lock();
+        let state = if point == 0 {
+            sim.initial.clone()
+        } else {
+            sim.history[point - 1].clone()
+        };
+        view(&state, mode)
+    }
+
+    /// The torn-write cut points worth trying at crash point `point`.
+    pub fn torn_cuts(&self, point: usize) -> Vec<usize> {
+        let sim = self.lock();
+        if point == 0 {
+            return Vec::new();
+        }
+        match sim.history[point - 1].last_write {
+            Some((_, before, after)) if after > before + 1 => {
+                let span = after - before;
+                let step = (span / 16).max(1);
+                (1..span).step_by(step).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Runs one mutating operation: counts it, applies a due fault, records history.
+    fn mutate<T>(
+        &self,
+        op: impl FnOnce(&mut SimState, Option<i32>) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let mut sim = self.lock();
+        let n = sim.ops;
+        sim.ops += 1;
+        let failing = match sim.fault {
+            Some(f) if n == f.at || (f.sticky && n > f.at) => Some(f.errno),
+            _ => None,
+        };
+        let result = op(&mut sim.state, failing);
+        let snapshot = sim.state.clone();
+        sim.history.push(snapshot);
+        result
+    }
+}
+
+fn view(state: &SimState, mode: CrashMode) -> Image {
+    let names = match mode {
+        CrashMode::DurableOnly | CrashMode::DataNotNames => &state.durable_names,
+        _ => &state.names,
+    };
+    names
+        .iter()
+        .map(|(path, &id)| {
+            let inode = &state.inodes[id];
+            let data = match mode {
+                CrashMode::DurableOnly | CrashMode::NamesNotData => inode.durable.clone(),
+                CrashMode::Everything | CrashMode::DataNotNames => inode.data.clone(),
+                CrashMode::TornLastWrite(cut) => match state.last_write {
+                    // A write already synced cannot be torn.
+                    Some((w, before, after))
+                        if w == id && before + cut < after && inode.durable != inode.data =>
+                    {
+                        inode.data[..before + cut].to_vec()
+                    }
+                    _ => inode.data.clone(),
+                },
+            };
+            (path.clone(), data)
+        })
+        .collect()
+}
+
+struct SimFile {
+    fs: SimFs,
+    inode: usize,
+    /// Set once a sync fails: like Linux, the dirty data may be gone, so later syncs on
+    /// this handle report the failure again rather than pretend.
+    sync_failed: bool,
+}
+
+impl FsFile for SimFile {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let id = self.inode;
+        self.fs.mutate(|state, fail| {
+            let inode = &mut state.inodes[id];
+            let before = inode.data.len();
+            if let Some(errno) = fail {
+                // A failing disk accepts part of the write first, as a real one can.
+                inode.data.extend_from_slice(&buf[..buf.len() / 2]);
+                state.last_write = Some((id, before, inode.data.len()));
+                return Err(errno_error(errno));
+            }
+            inode.data.extend_from_slice(buf);
+            state.last_write = Some((id, before, inode.data.len()));
+            Ok(())
+        })
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        let id = self.inode;
+        let already_failed = self.sync_failed;
+        let result = self.fs.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            if already_failed {
+                return Err(errno_error(libc::EIO));
+            }
+            let inode = &mut state.inodes[id];
+            inode.durable = inode.data.clone();
+            Ok(())
+        });
+        if result.is_err() {
+            self.sync_failed = true;
+        }
+        result
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        let id = self.inode;
+        self.fs.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            state.inodes[id].data.resize(len as usize, 0);
+            Ok(())
+        })
+    }
+}
+
+fn not_found() -> io::Error {
+    io::Error::from(io::ErrorKind::NotFound)
+}
+
+impl Fs for SimFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let sim = self.lock();
+        let id = sim.state.names.get(path).ok_or_else(not_found)?;
+        Ok(sim.state.inodes[*id].data.clone())
+    }
+    fn create(&self, path: &Path, _mode: u32) -> io::Result<Box<dyn FsFile>> {
+        let inode = self.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            if let Some(&id) = state.names.get(path) {
+                state.inodes[id].data.clear();
+                return Ok(id);
+            }
+            let id = state.inodes.len();
+            state.inodes.push(Inode::default());
+            state.names.insert(path.to_path_buf(), id);
+            Ok(id)
+        })?;
+        Ok(Box::new(SimFile {
+            fs: self.clone(),
+            inode,
+            sync_failed: false,
+        }))
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let inode = *self.lock().state.names.get(path).ok_or_else(not_found)?;
+        Ok(Box::new(SimFile {
+            fs: self.clone(),
+            inode,
+            sync_failed: false,
+        }))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            let id = state.names.remove(from).ok_or_else(not_found)?;
+            state.names.insert(to.to_path_buf(), id);
+            Ok(())
+        })
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            state.names.remove(path).map(|_| ()).ok_or_else(not_found)
+        })
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            let in_dir = |p: &PathBuf| p.parent() == Some(dir);
+            state.durable_names.retain(|p, _| !in_dir(p));
+            let current: Vec<_> = state
+                .names
+                .iter()
+                .filter(|(p, _)| in_dir(p))
+                .map(|(p, id)| (p.clone(), *id))
+                .collect();
+            state.durable_names.extend(current);
+            Ok(())
+        })
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        let mut sim = self.lock();
+        if !sim.state.dirs.iter().any(|d| d == dir) {
+            sim.state.dirs.push(dir.to_path_buf());
+        }
+        Ok(())
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let sim = self.lock();
+        Ok(sim
+            .state
+            .names
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    #[test]
+    fn unsynced_data_is_lost_on_power_loss() {
+        let fs = SimFs::new();
+        let mut f = fs.create(&p("/d/a"), 0o600).unwrap();
+        f.write_all(b"hello").unwrap();
+        let n = fs.op_count();
+        assert!(
+            fs.crash_image(n, CrashMode::DurableOnly).is_empty(),
+            "name not synced"
+        );
+        f.sync().unwrap();
+        fs.sync_dir(&p("/d")).unwrap();
+        let n = fs.op_count();
+        assert_eq!(
+            fs.crash_image(n, CrashMode::DurableOnly)[&p("/d/a")],
+            b"hello"
+        );
+        f.write_all(b" world").unwrap();
+        let n = fs.op_count();
+        assert_eq!(
+            fs.crash_image(n, CrashMode::DurableOnly)[&p("/d/a")],
+            b"hello"
+        );
+        assert_eq!(
+            fs.crash_image(n, CrashMode::Everything)[&p("/d/a")],
+            b"hello world"
+        );
+        assert_eq!(
+            fs.crash_image(n, CrashMode::TornLastWrite(2))[&p("/d/a")],
+            b"hello w"
+        );
+    }
+
+    #[test]
+    fn a_rename_is_durable_only_after_the_directory_sync() {
+        let fs = SimFs::from_image(&Image::from([(p("/d/a"), b"old".to_vec())]));
+        let mut f = fs.create(&p("/d/a.tmp"), 0o600).unwrap();
+        f.write_all(b"new").unwrap();
+        f.sync().unwrap();
+        fs.rename(&p("/d/a.tmp"), &p("/d/a")).unwrap();
+        let n = fs.op_count();
+        assert_eq!(
+            fs.crash_image(n, CrashMode::DurableOnly)[&p("/d/a")],
+            b"old"
+        );
+        assert_eq!(fs.crash_image(n, CrashMode::Everything)[&p("/d/a")], b"new");
+        fs.sync_dir(&p("/d")).unwrap();
+        let n = fs.op_count();
+        let image = fs.crash_image(n, CrashMode::DurableOnly);
+        assert_eq!(image[&p("/d/a")], b"new");
+        assert!(!image.contains_key(&p("/d/a.tmp")));
+    }
+
+    #[test]
+    fn faults_fail_the_chosen_operation() {
+        let fs = SimFs::new();
+        fs.set_fault(Some(Fault {
+            at: 1,
+            errno: libc::ENOSPC,
+            sticky: true,
+        }));
+        let mut f = fs.create(&p("/d/a"), 0o600).unwrap();
+        let err = f.write_all(b"0123456789").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!(
+            fs.read(&p("/d/a")).unwrap(),
+            b"01234",
+            "a short write happened"
+        );
+        assert!(f.sync().is_err(), "sticky");
+        fs.heal();
+        assert!(f.sync().is_err(), "a handle whose sync failed stays failed");
+    }
+}

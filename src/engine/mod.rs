@@ -1,0 +1,985 @@
+//! The store engine: an in-memory document, made durable by a journal with group commit
+//! and by atomic snapshots, all on a background committer thread.
+//!
+//! Nothing here knows about Node.js. The binding calls these methods on the JS thread;
+//! they apply a change in memory, queue its journal record and return in microseconds.
+//!
+//! Durability contract (see DESIGN.md):
+//! - A change is applied and visible when its method returns.
+//! - It is durable once [`Engine::flush`]'s callback reports `Ok`: the journal record
+//!   that holds it has been fsynced, or a snapshot that contains it has been renamed
+//!   into place and its directory fsynced.
+//! - The snapshot is only ever replaced by rename; a crash leaves the old or the new one.
+
+pub mod document;
+pub mod error;
+pub mod fs;
+pub mod journal;
+pub mod path;
+pub mod snapshot;
+
+use document::Node;
+use error::{Result, StoreError};
+use fs::{Fs, FsFile};
+use journal::{Batch, Op, SnapshotId};
+use path::{KeyPath, INTERNAL_KEY};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// When the committer folds the journal into a new snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckpointPolicy {
+    /// Checkpoint once the journal holds this many bytes of records...
+    pub journal_bytes: u64,
+    /// ...or once it holds any and no write has come for this long.
+    pub idle: Duration,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        CheckpointPolicy {
+            journal_bytes: 4 << 20,
+            idle: Duration::from_millis(500),
+        }
+    }
+}
+
+pub struct EngineOptions {
+    /// The snapshot file, e.g. `~/.config/tad-electron/config.json`.
+    pub path: PathBuf,
+    pub fs: Arc<dyn Fs>,
+    /// Permission bits for files the store creates (the umask applies).
+    pub file_mode: u32,
+    /// Move an unreadable snapshot aside and start from defaults instead of failing.
+    pub clear_invalid_config: bool,
+    /// `defaults`: filled in at open for keys the store does not hold, and restored by
+    /// `reset`/`clear`. A top-level object whose keys are paths.
+    pub defaults: Vec<(KeyPath, Node)>,
+    pub checkpoint: CheckpointPolicy,
+}
+
+impl EngineOptions {
+    pub fn new(path: impl Into<PathBuf>, fs: Arc<dyn Fs>) -> EngineOptions {
+        EngineOptions {
+            path: path.into(),
+            fs,
+            file_mode: 0o666,
+            clear_invalid_config: false,
+            defaults: Vec::new(),
+            checkpoint: CheckpointPolicy::default(),
+        }
+    }
+}
+
+/// What opening found and did.
+#[derive(Debug, Clone, Default)]
+pub struct OpenReport {
+    /// Where an unreadable snapshot was moved (with `clear_invalid_config`).
+    pub quarantined: Option<PathBuf>,
+    /// The reason it was unreadable.
+    pub quarantine_reason: Option<String>,
+    /// Journal batches replayed on top of the snapshot (non-zero after a crash).
+    pub replayed: usize,
+    /// Bytes of torn journal tail dropped (a crash mid-append).
+    pub torn_bytes: usize,
+    /// Stale temporary files removed.
+    pub stale_temps: usize,
+}
+
+/// A change to a watched key, ready to be delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEvent {
+    pub watch_id: u64,
+    /// The sequence number of the last change folded into this event.
+    pub seq: u64,
+    /// New and old values as compact JSON; `None` where the key is absent.
+    pub new_json: Option<String>,
+    pub old_json: Option<String>,
+}
+
+/// Called once with the outcome of a flush or close.
+pub type Completion = Box<dyn FnOnce(Result<()>) + Send>;
+/// Receives failures that happen in the background.
+pub type ErrorListener = Arc<dyn Fn(&StoreError) + Send + Sync>;
+
+/// What a mutation did, for the binding.
+#[derive(Debug, Clone, Copy)]
+pub struct Receipt {
+    pub seq: u64,
+    /// A watched key may have changed and no delivery was pending: schedule one, then
+    /// call [`Engine::take_events`].
+    pub schedule_delivery: bool,
+}
+
+struct Watcher {
+    id: u64,
+    path: KeyPath,
+    /// The value before the first undelivered change (`Some(None)`: it was absent).
+    /// Invariant: `Some` exactly while a change to this key awaits delivery. Changes
+    /// coalesce: the queue holds at most one entry per watcher, whatever the write rate.
+    old: Option<Option<Node>>,
+}
+
+struct State {
+    /// The document as the JS thread sees it.
+    doc: Node,
+    /// Sequence number of the last change applied to `doc`.
+    seq: u64,
+    /// Journal records of changes after `taken_seq`, not yet handed to the committer.
+    pending: Vec<u8>,
+    /// Every change up to this one is durable.
+    durable_seq: u64,
+    /// Flush completions waiting for their target sequence number to become durable.
+    waiters: Vec<(u64, Completion)>,
+    close_waiter: Option<Completion>,
+    watchers: Vec<Watcher>,
+    next_watch_id: u64,
+    delivery_scheduled: bool,
+    /// Set by `close`: no more changes are accepted.
+    closing: bool,
+    /// The committer has stopped.
+    closed: bool,
+    /// The committer is blocked waiting for work, so a change must wake it.
+    committer_idle: bool,
+    last_change: Instant,
+    /// The last background failure, until a commit succeeds.
+    failure: Option<StoreError>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+    path: PathBuf,
+    journal_path: PathBuf,
+    fs: Arc<dyn Fs>,
+    file_mode: u32,
+    policy: CheckpointPolicy,
+    on_error: Mutex<Option<ErrorListener>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is only changed in small steps that leave it consistent, so a panic
+        // elsewhere does not make it unusable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn report(&self, err: &StoreError) {
+        let listener = self
+            .on_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(listener) = listener {
+            listener(err);
+        }
+    }
+}
+
+/// One open store. Dropping it without `close` still stops the committer, after a last
+/// commit.
+pub struct Engine {
+    shared: Arc<Shared>,
+    committer: Option<JoinHandle<()>>,
+    /// The `defaults` option as a document, for `reset` and `clear`.
+    defaults: Node,
+    default_entries: Vec<(KeyPath, Node)>,
+    report: OpenReport,
+}
+
+pub fn journal_path_for(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".journal");
+    path.with_file_name(name)
+}
+
+impl Engine {
+    /// Opens the store: loads the snapshot, replays the journal over it, fills in
+    /// defaults, and starts the committer.
+    pub fn open(options: EngineOptions) -> Result<Engine> {
+        let fs = options.fs.clone();
+        let path = options.path.clone();
+        let dir = snapshot::dir_of(&path);
+        fs.create_dir_all(&dir)
+            .map_err(|e| StoreError::io("create directory", &dir, &e))?;
+        let mut report = OpenReport {
+            stale_temps: snapshot::remove_stale_temps(&*fs, &path)?,
+            ..OpenReport::default()
+        };
+
+        let (mut doc, snapshot_id) = match snapshot::load(&*fs, &path) {
+            Ok(Some(loaded)) => (loaded.doc, loaded.id),
+            Ok(None) => (Node::empty_object(), SnapshotId::of(b"")),
+            Err(err @ StoreError::CorruptFile { .. }) if options.clear_invalid_config => {
+                report.quarantine_reason = Some(err.to_string());
+                report.quarantined = Some(snapshot::quarantine(&*fs, &path, "corrupt")?);
+                (Node::empty_object(), SnapshotId::of(b""))
+            }
+            Err(err) => return Err(err),
+        };
+
+        let journal_path = journal_path_for(&path);
+        let mut journal_len = 0u64;
+        match fs.read(&journal_path) {
+            Ok(bytes) => {
+                if let Some(replay) = journal::replay(&bytes) {
+                    if replay.base == snapshot_id {
+                        report.replayed = replay.batches.len();
+                        report.torn_bytes = bytes.len() - replay.valid_len;
+                        for batch in &replay.batches {
+                            apply_batch(&mut doc, batch)?;
+                        }
+                        journal_len = replay.valid_len as u64;
+                        if report.torn_bytes > 0 {
+                            // Cut the torn tail so new records follow the last whole one.
+                            let mut file = fs
+                                .open_append(&journal_path)
+                                .map_err(|e| StoreError::io("open", &journal_path, &e))?;
+                            file.set_len(journal_len)
+                                .and_then(|_| file.sync())
+                                .map_err(|e| StoreError::io("truncate", &journal_path, &e))?;
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("read", &journal_path, &e)),
+        }
+
+        let mut defaults = Node::empty_object();
+        for (key, value) in &options.defaults {
+            if key.is_internal() {
+                return Err(StoreError::invalid_key(
+                    &key.to_string(),
+                    "`__internal__` is reserved for migration bookkeeping",
+                ));
+            }
+            defaults.set(key, value.clone())?;
+        }
+
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                doc,
+                seq: 0,
+                pending: Vec::new(),
+                durable_seq: 0,
+                waiters: Vec::new(),
+                close_waiter: None,
+                watchers: Vec::new(),
+                next_watch_id: 1,
+                delivery_scheduled: false,
+                closing: false,
+                closed: false,
+                committer_idle: false,
+                last_change: Instant::now(),
+                failure: None,
+            }),
+            wake: Condvar::new(),
+            path: path.clone(),
+            journal_path,
+            fs,
+            file_mode: options.file_mode,
+            policy: options.checkpoint,
+            on_error: Mutex::new(None),
+        });
+        let committer_shared = shared.clone();
+        let mut committer = Committer {
+            shared: committer_shared,
+            journal: None,
+            journal_len,
+            base: snapshot_id,
+            needs_checkpoint: report.quarantined.is_some(),
+            backoff: None,
+        };
+        let handle = std::thread::Builder::new()
+            .name("tad-store-commit".into())
+            .spawn(move || committer.run())
+            .map_err(|e| StoreError::io("start committer thread", &path, &e))?;
+        let engine = Engine {
+            shared,
+            committer: Some(handle),
+            defaults,
+            default_entries: options.defaults,
+            report,
+        };
+        engine.fill_defaults()?;
+        Ok(engine)
+    }
+
+    pub fn report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    pub fn set_error_listener(&self, listener: Option<ErrorListener>) {
+        *self
+            .shared
+            .on_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = listener;
+    }
+
+    /// Writes each default whose key the store does not hold, as one change.
+    fn fill_defaults(&self) -> Result<Receipt> {
+        let ops = {
+            let st = self.shared.lock();
+            self.missing_default_ops(&st.doc)
+        };
+        self.commit_ops(ops)
+    }
+
+    fn missing_default_ops(&self, doc: &Node) -> Vec<Op> {
+        self.default_entries
+            .iter()
+            .filter(|(key, _)| doc.get(key).is_none())
+            .map(|(key, value)| Op::Set {
+                key: journal::key_record(key),
+                value: value.clone(),
+            })
+            .collect()
+    }
+
+    // ----- reads ---------------------------------------------------------------------
+
+    /// The value at `key` as compact JSON, or `None` when absent.
+    pub fn get_json(&self, key: &KeyPath) -> Option<String> {
+        let st = self.shared.lock();
+        st.doc.get(key).map(|node| user_json(key, node))
+    }
+
+    pub fn has(&self, key: &KeyPath) -> bool {
+        self.shared.lock().doc.get(key).is_some()
+    }
+
+    /// The whole store as compact JSON, without conf's `__internal__` bookkeeping.
+    pub fn store_json(&self) -> String {
+        let st = self.shared.lock();
+        user_json(&KeyPath::root(), &st.doc)
+    }
+
+    /// Number of top-level keys, without `__internal__`.
+    pub fn size(&self) -> usize {
+        let st = self.shared.lock();
+        st.doc
+            .as_object()
+            .map(|m| m.len() - usize::from(m.contains_key(INTERNAL_KEY)))
+            .unwrap_or(0)
+    }
+
+    /// The sequence number of the last change.
+    pub fn seq(&self) -> u64 {
+        self.shared.lock().seq
+    }
+
+    // ----- writes --------------------------------------------------------------------
+
+    /// Sets `key` to `value`. Applied when it returns; durable after a flush.
+    pub fn set(&self, key: &KeyPath, value: Node) -> Result<Receipt> {
+        self.set_many(vec![(key.clone(), value)])
+    }
+
+    /// Sets several keys as one change: all of them or, on error, none.
+    pub fn set_many(&self, entries: Vec<(KeyPath, Node)>) -> Result<Receipt> {
+        let mut ops = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            refuse_internal(&key)?;
+            ops.push(Op::Set {
+                key: journal::key_record(&key),
+                value,
+            });
+        }
+        self.commit_ops(ops)
+    }
+
+    /// Deletes `key`. Deleting an absent key changes nothing and writes nothing.
+    pub fn delete(&self, key: &KeyPath) -> Result<Receipt> {
+        refuse_internal(key)?;
+        if key.is_root() {
+            return Err(StoreError::invalid_key(
+                "",
+                "use clear() to delete everything",
+            ));
+        }
+        if !self.has(key) {
+            return Ok(Receipt {
+                seq: self.seq(),
+                schedule_delivery: false,
+            });
+        }
+        self.commit_ops(vec![Op::Delete {
+            key: journal::key_record(key),
+        }])
+    }
+
+    /// Appends `value` to the array at `key`, creating it when absent.
+    pub fn append(&self, key: &KeyPath, value: Node) -> Result<Receipt> {
+        refuse_internal(key)?;
+        self.commit_ops(vec![Op::Append {
+            key: journal::key_record(key),
+            value,
+        }])
+    }
+
+    /// Replaces the whole store (electron-store's `store` setter), keeping conf's
+    /// `__internal__` bookkeeping and filling in defaults for keys the new store lacks.
+    pub fn replace(&self, mut store: Node) -> Result<Receipt> {
+        let Node::Object(map) = &mut store else {
+            return Err(StoreError::invalid_value("", "the store must be an object"));
+        };
+        let st = self.shared.lock();
+        if let Some(internal) = st.doc.as_object().and_then(|m| m.get(INTERNAL_KEY)) {
+            Arc::make_mut(map).insert(INTERNAL_KEY.to_string(), internal.clone());
+        } else {
+            Arc::make_mut(map).shift_remove(INTERNAL_KEY);
+        }
+        drop(st);
+        let mut ops = vec![Op::Set {
+            key: Vec::new(),
+            value: store.clone(),
+        }];
+        ops.extend(self.missing_default_ops(&store));
+        self.commit_ops(ops)
+    }
+
+    /// Deletes every key, then restores the defaults (conf's `clear`).
+    pub fn clear(&self) -> Result<Receipt> {
+        self.replace(Node::empty_object())
+    }
+
+    /// Restores each key to its default. A key with no default is left as it is (conf).
+    pub fn reset(&self, keys: &[KeyPath]) -> Result<Receipt> {
+        let mut entries = Vec::new();
+        for key in keys {
+            refuse_internal(key)?;
+            if let Some(value) = self.defaults.get(key) {
+                entries.push((key.clone(), value.clone()));
+            }
+        }
+        if entries.is_empty() {
+            return Ok(Receipt {
+                seq: self.seq(),
+                schedule_delivery: false,
+            });
+        }
+        self.set_many(entries)
+    }
+
+    /// Applies `ops` as one change: validated first, so an error changes nothing; then
+    /// applied, its journal record queued, watchers marked, the committer woken.
+    fn commit_ops(&self, ops: Vec<Op>) -> Result<Receipt> {
+        let mut st = self.shared.lock();
+        if st.closing {
+            return Err(StoreError::Closed {
+                file: self.shared.path.clone(),
+            });
+        }
+        if ops.is_empty() {
+            return Ok(Receipt {
+                seq: st.seq,
+                schedule_delivery: false,
+            });
+        }
+        let batch = Batch {
+            seq: st.seq + 1,
+            ops,
+        };
+        // A single op is checked, then applied in place. Several are applied to a
+        // copy-on-write clone (only containers on their paths are copied), so a failing
+        // op leaves `doc` as it was: all or nothing.
+        let next = match batch.ops.as_slice() {
+            [op] => {
+                check_op(&st.doc, op)?;
+                None
+            }
+            _ => {
+                let mut next = st.doc.clone();
+                apply_batch(&mut next, &batch)?;
+                Some(next)
+            }
+        };
+
+        let touched: Vec<KeyPath> = batch.ops.iter().map(op_key).collect();
+        let mut newly_pending = false;
+        let State { watchers, doc, .. } = &mut *st;
+        for watcher in watchers.iter_mut().filter(|w| w.old.is_none()) {
+            if touched.iter().any(|t| t.overlaps(&watcher.path)) {
+                watcher.old = Some(doc.get(&watcher.path).cloned());
+                newly_pending = true;
+            }
+        }
+        match next {
+            Some(next) => st.doc = next,
+            None => apply_batch(&mut st.doc, &batch)?,
+        }
+        st.seq = batch.seq;
+        st.pending.extend(journal::encode(&batch));
+        st.last_change = Instant::now();
+        let schedule_delivery = newly_pending && !st.delivery_scheduled;
+        if schedule_delivery {
+            st.delivery_scheduled = true;
+        }
+        let wake = st.committer_idle;
+        let seq = st.seq;
+        drop(st);
+        if wake {
+            self.shared.wake.notify_one();
+        }
+        Ok(Receipt {
+            seq,
+            schedule_delivery,
+        })
+    }
+
+    // ----- change events -------------------------------------------------------------
+
+    /// Starts reporting changes to `key` (the root for the whole store).
+    pub fn watch(&self, key: KeyPath) -> u64 {
+        let mut st = self.shared.lock();
+        let id = st.next_watch_id;
+        st.next_watch_id += 1;
+        st.watchers.push(Watcher {
+            id,
+            path: key,
+            old: None,
+        });
+        id
+    }
+
+    pub fn unwatch(&self, id: u64) {
+        self.shared.lock().watchers.retain(|w| w.id != id);
+    }
+
+    /// The changes since the last call, one per watcher whose value really differs, in
+    /// the order the watchers were registered. Each carries the value before the first
+    /// undelivered change and the value now.
+    pub fn take_events(&self) -> Vec<ChangeEvent> {
+        let mut st = self.shared.lock();
+        st.delivery_scheduled = false;
+        let State {
+            watchers, doc, seq, ..
+        } = &mut *st;
+        let mut events = Vec::new();
+        for watcher in watchers.iter_mut() {
+            let Some(old) = watcher.old.take() else {
+                continue;
+            };
+            let new = doc.get(&watcher.path);
+            let same = match (&old, new) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                events.push(ChangeEvent {
+                    watch_id: watcher.id,
+                    seq: *seq,
+                    new_json: new.map(|n| user_json(&watcher.path, n)),
+                    old_json: old.as_ref().map(|n| user_json(&watcher.path, n)),
+                });
+            }
+        }
+        events
+    }
+
+    // ----- durability ----------------------------------------------------------------
+
+    /// Calls `done` once every change made before this call is durable, or with the
+    /// error that prevents it. `done` may run on the committer thread.
+    pub fn flush(&self, done: Completion) {
+        let mut st = self.shared.lock();
+        if st.durable_seq >= st.seq {
+            drop(st);
+            return done(Ok(()));
+        }
+        if st.closed {
+            let err = st.failure.clone().unwrap_or(StoreError::Closed {
+                file: self.shared.path.clone(),
+            });
+            drop(st);
+            return done(Err(err));
+        }
+        let target = st.seq;
+        st.waiters.push((target, done));
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
+    /// Blocks until everything so far is durable. For tests and tools, not the JS thread.
+    pub fn flush_blocking(&self) -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.flush(Box::new(move |r| {
+            // The receiver only goes away if this function already returned.
+            let _receiver_is_waiting = tx.send(r);
+        }));
+        rx.recv().unwrap_or_else(|_| {
+            Err(StoreError::Closed {
+                file: self.shared.path.clone(),
+            })
+        })
+    }
+
+    /// Stops accepting changes, commits everything, writes a final snapshot and removes
+    /// the journal; then calls `done`. Durable when `done` reports `Ok`.
+    pub fn close(&self, done: Completion) {
+        let mut st = self.shared.lock();
+        if st.closed {
+            let result = match &st.failure {
+                Some(err) => Err(err.clone()),
+                None => Ok(()),
+            };
+            drop(st);
+            return done(result);
+        }
+        st.closing = true;
+        st.close_waiter = Some(done);
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
+    pub fn close_blocking(&mut self) -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.close(Box::new(move |r| {
+            let _receiver_is_waiting = tx.send(r);
+        }));
+        let result = rx.recv().unwrap_or(Ok(()));
+        if let Some(handle) = self.committer.take() {
+            // A panic in the committer has already been reported through `done`.
+            let _joined = handle.join();
+        }
+        result
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().closing
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if self.committer.is_some() {
+            if let Err(err) = self.close_blocking() {
+                self.shared.report(&err);
+            }
+        }
+    }
+}
+
+fn refuse_internal(key: &KeyPath) -> Result<()> {
+    if key.is_internal() {
+        return Err(StoreError::invalid_key(
+            &key.to_string(),
+            "`__internal__` is reserved for migration bookkeeping",
+        ));
+    }
+    Ok(())
+}
+
+fn op_key(op: &Op) -> KeyPath {
+    match op {
+        Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => journal::key_path(key),
+    }
+}
+
+/// Fails exactly when applying `op` to `doc` would.
+fn check_op(doc: &Node, op: &Op) -> Result<()> {
+    match op {
+        Op::Set { key, .. } => doc.check_set(&journal::key_path(key)),
+        Op::Delete { .. } => Ok(()),
+        Op::Append { key, .. } => {
+            let key = journal::key_path(key);
+            match doc.get(&key) {
+                None => doc.check_set(&key),
+                Some(Node::Array(_)) => Ok(()),
+                Some(_) => Err(StoreError::TypeConflict {
+                    key: key.to_string(),
+                    reason: "it is already set to a non-array value".into(),
+                }),
+            }
+        }
+    }
+}
+
+/// Applies every op of a batch, or fails on the first one that cannot be applied.
+fn apply_batch(doc: &mut Node, batch: &Batch) -> Result<()> {
+    for op in &batch.ops {
+        match op {
+            Op::Set { key, value } => {
+                doc.set(&journal::key_path(key), value.clone())?;
+            }
+            Op::Delete { key } => {
+                doc.delete(&journal::key_path(key));
+            }
+            Op::Append { key, value } => doc.append(&journal::key_path(key), value.clone())?,
+        }
+    }
+    Ok(())
+}
+
+/// A value as JS sees it: the root without conf's `__internal__` bookkeeping.
+fn user_json(key: &KeyPath, node: &Node) -> String {
+    if let (true, Node::Object(map)) = (key.is_root(), node) {
+        if map.contains_key(INTERNAL_KEY) {
+            let mut visible = (**map).clone();
+            visible.shift_remove(INTERNAL_KEY);
+            return Node::Object(Arc::new(visible)).to_json();
+        }
+    }
+    node.to_json()
+}
+
+// ---------------------------------------------------------------------------------------
+// The committer thread
+// ---------------------------------------------------------------------------------------
+
+/// Owns the journal file and writes snapshots. Invariant: `journal` is `Some` only while
+/// the file holds exactly a header for `base` and whole records; after any failure it is
+/// dropped and the next commit is a full checkpoint from a fresh temporary file, since a
+/// handle whose write or fsync failed cannot be trusted again.
+struct Committer {
+    shared: Arc<Shared>,
+    journal: Option<Box<dyn FsFile>>,
+    /// Bytes in the journal file, header included (0: no journal yet).
+    journal_len: u64,
+    /// The snapshot the journal applies to.
+    base: SnapshotId,
+    needs_checkpoint: bool,
+    /// After a failure: when to retry, and the delay after that.
+    backoff: Option<(Instant, Duration)>,
+}
+
+const FIRST_RETRY: Duration = Duration::from_millis(50);
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+enum Work {
+    Commit {
+        records: Vec<u8>,
+        upto: u64,
+        snapshot: Option<Node>,
+        closing: bool,
+    },
+}
+
+impl Committer {
+    fn run(&mut self) {
+        loop {
+            let Work::Commit {
+                records,
+                upto,
+                snapshot,
+                closing,
+            } = self.next_work();
+            let result = match snapshot {
+                Some(doc) => self.checkpoint(&doc, closing),
+                None => self.append(&records),
+            };
+            if self.finish(upto, result, closing) {
+                return;
+            }
+        }
+    }
+
+    /// Waits until there is something to do, then takes it under the lock.
+    fn next_work(&mut self) -> Work {
+        let shared = self.shared.clone();
+        let mut st = shared.lock();
+        loop {
+            let now = Instant::now();
+            let undurable = st.seq > st.durable_seq;
+            let retry_due = match self.backoff {
+                Some((at, _)) => now >= at || !st.waiters.is_empty(),
+                None => true,
+            };
+            let has_records = self.journal_len > journal::HEADER_LEN as u64;
+            let idle_due =
+                has_records && now.duration_since(st.last_change) >= self.shared.policy.idle;
+            let ready = st.closing
+                || (retry_due && (!st.pending.is_empty() || (undurable && !st.waiters.is_empty())))
+                || (self.backoff.is_some() && retry_due && undurable)
+                || (self.backoff.is_none() && (idle_due || self.needs_checkpoint));
+            if ready {
+                let records = std::mem::take(&mut st.pending);
+                let upto = st.seq;
+                let closing = st.closing;
+                let too_big =
+                    self.journal_len + records.len() as u64 > self.shared.policy.journal_bytes;
+                let broken = self.journal.is_none() && self.journal_len > 0;
+                let checkpoint = closing
+                    || too_big
+                    || broken
+                    || self.backoff.is_some()
+                    || idle_due
+                    || self.needs_checkpoint;
+                let snapshot = checkpoint.then(|| st.doc.clone());
+                st.committer_idle = false;
+                return Work::Commit {
+                    records,
+                    upto,
+                    snapshot,
+                    closing,
+                };
+            }
+            let timeout = if let Some((at, _)) = self.backoff {
+                at.saturating_duration_since(now)
+            } else if has_records {
+                (st.last_change + self.shared.policy.idle).saturating_duration_since(now)
+            } else {
+                Duration::from_secs(3600)
+            };
+            st.committer_idle = true;
+            st = self
+                .shared
+                .wake
+                .wait_timeout(st, timeout.max(Duration::from_millis(1)))
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+            st.committer_idle = false;
+        }
+    }
+
+    /// Appends records to the journal and fsyncs: the group commit.
+    fn append(&mut self, records: &[u8]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let path = self.shared.journal_path.clone();
+        let fs = self.shared.fs.clone();
+        let mode = self.shared.file_mode;
+        let first = self.journal.is_none();
+        if first {
+            // A new journal: the header names the snapshot it applies to. A crash before
+            // the header is whole leaves a file replay ignores, and no record in it was
+            // acknowledged.
+            let mut file = fs
+                .create(&path, mode)
+                .map_err(|e| StoreError::io("create", &path, &e))?;
+            file.write_all(&journal::header(self.base))
+                .map_err(|e| StoreError::io("write", &path, &e))?;
+            self.journal = Some(file);
+            self.journal_len = journal::HEADER_LEN as u64;
+        }
+        let Some(file) = self.journal.as_mut() else {
+            unreachable!("created above");
+        };
+        let result = file
+            .write_all(records)
+            .map_err(|e| StoreError::io("write", &path, &e))
+            .and_then(|_| file.sync().map_err(|e| StoreError::io("fsync", &path, &e)));
+        if let Err(err) = result {
+            self.journal = None;
+            return Err(err);
+        }
+        if first {
+            let dir = snapshot::dir_of(&path);
+            if let Err(e) = fs.sync_dir(&dir) {
+                self.journal = None;
+                return Err(StoreError::io("fsync directory", &dir, &e));
+            }
+        }
+        self.journal_len += records.len() as u64;
+        Ok(())
+    }
+
+    /// Writes `doc` as the new snapshot, then starts an empty journal for it (or, when
+    /// closing, removes the journal).
+    fn checkpoint(&mut self, doc: &Node, closing: bool) -> Result<()> {
+        let fs = self.shared.fs.clone();
+        // Before the rename below, the old journal must not be appended to again.
+        self.journal = None;
+        self.base = snapshot::write(&*fs, &self.shared.path, doc, self.shared.file_mode)?;
+        self.needs_checkpoint = false;
+        // The snapshot holds everything; the old journal is now stale (its header names
+        // the old snapshot) and is ignored if we crash before replacing it.
+        let path = &self.shared.journal_path;
+        if closing {
+            self.journal_len = 0;
+            return match fs.remove(path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(StoreError::io("remove", path, &e)),
+            };
+        }
+        if self.journal_len == 0 {
+            return Ok(());
+        }
+        let mut file = fs
+            .create(path, self.shared.file_mode)
+            .map_err(|e| StoreError::io("create", path, &e))?;
+        file.write_all(&journal::header(self.base))
+            .and_then(|_| file.sync())
+            .map_err(|e| StoreError::io("reset", path, &e))?;
+        self.journal = Some(file);
+        self.journal_len = journal::HEADER_LEN as u64;
+        Ok(())
+    }
+
+    /// Records the outcome and wakes whoever waits for it. Returns true when the
+    /// committer should stop.
+    fn finish(&mut self, upto: u64, result: Result<()>, closing: bool) -> bool {
+        let mut st = self.shared.lock();
+        let mut done: Vec<(Completion, Result<()>)> = Vec::new();
+        let stop = match &result {
+            Ok(()) => {
+                st.durable_seq = st.durable_seq.max(upto);
+                st.failure = None;
+                self.backoff = None;
+                let durable = st.durable_seq;
+                let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut st.waiters)
+                    .into_iter()
+                    .partition(|(t, _)| *t <= durable);
+                st.waiters = waiting;
+                done.extend(ready.into_iter().map(|(_, c)| (c, Ok(()))));
+                closing && st.durable_seq >= st.seq
+            }
+            Err(err) => {
+                st.failure = Some(err.clone());
+                let delay = self
+                    .backoff
+                    .map(|(_, d)| (d * 2).min(MAX_RETRY))
+                    .unwrap_or(FIRST_RETRY);
+                self.backoff = Some((Instant::now() + delay, delay));
+                // The journal's state is unknown: what is not durable is written again,
+                // whole, by the next checkpoint.
+                self.journal = None;
+                done.extend(
+                    std::mem::take(&mut st.waiters)
+                        .into_iter()
+                        .map(|(_, c)| (c, Err(err.clone()))),
+                );
+                // A close that cannot persist reports why and stops: the caller decides.
+                closing
+            }
+        };
+        if stop {
+            st.closed = true;
+            if let Some(close) = st.close_waiter.take() {
+                done.push((close, result.clone()));
+            }
+            for (_, waiter) in std::mem::take(&mut st.waiters) {
+                done.push((waiter, result.clone()));
+            }
+        }
+        drop(st);
+        if let Err(err) = &result {
+            self.shared.report(err);
+        }
+        for (completion, outcome) in done {
+            completion(outcome);
+        }
+        stop
+    }
+}
+
+/// The OS configuration directory for `project_name`: `~/.config/<name>` on Linux,
+/// `~/Library/Application Support/<name>` on macOS, `%APPDATA%\<name>` on Windows. The
+/// name is used as given, as Electron does (`ProjectDirs` would lowercase it).
+pub fn default_config_dir(project_name: &str) -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|dirs| dirs.config_dir().join(project_name))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,272 @@
+//! The snapshot, `config.json`: loading it, and replacing it atomically.
+
+use super::document::Node;
+use super::error::{Result, StoreError};
+use super::fs::Fs;
+use super::journal::SnapshotId;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where a snapshot's temporary files start their name, so a stale one can be found.
+pub fn temp_prefix(path: &Path) -> String {
+    format!(".{}.tmp-", file_name(path))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+pub fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A name beside `path` no other writer in this or another process is using.
+fn temp_path(path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir_of(path).join(format!("{}{}-{}", temp_prefix(path), std::process::id(), n))
+}
+
+/// A loaded snapshot.
+pub struct Loaded {
+    pub doc: Node,
+    pub id: SnapshotId,
+}
+
+/// Reads and parses the snapshot. `Ok(None)` when there is no file.
+///
+/// A UTF-8 byte order mark is skipped, as conf skips it. Anything that is not a JSON
+/// object is `CORRUPT_FILE`; the error never quotes the file's content.
+pub fn load(fs: &dyn Fs, path: &Path) -> Result<Option<Loaded>> {
+    let bytes = match fs.read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io("read", path, &e)),
+    };
+    let id = SnapshotId::of(&bytes);
+    let corrupt = |reason: String| StoreError::CorruptFile {
+        file: path.to_path_buf(),
+        reason,
+    };
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let text = std::str::from_utf8(body)
+        .map_err(|e| corrupt(format!("it is not UTF-8 (at byte {})", e.valid_up_to())))?;
+    if text.trim().is_empty() {
+        return Err(corrupt("it is empty".into()));
+    }
+    let doc = Node::from_json(text).map_err(|e| {
+        corrupt(format!(
+            "it is not valid JSON ({:?} at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if doc.as_object().is_none() {
+        return Err(corrupt("its top level is not a JSON object".into()));
+    }
+    Ok(Some(Loaded { doc, id }))
+}
+
+/// Replaces the file at `path` with `bytes`, atomically and durably: a temporary file in
+/// the same directory, every byte written, fsync, rename over `path`, fsync of the
+/// directory. Durable when it returns `Ok`. On any error the old file is untouched and
+/// the temporary file is removed.
+pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let temp = temp_path(path);
+    let result = (|| {
+        let mut file = fs
+            .create(&temp, mode)
+            .map_err(|e| StoreError::io("create", &temp, &e))?;
+        file.write_all(bytes)
+            .map_err(|e| StoreError::io("write", &temp, &e))?;
+        file.sync()
+            .map_err(|e| StoreError::io("fsync", &temp, &e))?;
+        drop(file);
+        fs.rename(&temp, path)
+            .map_err(|e| StoreError::io("rename", path, &e))
+    })();
+    if let Err(err) = result {
+        return Err(match fs.remove(&temp) {
+            Ok(()) => err,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => err,
+            // Say so: a temp file is left behind, which the next open cleans up.
+            Err(e) => match err {
+                StoreError::Io {
+                    op,
+                    file,
+                    message,
+                    errno,
+                } => StoreError::Io {
+                    op,
+                    file,
+                    message: format!("{message}; removing the temporary file also failed: {e}"),
+                    errno,
+                },
+                other => other,
+            },
+        });
+    }
+    let dir = dir_of(path);
+    fs.sync_dir(&dir)
+        .map_err(|e| StoreError::io("fsync directory", &dir, &e))
+}
+
+/// Writes `doc` as the snapshot. Returns the id of the bytes written.
+pub fn write(fs: &dyn Fs, path: &Path, doc: &Node, mode: u32) -> Result<SnapshotId> {
+    let bytes = doc.to_pretty_json();
+    write_atomic(fs, path, &bytes, mode)?;
+    Ok(SnapshotId::of(&bytes))
+}
+
+/// Moves a bad file aside as `<name>.<tag>-<timestamp>`, never deleting it. Returns the
+/// new path.
+pub fn quarantine(fs: &dyn Fs, path: &Path, tag: &str) -> Result<PathBuf> {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let mut aside = dir_of(path).join(format!("{}.{tag}-{millis}", file_name(path)));
+    let mut n = 1;
+    while fs.read(&aside).is_ok() {
+        aside = dir_of(path).join(format!("{}.{tag}-{millis}-{n}", file_name(path)));
+        n += 1;
+    }
+    fs.rename(path, &aside)
+        .map_err(|e| StoreError::io("rename", path, &e))?;
+    let dir = dir_of(path);
+    fs.sync_dir(&dir)
+        .map_err(|e| StoreError::io("fsync directory", &dir, &e))?;
+    Ok(aside)
+}
+
+/// Removes temporary files an interrupted write left beside `path`.
+pub fn remove_stale_temps(fs: &dyn Fs, path: &Path) -> Result<usize> {
+    let dir = dir_of(path);
+    let prefix = temp_prefix(path);
+    let names = match fs.list(&dir) {
+        Ok(names) => names,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(StoreError::io("list", &dir, &e)),
+    };
+    let mut removed = 0;
+    for name in names.iter().filter(|n| n.starts_with(&prefix)) {
+        let stale = dir.join(name);
+        match fs.remove(&stale) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("remove", &stale, &e)),
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fs::{CrashMode, Fault, Image, SimFs};
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    #[test]
+    fn every_crash_point_of_a_write_leaves_old_or_new() {
+        let path = p("/d/config.json");
+        let fs = SimFs::from_image(&Image::from([(path.clone(), b"{\"v\":1}".to_vec())]));
+        write_atomic(&fs, &path, b"{\"v\":2}", 0o600).unwrap();
+        for point in 0..=fs.op_count() {
+            for mode in [
+                CrashMode::DurableOnly,
+                CrashMode::Everything,
+                CrashMode::DataNotNames,
+                CrashMode::NamesNotData,
+            ] {
+                let image = fs.crash_image(point, mode);
+                let content = image.get(&path).map(|b| b.as_slice());
+                assert!(
+                    content == Some(b"{\"v\":1}") || content == Some(b"{\"v\":2}"),
+                    "point {point} {mode:?}: {content:?}"
+                );
+            }
+        }
+        let done = fs.crash_image(fs.op_count(), CrashMode::DurableOnly);
+        assert_eq!(done[&path], b"{\"v\":2}", "durable once it returned");
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file_and_no_temp() {
+        let path = p("/d/config.json");
+        for at in 0..4 {
+            let fs = SimFs::from_image(&Image::from([(path.clone(), b"{\"v\":1}".to_vec())]));
+            fs.set_fault(Some(Fault {
+                at,
+                errno: libc::ENOSPC,
+                sticky: false,
+            }));
+            let err = write_atomic(&fs, &path, b"{\"v\":2}", 0o600).unwrap_err();
+            assert_eq!(err.code(), "DISK_FULL", "fault at {at}");
+            let image = fs.image();
+            assert_eq!(image[&path], b"{\"v\":1}");
+            assert_eq!(image.len(), 1, "no temp file left: {:?}", image.keys());
+        }
+    }
+
+    #[test]
+    fn load_refuses_what_is_not_an_object() {
+        let path = p("/d/config.json");
+        for bad in [
+            &b""[..],
+            b"   ",
+            b"{\"a\":",
+            b"[1,2]",
+            b"null",
+            b"\xff\xfe",
+            b"{} trailing",
+        ] {
+            let fs = SimFs::from_image(&Image::from([(path.clone(), bad.to_vec())]));
+            let err = load(&fs, &path).err().expect("refused");
+            assert_eq!(err.code(), "CORRUPT_FILE", "{bad:?}");
+        }
+        let fs = SimFs::from_image(&Image::from([(
+            path.clone(),
+            b"\xEF\xBB\xBF{\"a\":1}".to_vec(),
+        )]));
+        assert_eq!(
+            load(&fs, &path).unwrap().unwrap().doc.to_json(),
+            r#"{"a":1}"#
+        );
+        assert!(load(&SimFs::new(), &path).unwrap().is_none());
+    }
+
+    #[test]
+    fn corrupt_messages_do_not_quote_the_file() {
+        let path = p("/d/config.json");
+        let fs = SimFs::from_image(&Image::from([(
+            path.clone(),
+            b"{\"apiKey\": sk-SECRET}".to_vec(),
+        )]));
+        let err = load(&fs, &path).err().unwrap();
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+    }
+
+    #[test]
+    fn quarantine_moves_and_never_deletes() {
+        let path = p("/d/config.json");
+        let fs = SimFs::from_image(&Image::from([(path.clone(), b"garbage".to_vec())]));
+        let aside = quarantine(&fs, &path, "corrupt").unwrap();
+        assert!(aside
+            .to_string_lossy()
+            .starts_with("/d/config.json.corrupt-"));
+        let image = fs.image();
+        assert_eq!(image[&aside], b"garbage");
+        assert!(!image.contains_key(&path));
+    }
+}

@@ -1,0 +1,384 @@
+//! Engine tests on the simulated disk: behaviour, every crash state, injected faults.
+
+use super::fs::{CrashMode, Fault, Image, SimFs};
+use super::*;
+use std::path::PathBuf;
+
+const STORE: &str = "/app/config.json";
+
+fn p(s: &str) -> KeyPath {
+    KeyPath::parse(s).unwrap()
+}
+fn j(s: &str) -> Node {
+    Node::from_json(s).unwrap()
+}
+
+fn options(fs: &SimFs) -> EngineOptions {
+    let mut options = EngineOptions::new(STORE, Arc::new(fs.clone()));
+    // Checkpoints happen only when a test asks (close) or the journal limit is hit.
+    options.checkpoint.idle = Duration::from_secs(3600);
+    options
+}
+
+fn open(fs: &SimFs) -> Engine {
+    Engine::open(options(fs)).unwrap()
+}
+
+fn store_file(fs: &SimFs) -> Option<Vec<u8>> {
+    fs.image().get(&PathBuf::from(STORE)).cloned()
+}
+
+const MODES: [CrashMode; 4] = [
+    CrashMode::DurableOnly,
+    CrashMode::Everything,
+    CrashMode::DataNotNames,
+    CrashMode::NamesNotData,
+];
+
+/// Every image a power loss at `point` can leave, torn writes included.
+fn crash_images(fs: &SimFs, point: usize) -> Vec<(String, Image)> {
+    let mut images: Vec<_> = MODES
+        .iter()
+        .map(|m| (format!("{m:?}"), fs.crash_image(point, *m)))
+        .collect();
+    for cut in fs.torn_cuts(point) {
+        images.push((
+            format!("torn at {cut}"),
+            fs.crash_image(point, CrashMode::TornLastWrite(cut)),
+        ));
+    }
+    images
+}
+
+#[test]
+fn values_survive_close_and_reopen_in_electron_store_format() {
+    let fs = SimFs::new();
+    let mut engine = open(&fs);
+    engine.set(&p("settings.theme"), j(r#""dark""#)).unwrap();
+    engine.set(&p("list"), j("[1,2]")).unwrap();
+    engine.close_blocking().unwrap();
+    let text = String::from_utf8(store_file(&fs).unwrap()).unwrap();
+    assert_eq!(
+        text,
+        "{\n\t\"settings\": {\n\t\t\"theme\": \"dark\"\n\t},\n\t\"list\": [\n\t\t1,\n\t\t2\n\t]\n}"
+    );
+    assert!(
+        !fs.image().contains_key(&journal_path_for(Path::new(STORE))),
+        "a clean close leaves no journal"
+    );
+    let engine = open(&fs);
+    assert_eq!(
+        engine.get_json(&p("settings.theme")).as_deref(),
+        Some(r#""dark""#)
+    );
+}
+
+#[test]
+fn flushed_writes_survive_without_a_checkpoint() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    engine.set(&p("a"), j("1")).unwrap();
+    engine.flush_blocking().unwrap();
+    // Power loss now: only the journal has the write.
+    let image = fs.crash_image(fs.op_count(), CrashMode::DurableOnly);
+    assert!(!image.contains_key(&PathBuf::from(STORE)));
+    let reopened = open(&SimFs::from_image(&image));
+    assert_eq!(reopened.get_json(&p("a")).as_deref(), Some("1"));
+    assert_eq!(reopened.report().replayed, 1);
+    std::mem::forget(engine); // the "crashed" process never closes
+}
+
+/// The power-loss simulator: a workload of sets, each acknowledged by a flush, with a
+/// journal limit small enough that checkpoints happen in the middle. At every crash point
+/// and in every crash mode, the store opens to the state after some prefix of the sets,
+/// and that prefix includes every acknowledged one.
+#[test]
+fn every_crash_state_of_sets_and_checkpoints_keeps_acknowledged_writes() {
+    let fs = SimFs::from_image(&Image::from([(
+        PathBuf::from(STORE),
+        b"{\"n\":0}".to_vec(),
+    )]));
+    let mut opts = options(&fs);
+    opts.checkpoint.journal_bytes = 300;
+    let mut engine = Engine::open(opts).unwrap();
+    let mut acked_at = Vec::new(); // acked_at[k]: op count once set k+1 was durable
+    for n in 1..=12u64 {
+        engine.set(&p("n"), j(&n.to_string())).unwrap();
+        engine
+            .set(
+                &p(&format!("k{n}")),
+                j(r#""some padding to grow the journal""#),
+            )
+            .unwrap();
+        engine.flush_blocking().unwrap();
+        acked_at.push(fs.op_count());
+    }
+    engine.close_blocking().unwrap();
+    let total = fs.op_count();
+    let mut checked = 0;
+    for point in 0..=total {
+        let acked = acked_at.iter().filter(|&&at| at <= point).count() as u64;
+        for (mode, image) in crash_images(&fs, point) {
+            let reopened = Engine::open(options(&SimFs::from_image(&image)))
+                .unwrap_or_else(|e| panic!("point {point} {mode}: open failed: {e}"));
+            let n: u64 = reopened.get_json(&p("n")).unwrap().parse().unwrap();
+            assert!(
+                n >= acked,
+                "point {point} {mode}: n={n} but {acked} sets were acknowledged"
+            );
+            // The state is exactly the state after some prefix: no torn batch.
+            for k in 1..=12u64 {
+                let has = reopened.has(&p(&format!("k{k}")));
+                assert!(!has || k <= n, "point {point} {mode}: k{k} without n={k}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 500, "enumerated {checked} crash states");
+}
+
+#[test]
+fn a_full_disk_at_any_operation_keeps_the_old_file_and_recovers() {
+    let original = b"{\n\t\"v\": 1\n}".to_vec();
+    // Count the operations of one set + flush + close.
+    let probe = SimFs::from_image(&Image::from([(PathBuf::from(STORE), original.clone())]));
+    let mut engine = open(&probe);
+    engine.set(&p("v"), j("2")).unwrap();
+    engine.flush_blocking().unwrap();
+    engine.close_blocking().unwrap();
+    let ops = probe.op_count();
+
+    for at in 0..ops {
+        let fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), original.clone())]));
+        let engine = open(&fs);
+        fs.set_fault(Some(Fault {
+            at: fs.op_count() + at,
+            errno: libc::ENOSPC,
+            sticky: true,
+        }));
+        engine.set(&p("v"), j("2")).unwrap();
+        let flushed = engine.flush_blocking();
+        if let Err(err) = &flushed {
+            assert_eq!(err.code(), "DISK_FULL", "fault at {at}");
+            assert_eq!(
+                store_file(&fs).unwrap(),
+                original,
+                "fault at {at}: the old file is byte-identical"
+            );
+            let temps: Vec<_> = fs
+                .image()
+                .into_keys()
+                .filter(|k| k.to_string_lossy().contains(".tmp-"))
+                .collect();
+            assert!(
+                temps.is_empty(),
+                "fault at {at}: temp files left: {temps:?}"
+            );
+            // Memory keeps serving.
+            assert_eq!(engine.get_json(&p("v")).as_deref(), Some("2"));
+        }
+        // The disk recovers: everything is persisted.
+        fs.heal();
+        engine
+            .flush_blocking()
+            .unwrap_or_else(|e| panic!("fault at {at}: after healing: {e}"));
+        drop(engine);
+        let reopened = open(&SimFs::from_image(
+            &fs.crash_image(fs.op_count(), CrashMode::DurableOnly),
+        ));
+        assert_eq!(
+            reopened.get_json(&p("v")).as_deref(),
+            Some("2"),
+            "fault at {at}"
+        );
+    }
+}
+
+#[test]
+fn background_failures_reach_the_error_listener() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    engine.set_error_listener(Some(Arc::new(move |e: &StoreError| {
+        sink.lock().unwrap().push(e.code())
+    })));
+    fs.set_fault(Some(Fault {
+        at: fs.op_count(),
+        errno: libc::EIO,
+        sticky: true,
+    }));
+    engine.set(&p("a"), j("1")).unwrap();
+    assert_eq!(engine.flush_blocking().unwrap_err().code(), "IO");
+    assert!(seen.lock().unwrap().contains(&"IO"));
+    fs.heal();
+    engine.flush_blocking().unwrap();
+}
+
+#[test]
+fn a_corrupt_file_is_refused_untouched_or_moved_aside() {
+    for bad in [&b""[..], b"{\"a\": 1", b"\x00\x00\x00", b"[]"] {
+        let fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), bad.to_vec())]));
+        let err = Engine::open(options(&fs)).err().unwrap();
+        assert_eq!(err.code(), "CORRUPT_FILE");
+        assert_eq!(store_file(&fs).unwrap(), bad, "untouched");
+
+        let mut opts = options(&fs);
+        opts.clear_invalid_config = true;
+        opts.defaults = vec![(p("theme"), j(r#""light""#))];
+        let mut engine = Engine::open(opts).unwrap();
+        let aside = engine.report().quarantined.clone().unwrap();
+        assert_eq!(fs.image()[&aside], bad, "moved aside, never deleted");
+        assert_eq!(engine.get_json(&p("theme")).as_deref(), Some(r#""light""#));
+        engine.close_blocking().unwrap();
+    }
+}
+
+#[test]
+fn a_stale_journal_is_ignored() {
+    // A checkpoint renamed the new snapshot in, then the process died before resetting
+    // the journal: its records are already in the snapshot and must not apply twice.
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    engine.append(&p("list"), j("1")).unwrap();
+    engine.flush_blocking().unwrap();
+    let journal = fs.image()[&journal_path_for(Path::new(STORE))].clone();
+    std::mem::forget(engine);
+    let snapshot = b"{\n\t\"list\": [\n\t\t1\n\t]\n}".to_vec();
+    let image = Image::from([
+        (PathBuf::from(STORE), snapshot),
+        (journal_path_for(Path::new(STORE)), journal),
+    ]);
+    let reopened = open(&SimFs::from_image(&image));
+    assert_eq!(reopened.get_json(&p("list")).as_deref(), Some("[1]"));
+}
+
+#[test]
+fn changes_to_a_watched_key_coalesce_into_one_event() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    engine.set(&p("a.b"), j("0")).unwrap();
+    let id = engine.watch(p("a"));
+    let other = engine.watch(p("z"));
+    let first = engine.set(&p("a.b"), j("1")).unwrap();
+    assert!(first.schedule_delivery);
+    for n in 2..=100_000 {
+        let receipt = engine.set(&p("a.b"), j(&n.to_string())).unwrap();
+        assert!(!receipt.schedule_delivery, "one delivery pending at most");
+    }
+    let events = engine.take_events();
+    assert_eq!(events.len(), 1, "one event for the watcher, none for `z`");
+    assert_eq!(events[0].watch_id, id);
+    assert_eq!(events[0].old_json.as_deref(), Some(r#"{"b":0}"#));
+    assert_eq!(events[0].new_json.as_deref(), Some(r#"{"b":100000}"#));
+    assert!(engine.take_events().is_empty());
+    // A change that ends where it started is no change.
+    engine.set(&p("a.b"), j("5")).unwrap();
+    engine.set(&p("a.b"), j("100000")).unwrap();
+    assert!(engine.take_events().is_empty());
+    engine.unwatch(id);
+    engine.unwatch(other);
+}
+
+#[test]
+fn root_watchers_see_the_store_without_bookkeeping() {
+    let fs = SimFs::from_image(&Image::from([(
+        PathBuf::from(STORE),
+        br#"{"__internal__":{"migrations":{"version":"1.0.0"}},"a":1}"#.to_vec(),
+    )]));
+    let engine = open(&fs);
+    engine.watch(KeyPath::root());
+    engine.set(&p("a"), j("2")).unwrap();
+    let events = engine.take_events();
+    assert_eq!(events[0].new_json.as_deref(), Some(r#"{"a":2}"#));
+    assert_eq!(engine.store_json(), r#"{"a":2}"#);
+    assert_eq!(engine.size(), 1);
+    // Replacing the store keeps the bookkeeping; writing it directly is refused.
+    engine.replace(j(r#"{"b":1}"#)).unwrap();
+    assert_eq!(engine.store_json(), r#"{"b":1}"#);
+    assert!(engine
+        .get_json(&p("__internal__.migrations.version"))
+        .is_some());
+    assert_eq!(
+        engine.set(&p("__internal__.x"), j("1")).unwrap_err().code(),
+        "INVALID_KEY"
+    );
+    assert_eq!(
+        engine.delete(&p("__internal__")).unwrap_err().code(),
+        "INVALID_KEY"
+    );
+}
+
+#[test]
+fn several_keys_are_set_all_or_nothing() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    engine.set(&p("list"), j("[1]")).unwrap();
+    let err = engine
+        .set_many(vec![(p("a"), j("1")), (p("list.name"), j("2"))])
+        .unwrap_err();
+    assert_eq!(err.code(), "TYPE_CONFLICT");
+    assert!(!engine.has(&p("a")), "the first key was not set either");
+}
+
+#[test]
+fn defaults_fill_in_reset_and_clear() {
+    let fs = SimFs::from_image(&Image::from([(
+        PathBuf::from(STORE),
+        br#"{"theme":"dark"}"#.to_vec(),
+    )]));
+    let mut opts = options(&fs);
+    opts.defaults = vec![
+        (p("theme"), j(r#""light""#)),
+        (p("editor.fontSize"), j("14")),
+    ];
+    let engine = Engine::open(opts).unwrap();
+    assert_eq!(
+        engine.get_json(&p("theme")).as_deref(),
+        Some(r#""dark""#),
+        "the file wins"
+    );
+    assert_eq!(
+        engine.get_json(&p("editor.fontSize")).as_deref(),
+        Some("14")
+    );
+    engine.set(&p("editor.fontSize"), j("20")).unwrap();
+    engine.set(&p("other"), j("1")).unwrap();
+    engine.reset(&[p("editor.fontSize"), p("other")]).unwrap();
+    assert_eq!(
+        engine.get_json(&p("editor.fontSize")).as_deref(),
+        Some("14")
+    );
+    assert_eq!(
+        engine.get_json(&p("other")).as_deref(),
+        Some("1"),
+        "no default: left alone"
+    );
+    engine.clear().unwrap();
+    assert_eq!(
+        engine.store_json(),
+        r#"{"theme":"light","editor":{"fontSize":14}}"#
+    );
+}
+
+#[test]
+fn writes_after_close_are_refused() {
+    let fs = SimFs::new();
+    let mut engine = open(&fs);
+    engine.close_blocking().unwrap();
+    assert_eq!(engine.set(&p("a"), j("1")).unwrap_err().code(), "CLOSED");
+}
+
+#[test]
+fn stale_temp_files_are_removed_on_open() {
+    let fs = SimFs::from_image(&Image::from([
+        (PathBuf::from(STORE), b"{}".to_vec()),
+        (
+            PathBuf::from("/app/.config.json.tmp-123-0"),
+            b"{\"half".to_vec(),
+        ),
+    ]));
+    let engine = open(&fs);
+    assert_eq!(engine.report().stale_temps, 1);
+    assert_eq!(fs.image().len(), 1);
+}
