@@ -224,8 +224,20 @@ impl Engine {
         let mut journal_len = 0u64;
         match fs.read(&journal_path) {
             Ok(bytes) => {
-                if let Some(replay) = journal::replay(&bytes) {
-                    if replay.base == snapshot_id {
+                let replay = journal::replay(&bytes).filter(|r| r.base == snapshot_id);
+                match replay {
+                    // A journal with a broken header was never acknowledged; one for an
+                    // older snapshot is already contained in this one. Either way it must
+                    // never be replayed, even if that older snapshot came back.
+                    // Beside a snapshot that was moved aside as corrupt, it is kept with it
+                    // for inspection instead.
+                    None if report.quarantined.is_some() => {
+                        snapshot::quarantine(&*fs, &journal_path, "corrupt")?;
+                    }
+                    None => fs
+                        .remove(&journal_path)
+                        .map_err(|e| StoreError::io("remove stale journal", &journal_path, &e))?,
+                    Some(replay) => {
                         report.replayed = replay.batches.len();
                         report.torn_bytes = bytes.len() - replay.valid_len;
                         for batch in &replay.batches {
@@ -808,7 +820,11 @@ impl Committer {
                 let too_big =
                     self.journal_len + records.len() as u64 > self.shared.policy.journal_bytes;
                 let broken = self.journal.is_none() && self.journal_len > 0;
-                let checkpoint = closing
+                // Closing rewrites the snapshot only when something is not in it yet: a
+                // store opened and closed without changes leaves its file untouched.
+                let closing_dirty =
+                    closing && (self.journal_len > 0 || !records.is_empty() || undurable);
+                let checkpoint = closing_dirty
                     || too_big
                     || broken
                     || self.backoff.is_some()
@@ -870,7 +886,13 @@ impl Committer {
             .map_err(|e| StoreError::io("write", &path, &e))
             .and_then(|_| file.sync().map_err(|e| StoreError::io("fsync", &path, &e)));
         if let Err(err) = result {
-            self.journal = None;
+            // Give back the space a partial append took (on a full disk the next
+            // checkpoint needs it). The handle is not used again after this.
+            if let Some(mut file) = self.journal.take() {
+                if let Err(e) = file.set_len(self.journal_len) {
+                    self.shared.report(&StoreError::io("truncate", &path, &e));
+                }
+            }
             return Err(err);
         }
         if first {

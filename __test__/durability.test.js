@@ -1,0 +1,214 @@
+'use strict'
+// The file on disk: electron-store's format, bad files, a read-only directory, a full
+// disk, and SIGKILL at random points.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { execFileSync, spawn } = require('node:child_process')
+const Store = require('..')
+const { StoreManager } = require('..')
+const { ROOT, tempDir, closeLater, dirContents, runNode, codeOf } = require('./helpers')
+
+const isRoot = process.getuid?.() === 0
+
+test('an electron-store (conf) config.json opens unchanged', async (t) => {
+  const cwd = tempDir(t)
+  const { default: Conf } = await import('conf')
+  const conf = new Conf({ cwd, projectVersion: '1.2.0', migrations: { '1.0.0': () => {} } })
+  conf.set('settings.theme', 'dark')
+  conf.set('unicode', 'héllo 🦄 \u2028')
+  conf.set('list', [1, 2.5, { a: null }, [], {}])
+  const bytes = fs.readFileSync(conf.path)
+
+  const store = new Store({ cwd })
+  assert.equal(store.get('settings.theme'), 'dark')
+  assert.deepEqual(store.store, { ...conf.store }, 'the same items, without __internal__')
+  assert.equal(store.has('__internal__.migrations.version'), true, 'the bookkeeping is kept')
+  await store.close()
+  assert.deepEqual(fs.readFileSync(conf.path), bytes, 'opening and closing changes nothing')
+
+  // After a write, the file is what electron-store itself would have written.
+  const again = new Store({ cwd })
+  again.set('settings.theme', 'light')
+  await again.close()
+  const expected = JSON.parse(bytes.toString('utf8'))
+  expected.settings.theme = 'light'
+  assert.equal(fs.readFileSync(conf.path, 'utf8'), JSON.stringify(expected, undefined, '\t'))
+  assert.equal(new Conf({ cwd, projectVersion: '1.2.0' }).get('settings.theme'), 'light')
+})
+
+test('the file is JSON indented with tabs, readable by conf', async (t) => {
+  const cwd = tempDir(t)
+  const store = new Store({ cwd })
+  store.set({ a: 1, nested: { b: [true, 'x'] } })
+  await store.close()
+  const text = fs.readFileSync(store.path, 'utf8')
+  assert.equal(text, JSON.stringify({ a: 1, nested: { b: [true, 'x'] } }, undefined, '\t'))
+  const { default: Conf } = await import('conf')
+  assert.deepEqual({ ...new Conf({ cwd }).store }, { a: 1, nested: { b: [true, 'x'] } })
+})
+
+for (const [name, content] of Object.entries({
+  garbage: 'this is not json',
+  empty: '',
+  truncated: '{\n\t"settings": {\n\t\t"theme": "da',
+  'not an object': '[1, 2, 3]',
+  'NUL bytes': '\0\0\0\0',
+})) {
+  test(`a ${name} config.json is refused with CORRUPT_FILE and left as it is`, (t) => {
+    const cwd = tempDir(t)
+    const file = path.join(cwd, 'config.json')
+    fs.writeFileSync(file, content)
+    const before = dirContents(cwd)
+    const error = codeOf(() => new Store({ cwd }))
+    assert.equal(error.code, 'CORRUPT_FILE')
+    assert.equal(error.kind, 'critical')
+    assert.equal(error.file, file)
+    assert.deepEqual(dirContents(cwd), before)
+  })
+
+  test(`a ${name} config.json with clearInvalidConfig is moved aside, never deleted`, async (t) => {
+    const cwd = tempDir(t)
+    const file = path.join(cwd, 'config.json')
+    fs.writeFileSync(file, content)
+    const store = closeLater(t, new Store({ cwd, clearInvalidConfig: true, defaults: { theme: 'light' } }))
+    assert.deepEqual(store.store, { theme: 'light' })
+    const aside = store.openReport.quarantined
+    assert.match(path.basename(aside), /^config\.json\.corrupt-\d+/)
+    assert.equal(fs.readFileSync(aside, 'utf8'), content)
+    await store.flush()
+  })
+}
+
+test('a read-only directory: writes stay in memory, flush rejects, the file is unchanged', async (t) => {
+  const cwd = tempDir(t)
+  const dir = path.join(cwd, 'ro')
+  fs.mkdirSync(dir)
+  fs.writeFileSync(path.join(dir, 'config.json'), '{\n\t"a": 1\n}')
+  // Root ignores permissions, so as root the store runs in a child as `nobody`.
+  fs.chmodSync(cwd, 0o755)
+  fs.chmodSync(dir, 0o555)
+  const code = `
+    const Store = require('.')
+    const store = new Store({ cwd: ${JSON.stringify(dir)} })
+    store.set('a', 2)
+    console.log(JSON.stringify({ value: store.get('a') }))
+    store.flush().then(() => console.log('resolved'), (e) => console.log(JSON.stringify({ code: e.code, kind: e.kind, file: e.file })))
+      .then(() => store.close()).catch((e) => console.log(JSON.stringify({ closeCode: e.code })))
+  `
+  const result = await runNode(code, isRoot ? { uid: 65534, gid: 65534 } : {}).finally(() => fs.chmodSync(dir, 0o755))
+  assert.equal(result.code, 0, result.stderr)
+  const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l))
+  assert.deepEqual(lines[0], { value: 2 })
+  assert.equal(lines[1].code, 'PERMISSION_DENIED')
+  assert.equal(lines[1].kind, 'persistent')
+  assert.ok(lines[1].file.startsWith(dir))
+  assert.equal(lines[2].closeCode, 'PERMISSION_DENIED')
+  assert.deepEqual(fs.readdirSync(dir), ['config.json'])
+  assert.equal(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'), '{\n\t"a": 1\n}')
+})
+
+test('a full disk: DISK_FULL, the old file byte-identical, no temp file, and recovery', { skip: !isRoot && 'mounting a small tmpfs needs root' }, async (t) => {
+  const mount = path.join(tempDir(t), 'disk')
+  fs.mkdirSync(mount)
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount], { stdio: 'pipe' })
+  } catch (error) {
+    t.skip(`cannot mount a tmpfs here: ${error.stderr || error.message}`)
+    return
+  }
+  try {
+    await fillTheDisk(mount)
+  } finally {
+    execFileSync('umount', ['-l', mount])
+  }
+})
+
+async function fillTheDisk(mount) {
+  const original = '{\n\t"keep": "me"\n}'
+  fs.writeFileSync(path.join(mount, 'config.json'), original)
+  const store = new Store({ cwd: mount })
+  const errors = []
+  store.onError((e) => errors.push(e.code))
+  store.set('big', 'x'.repeat(200_000))
+  const error = await store.flush().then(() => null, (e) => e)
+  assert.equal(error?.code, 'DISK_FULL')
+  assert.equal(error.kind, 'persistent')
+  assert.equal(fs.readFileSync(path.join(mount, 'config.json'), 'utf8'), original)
+  assert.deepEqual(fs.readdirSync(mount).filter((n) => n.includes('.tmp-')), [])
+  assert.equal(store.get('big').length, 200_000, 'memory keeps serving')
+  assert.ok(errors.includes('DISK_FULL'), 'onError heard it')
+  // Space comes back: everything is persisted.
+  store.delete('big')
+  store.set('small', 1)
+  await store.flush()
+  await store.close()
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(mount, 'config.json'), 'utf8')), { keep: 'me', small: 1 })
+}
+
+test('StoreManager: one instance per file; set resolves once durable', async (t) => {
+  const cwd = tempDir(t)
+  const manager = new StoreManager({ cwd })
+  assert.equal(new StoreManager({ cwd }), manager)
+  assert.equal(codeOf(() => manager.get('a')).code, 'NOT_INITIALIZED')
+  await manager.initialize()
+  await manager.initialize()
+  const seen = []
+  manager.onDidChange('theme', (v, old) => seen.push([v, old]))
+  await manager.set('theme', 'dark')
+  // Durable: another process reading the files now sees it.
+  const result = await runNode(`const S = require('.'); const s = new S({ cwd: ${JSON.stringify(cwd)}, checkpointIdleMs: 60000 }); console.log(s.get('theme'))`)
+  assert.equal(result.stdout.trim(), 'dark', result.stderr)
+  assert.equal(manager.get('theme'), 'dark')
+  await manager.delete('theme')
+  assert.equal(manager.has('theme'), false)
+  assert.deepEqual(seen, [['dark', undefined], [undefined, 'dark']])
+  await manager.close()
+  assert.notEqual(new StoreManager({ cwd }), manager, 'a closed manager is forgotten')
+})
+
+test('kill -9 at random points never loses an acknowledged write (100 rounds)', async (t) => {
+  const cwd = tempDir(t)
+  const writer = `
+    const Store = require('.')
+    const store = new Store({ cwd: ${JSON.stringify(cwd)}, checkpointIdleMs: 2 })
+    let n = store.get('last', 0)
+    const loop = async () => {
+      for (;;) {
+        n++
+        store.set('k' + n, { n, pad: 'p'.repeat(n % 300) })
+        store.set('last', n)
+        if (n % 3 === 0) store.store = { ...store.store, replaced: n }
+        await store.flush()
+        process.stdout.write(n + '\\n')
+      }
+    }
+    loop()
+  `
+  let lastAcked = 0
+  for (let round = 0; round < 100; round++) {
+    const child = spawn(process.execPath, ['-e', writer], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const started = new Promise((resolve) => child.stdout.once('data', resolve))
+    await Promise.race([started, new Promise((resolve) => child.once('exit', resolve))])
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 40))
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.once('exit', resolve))
+    const acked = out.split('\n').filter(Boolean).map(Number)
+    assert.ok(acked.length > 0, `round ${round}: the writer acknowledged nothing: ${err}`)
+    lastAcked = Math.max(lastAcked, ...acked)
+
+    const store = new Store({ cwd })
+    const last = store.get('last')
+    assert.ok(last >= lastAcked, `round ${round}: last=${last} but ${lastAcked} was acknowledged`)
+    for (let k = 1; k <= lastAcked; k++) {
+      assert.equal(store.get(`k${k}`)?.n, k, `round ${round}: acknowledged write k${k} lost`)
+    }
+    lastAcked = last
+    await store.close()
+  }
+})
