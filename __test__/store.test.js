@@ -258,3 +258,17 @@ test("inside Electron the default directory is app.getPath('userData')", (t) => 
   const relative = closeLater(t, new Store({ electron, cwd: 'sub', name: 'x' }))
   assert.equal(relative.path, path.join(userData, 'sub', 'x.json'))
 })
+
+test('.close() - resolves once durable; then reads and writes throw CLOSED', async (t) => {
+  const cwd = tempDir(t)
+  const store = new Store({ cwd })
+  store.set('a', 1)
+  await store.close()
+  assert.deepEqual(JSON.parse(fs.readFileSync(store.path, 'utf8')), { a: 1 })
+  for (const call of [() => store.get('a'), () => store.set('a', 2), () => store.store, () => store.size]) {
+    const error = codeOf(call)
+    assert.equal(error.code, 'CLOSED')
+    assert.equal(error.file, store.path)
+  }
+  await store.close()
+})

@@ -50,6 +50,9 @@ class Store {
     if (defaults !== undefined && (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults))) {
       throw inputError('INVALID_OPTION', 'The `defaults` option must be an object')
     }
+    // The engine's callbacks hold the store weakly, so a store that is dropped without
+    // close() can still be collected (its engine then commits and closes on its own).
+    const self = new WeakRef(this)
     try {
       this.#native = new native.NativeStore(
         {
@@ -60,8 +63,8 @@ class Store {
           accessPropertiesByDotNotation: this.#options.accessPropertiesByDotNotation !== false,
           checkpointIdleMs: this.#options.checkpointIdleMs,
         },
-        () => this.#deliver(),
-        (info) => this.#reportError(toError(info)),
+        () => self.deref()?.#deliver(),
+        (info) => self.deref()?.#reportError(toError(info)),
       )
     } catch (error) {
       throw error.code ? error : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })

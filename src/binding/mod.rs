@@ -206,12 +206,16 @@ impl NativeStore {
     /// The value at `key` as JSON text, or undefined.
     #[napi]
     pub fn get(&self, env: Env, key: String) -> Result<Option<String>> {
-        Ok(self.engine.get_json(&self.key(&env, &key)?))
+        self.engine
+            .get_json(&self.key(&env, &key)?)
+            .map_err(|e| throw(&env, &e))
     }
 
     #[napi]
     pub fn has(&self, env: Env, key: String) -> Result<bool> {
-        Ok(self.engine.has(&self.key(&env, &key)?))
+        self.engine
+            .has(&self.key(&env, &key)?)
+            .map_err(|e| throw(&env, &e))
     }
 
     /// Sets `key` to the value in `json`. Returns the change's sequence number.
@@ -282,13 +286,16 @@ impl NativeStore {
 
     /// The whole store as JSON text.
     #[napi]
-    pub fn store_json(&self) -> String {
-        self.engine.store_json()
+    pub fn store_json(&self, env: Env) -> Result<String> {
+        self.engine.store_json().map_err(|e| throw(&env, &e))
     }
 
     #[napi(getter)]
-    pub fn size(&self) -> u32 {
-        self.engine.size() as u32
+    pub fn size(&self, env: Env) -> Result<u32> {
+        self.engine
+            .size()
+            .map(|n| n as u32)
+            .map_err(|e| throw(&env, &e))
     }
 
     #[napi(getter)]

@@ -7,13 +7,12 @@
 
 use super::error::{Result, StoreError};
 use super::path::{check_property_name, KeyPath, Segment, MAX_DEPTH};
-use indexmap::IndexMap;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use std::fmt;
 use std::sync::Arc;
 
-pub type Map = IndexMap<String, Node>;
+pub use super::map::Map;
 
 /// A JSON value. Object keys keep their insertion order, as `JSON.stringify` does.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -91,7 +90,7 @@ impl Node {
         match self {
             Node::Object(map) => {
                 for (name, child) in map.iter() {
-                    let child_path = at.child(Segment::Key(name.clone()));
+                    let child_path = at.child(Segment::Key(name.to_string()));
                     check_property_name(&child_path.to_string(), name)?;
                     child.check_keys(&child_path)?;
                 }
@@ -242,8 +241,7 @@ fn child_for_write<'a>(node: &'a mut Node, segment: &Segment, create: bool) -> &
         }
         (Node::Object(map), segment) => {
             let map = Arc::make_mut(map);
-            let entry = map.entry(segment_name(segment));
-            entry.or_insert_with(Node::empty_object)
+            map.get_or_insert_with(segment_name(segment), Node::empty_object)
         }
         // check_writable (for set) or get (for delete) ruled this out.
         _ => unreachable!("write through a path that was checked"),
@@ -317,6 +315,8 @@ impl<'de> Visitor<'de> for NodeVisitor {
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
+        // serde_json gives no size hint: drop the growth slack, documents are long-lived.
+        items.shrink_to_fit();
         Ok(Node::Array(Arc::new(items)))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> std::result::Result<Node, A::Error> {
@@ -325,6 +325,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
             // A repeated key keeps its first position and its last value, as JSON.parse does.
             map.insert(key, value);
         }
+        map.shrink_to_fit();
         Ok(Node::Object(Arc::new(map)))
     }
 }

@@ -15,6 +15,7 @@ pub mod document;
 pub mod error;
 pub mod fs;
 pub mod journal;
+pub mod map;
 pub mod path;
 pub mod snapshot;
 
@@ -358,29 +359,40 @@ impl Engine {
 
     // ----- reads ---------------------------------------------------------------------
 
-    /// The value at `key` as compact JSON, or `None` when absent.
-    pub fn get_json(&self, key: &KeyPath) -> Option<String> {
+    /// The state for a read: refused once the store is closed (its document is freed).
+    fn read(&self) -> Result<MutexGuard<'_, State>> {
         let st = self.shared.lock();
-        st.doc.get(key).map(|node| user_json(key, node))
+        if st.closed {
+            return Err(StoreError::Closed {
+                file: self.shared.path.clone(),
+            });
+        }
+        Ok(st)
     }
 
-    pub fn has(&self, key: &KeyPath) -> bool {
-        self.shared.lock().doc.get(key).is_some()
+    /// The value at `key` as compact JSON, or `None` when absent.
+    pub fn get_json(&self, key: &KeyPath) -> Result<Option<String>> {
+        let st = self.read()?;
+        Ok(st.doc.get(key).map(|node| user_json(key, node)))
+    }
+
+    pub fn has(&self, key: &KeyPath) -> Result<bool> {
+        Ok(self.read()?.doc.get(key).is_some())
     }
 
     /// The whole store as compact JSON, without conf's `__internal__` bookkeeping.
-    pub fn store_json(&self) -> String {
-        let st = self.shared.lock();
-        user_json(&KeyPath::root(), &st.doc)
+    pub fn store_json(&self) -> Result<String> {
+        Ok(user_json(&KeyPath::root(), &self.read()?.doc))
     }
 
     /// Number of top-level keys, without `__internal__`.
-    pub fn size(&self) -> usize {
-        let st = self.shared.lock();
-        st.doc
+    pub fn size(&self) -> Result<usize> {
+        let st = self.read()?;
+        Ok(st
+            .doc
             .as_object()
             .map(|m| m.len() - usize::from(m.contains_key(INTERNAL_KEY)))
-            .unwrap_or(0)
+            .unwrap_or(0))
     }
 
     /// The sequence number of the last change.
@@ -417,7 +429,7 @@ impl Engine {
                 "use clear() to delete everything",
             ));
         }
-        if !self.has(key) {
+        if !self.has(key)? {
             return Ok(Receipt {
                 seq: self.seq(),
                 schedule_delivery: false,
@@ -978,6 +990,10 @@ impl Committer {
         };
         if stop {
             st.closed = true;
+            // A closed store answers no reads: free its memory now rather than when the
+            // JS object that owns it is collected.
+            st.doc = Node::Null;
+            st.watchers.clear();
             if let Some(close) = st.close_waiter.take() {
                 done.push((close, result.clone()));
             }

@@ -68,7 +68,7 @@ fn values_survive_close_and_reopen_in_electron_store_format() {
     );
     let engine = open(&fs);
     assert_eq!(
-        engine.get_json(&p("settings.theme")).as_deref(),
+        engine.get_json(&p("settings.theme")).unwrap().as_deref(),
         Some(r#""dark""#)
     );
 }
@@ -83,7 +83,7 @@ fn flushed_writes_survive_without_a_checkpoint() {
     let image = fs.crash_image(fs.op_count(), CrashMode::DurableOnly);
     assert!(!image.contains_key(&PathBuf::from(STORE)));
     let reopened = open(&SimFs::from_image(&image));
-    assert_eq!(reopened.get_json(&p("a")).as_deref(), Some("1"));
+    assert_eq!(reopened.get_json(&p("a")).unwrap().as_deref(), Some("1"));
     assert_eq!(reopened.report().replayed, 1);
     std::mem::forget(engine); // the "crashed" process never closes
 }
@@ -121,14 +121,19 @@ fn every_crash_state_of_sets_and_checkpoints_keeps_acknowledged_writes() {
         for (mode, image) in crash_images(&fs, point) {
             let reopened = Engine::open(options(&SimFs::from_image(&image)))
                 .unwrap_or_else(|e| panic!("point {point} {mode}: open failed: {e}"));
-            let n: u64 = reopened.get_json(&p("n")).unwrap().parse().unwrap();
+            let n: u64 = reopened
+                .get_json(&p("n"))
+                .unwrap()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert!(
                 n >= acked,
                 "point {point} {mode}: n={n} but {acked} sets were acknowledged"
             );
             // The state is exactly the state after some prefix: no torn batch.
             for k in 1..=12u64 {
-                let has = reopened.has(&p(&format!("k{k}")));
+                let has = reopened.has(&p(&format!("k{k}"))).unwrap();
                 assert!(!has || k <= n, "point {point} {mode}: k{k} without n={k}");
             }
             checked += 1;
@@ -175,7 +180,7 @@ fn a_full_disk_at_any_operation_keeps_the_old_file_and_recovers() {
                 "fault at {at}: temp files left: {temps:?}"
             );
             // Memory keeps serving.
-            assert_eq!(engine.get_json(&p("v")).as_deref(), Some("2"));
+            assert_eq!(engine.get_json(&p("v")).unwrap().as_deref(), Some("2"));
         }
         // The disk recovers: everything is persisted.
         fs.heal();
@@ -187,7 +192,7 @@ fn a_full_disk_at_any_operation_keeps_the_old_file_and_recovers() {
             &fs.crash_image(fs.op_count(), CrashMode::DurableOnly),
         ));
         assert_eq!(
-            reopened.get_json(&p("v")).as_deref(),
+            reopened.get_json(&p("v")).unwrap().as_deref(),
             Some("2"),
             "fault at {at}"
         );
@@ -229,7 +234,10 @@ fn a_corrupt_file_is_refused_untouched_or_moved_aside() {
         let mut engine = Engine::open(opts).unwrap();
         let aside = engine.report().quarantined.clone().unwrap();
         assert_eq!(fs.image()[&aside], bad, "moved aside, never deleted");
-        assert_eq!(engine.get_json(&p("theme")).as_deref(), Some(r#""light""#));
+        assert_eq!(
+            engine.get_json(&p("theme")).unwrap().as_deref(),
+            Some(r#""light""#)
+        );
         engine.close_blocking().unwrap();
     }
 }
@@ -250,7 +258,10 @@ fn a_stale_journal_is_ignored() {
         (journal_path_for(Path::new(STORE)), journal),
     ]);
     let reopened = open(&SimFs::from_image(&image));
-    assert_eq!(reopened.get_json(&p("list")).as_deref(), Some("[1]"));
+    assert_eq!(
+        reopened.get_json(&p("list")).unwrap().as_deref(),
+        Some("[1]")
+    );
 }
 
 #[test]
@@ -291,13 +302,14 @@ fn root_watchers_see_the_store_without_bookkeeping() {
     engine.set(&p("a"), j("2")).unwrap();
     let events = engine.take_events();
     assert_eq!(events[0].new_json.as_deref(), Some(r#"{"a":2}"#));
-    assert_eq!(engine.store_json(), r#"{"a":2}"#);
-    assert_eq!(engine.size(), 1);
+    assert_eq!(engine.store_json().unwrap(), r#"{"a":2}"#);
+    assert_eq!(engine.size().unwrap(), 1);
     // Replacing the store keeps the bookkeeping; writing it directly is refused.
     engine.replace(j(r#"{"b":1}"#)).unwrap();
-    assert_eq!(engine.store_json(), r#"{"b":1}"#);
+    assert_eq!(engine.store_json().unwrap(), r#"{"b":1}"#);
     assert!(engine
         .get_json(&p("__internal__.migrations.version"))
+        .unwrap()
         .is_some());
     assert_eq!(
         engine.set(&p("__internal__.x"), j("1")).unwrap_err().code(),
@@ -318,7 +330,10 @@ fn several_keys_are_set_all_or_nothing() {
         .set_many(vec![(p("a"), j("1")), (p("list.name"), j("2"))])
         .unwrap_err();
     assert_eq!(err.code(), "TYPE_CONFLICT");
-    assert!(!engine.has(&p("a")), "the first key was not set either");
+    assert!(
+        !engine.has(&p("a")).unwrap(),
+        "the first key was not set either"
+    );
 }
 
 #[test]
@@ -334,29 +349,29 @@ fn defaults_fill_in_reset_and_clear() {
     ];
     let engine = Engine::open(opts).unwrap();
     assert_eq!(
-        engine.get_json(&p("theme")).as_deref(),
+        engine.get_json(&p("theme")).unwrap().as_deref(),
         Some(r#""dark""#),
         "the file wins"
     );
     assert_eq!(
-        engine.get_json(&p("editor.fontSize")).as_deref(),
+        engine.get_json(&p("editor.fontSize")).unwrap().as_deref(),
         Some("14")
     );
     engine.set(&p("editor.fontSize"), j("20")).unwrap();
     engine.set(&p("other"), j("1")).unwrap();
     engine.reset(&[p("editor.fontSize"), p("other")]).unwrap();
     assert_eq!(
-        engine.get_json(&p("editor.fontSize")).as_deref(),
+        engine.get_json(&p("editor.fontSize")).unwrap().as_deref(),
         Some("14")
     );
     assert_eq!(
-        engine.get_json(&p("other")).as_deref(),
+        engine.get_json(&p("other")).unwrap().as_deref(),
         Some("1"),
         "no default: left alone"
     );
     engine.clear().unwrap();
     assert_eq!(
-        engine.store_json(),
+        engine.store_json().unwrap(),
         r#"{"theme":"light","editor":{"fontSize":14}}"#
     );
 }

@@ -1,0 +1,160 @@
+'use strict'
+// npm run bench: tad-store against conf@16 (electron-store's engine), default and
+// `cache: true`, in the same run, at 10 KiB, 1 MiB and 10 MiB of realistic settings.
+// Every (store, size) pair runs in its own child process, so peak RSS is its own.
+//
+//   node benchmark/bench.js [--sizes 10k,1m,10m] [--json out.json]
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const { settingsOfSize } = require('./settings')
+
+const SIZES = { '10k': 10 << 10, '1m': 1 << 20, '10m': 10 << 20 }
+const IMPLS = ['tad-store', 'conf', 'conf-cache']
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name)
+  return i === -1 ? fallback : process.argv[i + 1]
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))]
+}
+const now = () => Number(process.hrtime.bigint()) / 1e6 // ms
+
+/** Per-call latency samples (ms) of `fn`, at most `count` calls or `budgetMs`. */
+function sample(fn, count, budgetMs) {
+  const out = []
+  const deadline = now() + budgetMs
+  for (let i = 0; i < count && (i < 3 || now() < deadline); i++) {
+    const t = now()
+    fn(i)
+    out.push(now() - t)
+  }
+  return out
+}
+
+/** Runs inside the child: measures one implementation at one size. */
+async function child(impl, sizeName, fixture) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tad-bench-${impl}-`))
+  fs.copyFileSync(fixture, path.join(dir, 'config.json'))
+  const big = SIZES[sizeName] >= 10 << 20
+  let open, close, flush
+  if (impl === 'tad-store') {
+    const Store = require('..')
+    open = () => new Store({ cwd: dir })
+    close = (s) => s.close()
+    flush = (s) => s.flush()
+  } else {
+    const { default: Conf } = await import('conf')
+    open = () => new Conf({ cwd: dir, cache: impl === 'conf-cache' })
+    close = () => {}
+    flush = () => {} // conf's set is synchronous and durable when it returns
+  }
+
+  const result = { impl, size: sizeName, bytes: fs.statSync(path.join(dir, 'config.json')).size }
+  // Open an existing store: median of a few fresh opens.
+  const opens = []
+  for (let i = 0; i < (big ? 3 : 7); i++) {
+    const t = now()
+    const s = open()
+    opens.push(now() - t)
+    await close(s)
+  }
+  result.openMs = median(opens)
+
+  const store = open()
+  const slow = impl !== 'tad-store' && impl !== 'conf-cache'
+  result.getPrimitiveUs = median(sample(() => store.get('settings.theme'), slow ? 50 : 20000, big ? 2000 : 1000)) * 1000
+  result.getObjectUs = median(sample(() => store.get('settings.editor'), slow ? 50 : 20000, big ? 2000 : 1000)) * 1000
+  const sets = sample((i) => store.set('settings.editor.fontSize', 10 + (i % 10)), impl === 'tad-store' ? 20000 : 200, big ? 3000 : 1500)
+  result.setUs = median(sets) * 1000
+  result.setP99Us = pct(sets, 0.99) * 1000
+  await flush(store)
+
+  // 1000 sets, then until durable. conf pays a full rewrite + fsync per set: where that
+  // would take minutes, time a slice and scale it (marked as extrapolated).
+  const n = impl === 'tad-store' ? 1000 : Math.max(5, Math.min(1000, Math.floor(4000 / Math.max(result.setUs / 1000, 0.01))))
+  const t = now()
+  for (let i = 0; i < n; i++) store.set(`bulk.k${i % 50}`, i)
+  await flush(store)
+  result.thousandSetsDurableMs = ((now() - t) * 1000) / n
+  result.thousandSetsExtrapolated = n < 1000
+  await close(store)
+  result.peakRssMb = process.resourceUsage().maxRSS / 1024
+  fs.rmSync(dir, { recursive: true, force: true })
+  return result
+}
+
+function fmt(v, unit) {
+  if (v === undefined) return '–'
+  if (unit === 'us') return v < 10 ? `${v.toFixed(2)} µs` : v < 10000 ? `${v.toFixed(0)} µs` : `${(v / 1000).toFixed(1)} ms`
+  if (unit === 'ms') return v < 10 ? `${v.toFixed(2)} ms` : v < 10000 ? `${v.toFixed(0)} ms` : `${(v / 1000).toFixed(1)} s`
+  return `${v.toFixed(0)} MB`
+}
+
+function main() {
+  const sizes = arg('--sizes', '10k,1m,10m').split(',')
+  const results = []
+  const fixtures = fs.mkdtempSync(path.join(os.tmpdir(), 'tad-bench-fixtures-'))
+  for (const size of sizes) {
+    // The document is made here, so no child's peak RSS includes making it.
+    const fixture = path.join(fixtures, `${size}.json`)
+    fs.writeFileSync(fixture, JSON.stringify(settingsOfSize(SIZES[size]), undefined, '\t'))
+    for (const impl of IMPLS) {
+      process.stderr.write(`bench: ${impl} at ${size}...\n`)
+      const run = spawnSync(process.execPath, [__filename, '--child', impl, size, fixture], { encoding: 'utf8', maxBuffer: 64 << 20 })
+      if (run.status !== 0) {
+        console.error(run.stderr)
+        process.exit(1)
+      }
+      results.push(JSON.parse(run.stdout.trim().split('\n').pop()))
+    }
+  }
+  const rows = [
+    ['open existing store', 'openMs', 'ms'],
+    ['get (primitive), p50', 'getPrimitiveUs', 'us'],
+    ['get (small object), p50', 'getObjectUs', 'us'],
+    ['set (sync return), p50', 'setUs', 'us'],
+    ['set, p99', 'setP99Us', 'us'],
+    ['1000 sets until durable', 'thousandSetsDurableMs', 'ms'],
+    ['peak RSS', 'peakRssMb', 'mb'],
+  ]
+  const lines = []
+  for (const size of sizes) {
+    const by = Object.fromEntries(results.filter((r) => r.size === size).map((r) => [r.impl, r]))
+    lines.push(`\n### ${size === '10k' ? '10 KiB' : size === '1m' ? '1 MiB' : '10 MiB'} store (${by['tad-store'].bytes} bytes)\n`)
+    lines.push('| operation | tad-store | conf | conf `cache: true` | vs conf | vs conf cache |')
+    lines.push('| --- | --- | --- | --- | --- | --- |')
+    for (const [label, key, unit] of rows) {
+      const ours = by['tad-store'][key]
+      const cell = (r) => fmt(r[key], unit) + (key === 'thousandSetsDurableMs' && r.thousandSetsExtrapolated ? ' (extrapolated)' : '')
+      const ratio = (r) => (ours > 0 ? `${(r[key] / ours).toFixed(r[key] / ours >= 10 ? 0 : 1)}×` : '–')
+      lines.push(`| ${label} | ${cell(by['tad-store'])} | ${cell(by.conf)} | ${cell(by['conf-cache'])} | ${ratio(by.conf)} | ${ratio(by['conf-cache'])} |`)
+    }
+  }
+  lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
+  fs.rmSync(fixtures, { recursive: true, force: true })
+  console.log(lines.join('\n'))
+  const out = arg('--json')
+  if (out) fs.writeFileSync(out, JSON.stringify(results, undefined, 2))
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3], process.argv[4], process.argv[5]).then(
+    (r) => console.log(JSON.stringify(r)),
+    (e) => {
+      console.error(e)
+      process.exit(1)
+    },
+  )
+} else {
+  main()
+}

@@ -1,0 +1,209 @@
+//! The object map of the document: keys in insertion order, as JS keeps them, and small.
+//!
+//! Settings documents are mostly many small objects, so the map is a plain vector that
+//! is scanned, with a hash index only once it grows past [`INDEX_FROM`] keys. That keeps
+//! a 10 MiB document under ~40 MB in memory (an `IndexMap` per object took 62 MB).
+
+use super::document::Node;
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+/// Maps with at least this many keys get a hash index; smaller ones are scanned.
+const INDEX_FROM: usize = 12;
+
+#[derive(Clone, Default)]
+pub struct Map {
+    entries: Vec<(Box<str>, Node)>,
+    /// Positions in `entries` by key hash. Invariant: `Some` exactly when
+    /// `entries.len() >= INDEX_FROM`, and then it indexes every entry.
+    index: Option<Box<HashTable<usize>>>,
+}
+
+fn hash(key: &str) -> u64 {
+    // Fixed keys: the documents are the app's own settings, not attacker-chosen input
+    // that could be shaped into collisions, and a fixed hasher keeps maps small.
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(key)
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    pub fn with_capacity(n: usize) -> Map {
+        Map {
+            entries: Vec::with_capacity(n),
+            index: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index
+                .find(hash(key), |&i| &*self.entries[i].0 == key)
+                .copied(),
+            None => self.entries.iter().position(|(k, _)| &**k == key),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.position(key).map(|i| &self.entries[i].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Sets `key`, keeping its position if present. Returns the previous value.
+    pub fn insert(&mut self, key: String, value: Node) -> Option<Node> {
+        if let Some(i) = self.position(&key) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        }
+        self.push(key.into_boxed_str(), value);
+        None
+    }
+
+    /// The value at `key`, inserting `make()` at the end first if absent.
+    pub fn get_or_insert_with(&mut self, key: String, make: impl FnOnce() -> Node) -> &mut Node {
+        let i = match self.position(&key) {
+            Some(i) => i,
+            None => {
+                self.push(key.into_boxed_str(), make());
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    fn push(&mut self, key: Box<str>, value: Node) {
+        let at = self.entries.len();
+        let h = hash(&key);
+        self.entries.push((key, value));
+        match &mut self.index {
+            Some(index) => {
+                let entries = &self.entries;
+                index.insert_unique(h, at, |&i| hash(&entries[i].0));
+            }
+            None if self.entries.len() >= INDEX_FROM => self.rebuild_index(),
+            None => {}
+        }
+    }
+
+    fn rebuild_index(&mut self) {
+        if self.entries.len() < INDEX_FROM {
+            self.index = None;
+            return;
+        }
+        let mut index = HashTable::with_capacity(self.entries.len());
+        for (i, (k, _)) in self.entries.iter().enumerate() {
+            let entries = &self.entries;
+            index.insert_unique(hash(k), i, |&j| hash(&entries[j].0));
+        }
+        self.index = Some(Box::new(index));
+    }
+
+    /// Removes `key`, keeping the order of the others. Returns its value.
+    pub fn shift_remove(&mut self, key: &str) -> Option<Node> {
+        let i = self.position(key)?;
+        let (_, value) = self.entries.remove(i);
+        if self.index.is_some() {
+            self.rebuild_index();
+        }
+        Some(value)
+    }
+
+    /// Drops spare capacity (after a parse, where the final size was unknown).
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.entries.iter().map(|(k, v)| (&**k, v))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Node> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+}
+
+impl PartialEq for Map {
+    /// Same keys, in the same order, with equal values (the order shows in the file).
+    fn eq(&self, other: &Map) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl std::fmt::Debug for Map {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl std::ops::Index<&str> for Map {
+    type Output = Node;
+    fn index(&self, key: &str) -> &Node {
+        self.get(key).expect("key present")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(i: u64) -> Node {
+        Node::Number(i.into())
+    }
+
+    #[test]
+    fn small_and_large_maps_behave_the_same() {
+        for size in [3usize, INDEX_FROM - 1, INDEX_FROM, 100] {
+            let mut map = Map::new();
+            for i in 0..size {
+                assert_eq!(map.insert(format!("k{i}"), n(i as u64)), None);
+            }
+            assert_eq!(map.index.is_some(), size >= INDEX_FROM, "size {size}");
+            for i in 0..size {
+                assert_eq!(map.get(&format!("k{i}")), Some(&n(i as u64)));
+            }
+            assert_eq!(
+                map.insert("k0".into(), n(99)),
+                Some(n(0)),
+                "replace keeps position"
+            );
+            assert_eq!(map.iter().next().unwrap().0, "k0");
+            assert_eq!(map.shift_remove("k1"), Some(n(1)));
+            assert_eq!(map.get("k1"), None);
+            assert_eq!(map.len(), size - 1);
+            let keys: Vec<_> = map.iter().map(|(k, _)| k.to_string()).collect();
+            let mut expected: Vec<_> = (0..size)
+                .filter(|&i| i != 1)
+                .map(|i| format!("k{i}"))
+                .collect();
+            expected[0] = "k0".into();
+            assert_eq!(keys, expected, "order kept after removal");
+            for i in (0..size).filter(|&i| i != 1) {
+                assert!(
+                    map.contains_key(&format!("k{i}")),
+                    "size {size}: k{i} after removal"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn get_or_insert_appends_once() {
+        let mut map = Map::new();
+        *map.get_or_insert_with("a".into(), || n(1)) = n(2);
+        map.get_or_insert_with("a".into(), || n(5));
+        assert_eq!(map.get("a"), Some(&n(2)));
+        assert_eq!(map.len(), 1);
+    }
+}
