@@ -272,3 +272,48 @@ test('.close() - resolves once durable; then reads and writes throw CLOSED', asy
   }
   await store.close()
 })
+
+test('serialize and deserialize: a custom file format', async (t) => {
+  const cwd = tempDir(t)
+  const serialize = (value) => Object.entries(value).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n')
+  const deserialize = (text) => Object.fromEntries(text.split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), JSON.parse(line.slice(line.indexOf('=') + 1))]))
+  const store = new Store({ cwd, fileExtension: 'ini', serialize, deserialize })
+  store.set('theme', 'dark')
+  store.set('size', { w: 1 })
+  await store.close()
+  assert.equal(fs.readFileSync(store.path, 'utf8'), 'theme="dark"\nsize={"w":1}')
+  const again = closeLater(t, new Store({ cwd, fileExtension: 'ini', serialize, deserialize }))
+  assert.deepEqual(again.store, { theme: 'dark', size: { w: 1 } })
+})
+
+test('serialize that throws: a SERIALIZE_FAILED error, and the file is kept', async (t) => {
+  const cwd = tempDir(t)
+  fs.writeFileSync(path.join(cwd, 'config.json'), '{"a":1}')
+  const store = new Store({ cwd, serialize: () => { throw new Error('nope') } })
+  const errors = []
+  store.onError((e) => errors.push(e.code))
+  store.set('a', 2)
+  await store.flush() // the journal holds it: durable without a snapshot
+  const closed = await store.close().then(() => null, (e) => e)
+  assert.equal(closed?.code, 'SERIALIZE_FAILED')
+  assert.ok(closed.message.includes('nope'))
+  assert.ok(errors.includes('SERIALIZE_FAILED'))
+  assert.equal(fs.readFileSync(path.join(cwd, 'config.json'), 'utf8'), '{"a":1}')
+  // Nothing acknowledged is lost: the journal still holds the write.
+  const reopened = closeLater(t, new Store({ cwd }))
+  assert.equal(reopened.get('a'), 2)
+})
+
+test('deserialize that throws: CORRUPT_FILE, or moved aside with clearInvalidConfig', (t) => {
+  const cwd = tempDir(t)
+  fs.writeFileSync(path.join(cwd, 'config.json'), 'whatever')
+  const deserialize = () => {
+    throw new SyntaxError('bad format')
+  }
+  const error = codeOf(() => new Store({ cwd, deserialize }))
+  assert.equal(error.code, 'CORRUPT_FILE')
+  assert.match(error.message, /bad format/)
+  const store = closeLater(t, new Store({ cwd, deserialize, clearInvalidConfig: true }))
+  assert.equal(store.size, 0)
+  assert.ok(store.openReport.quarantined)
+})

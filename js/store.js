@@ -20,7 +20,13 @@ function assertCallback(callback) {
   }
 }
 
-/** Runs a native call, turning its errors into tad-store errors unchanged. */
+function textOf(serialized) {
+  if (typeof serialized === 'string') return serialized
+  if (serialized instanceof Uint8Array) return Buffer.from(serialized).toString('utf8')
+  throw new TypeError(`\`serialize\` must return a string, got ${typeof serialized}`)
+}
+
+/** Throws `error` on a later turn, where it surfaces as an uncaught exception. */
 function rethrowAsync(error) {
   queueMicrotask(() => {
     throw error
@@ -41,8 +47,9 @@ class Store {
     if (options === null || typeof options !== 'object') throw inputError('INVALID_OPTION', 'The options must be an object')
     const definedOptions = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
     this.#options = { accessPropertiesByDotNotation: true, clearInvalidConfig: false, ...definedOptions }
-    if (this.#options.serialize || this.#options.deserialize) {
-      throw inputError('UNSUPPORTED_OPTION', 'The `serialize` and `deserialize` options are not supported yet; the file is always JSON')
+    const { serialize, deserialize } = this.#options
+    for (const [name, fn] of [['serialize', serialize], ['deserialize', deserialize]]) {
+      if (fn !== undefined && typeof fn !== 'function') throw inputError('INVALID_OPTION', `The \`${name}\` option must be a function`)
     }
     /** The absolute path of the store file. */
     this.path = resolveStorePath(this.#options, native)
@@ -65,6 +72,9 @@ class Store {
         },
         () => self.deref()?.#deliver(),
         (info) => self.deref()?.#reportError(toError(info)),
+        // The engine speaks JSON text; electron-store's options take and give objects.
+        serialize && ((json) => textOf(serialize(JSON.parse(json)))),
+        deserialize && ((text) => encode('', deserialize(text))),
       )
     } catch (error) {
       throw error.code ? error : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })

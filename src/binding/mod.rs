@@ -124,6 +124,29 @@ fn settle(
     deferred.resolve(Box::new(move |_env| Ok(info)));
 }
 
+type SerializeFn = ThreadsafeFunction<String, String, String, Status, false, true>;
+
+/// Runs the JS `serialize` on the JS thread for the committer, and waits for its text.
+fn serializer(tsfn: SerializeFn) -> crate::engine::snapshot::Serializer {
+    Arc::new(move |json: String| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let status = tsfn.call_with_return_value(
+            json,
+            ThreadsafeFunctionCallMode::Blocking,
+            move |result: Result<String>, _env| {
+                // The receiver is gone only if the committer stopped waiting.
+                let _receiver_gone = tx.send(result.map_err(|e| e.reason.clone()));
+                Ok(())
+            },
+        );
+        if status != Status::Ok {
+            return Err(format!("the JS thread is not available ({status})"));
+        }
+        rx.recv()
+            .map_err(|_| "`serialize` was never called".to_string())?
+    })
+}
+
 type EventsFn = ThreadsafeFunction<(), Unknown<'static>, (), Status, false, true>;
 type ErrorFn = ThreadsafeFunction<ErrorInfo, Unknown<'static>, ErrorInfo, Status, false, true>;
 
@@ -139,12 +162,16 @@ pub struct NativeStore {
 
 #[napi]
 impl NativeStore {
+    /// `serialize` and `deserialize` are electron-store's options, wrapped by the shim to
+    /// take and give JSON text.
     #[napi(constructor)]
     pub fn new(
         env: Env,
         options: NativeOptions,
         on_events: Function<(), Unknown<'static>>,
         on_error: Function<ErrorInfo, Unknown<'static>>,
+        serialize: Option<Function<String, String>>,
+        deserialize: Option<Function<String, String>>,
     ) -> Result<Self> {
         let dot_notation = options.access_properties_by_dot_notation.unwrap_or(true);
         let mut engine_options = EngineOptions::new(&options.path, Arc::new(RealFs));
@@ -157,7 +184,22 @@ impl NativeStore {
             engine_options.defaults =
                 object_entries(text, dot_notation).map_err(|e| throw(&env, &e))?;
         }
-        let engine = Engine::open(engine_options).map_err(|e| throw(&env, &e))?;
+        if let Some(serialize) = serialize {
+            let tsfn = serialize
+                .build_threadsafe_function()
+                .weak::<true>()
+                .callee_handled::<false>()
+                .build()?;
+            engine_options.serialize = Some(serializer(tsfn));
+        }
+        let engine = match deserialize {
+            None => Engine::open(engine_options),
+            Some(deserialize) => {
+                let mut call = |text: String| deserialize.call(text).map_err(|e| e.reason.clone());
+                Engine::open_with(engine_options, Some(&mut call))
+            }
+        }
+        .map_err(|e| throw(&env, &e))?;
 
         let events: EventsFn = on_events
             .build_threadsafe_function()

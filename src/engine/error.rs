@@ -46,6 +46,8 @@ pub enum StoreError {
         /// The OS error number, when there is one; decides the kind.
         errno: Option<i32>,
     },
+    #[error("`serialize` failed for `{}`: {reason}", file.display())]
+    Serialize { file: PathBuf, reason: String },
     #[error("The store `{}` is closed", file.display())]
     Closed { file: PathBuf },
 }
@@ -63,6 +65,7 @@ impl StoreError {
                 Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => "PERMISSION_DENIED",
                 _ => "IO",
             },
+            StoreError::Serialize { .. } => "SERIALIZE_FAILED",
             StoreError::Closed { .. } => "CLOSED",
         }
     }
@@ -72,6 +75,7 @@ impl StoreError {
             StoreError::InvalidKey { .. }
             | StoreError::InvalidValue { .. }
             | StoreError::TypeConflict { .. }
+            | StoreError::Serialize { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
             StoreError::CorruptFile { .. } => ErrorKind::Critical,
             StoreError::Io { errno, .. } => match errno {
@@ -96,6 +100,7 @@ impl StoreError {
         match self {
             StoreError::CorruptFile { file, .. }
             | StoreError::Io { file, .. }
+            | StoreError::Serialize { file, .. }
             | StoreError::Closed { file } => Some(file),
             _ => None,
         }

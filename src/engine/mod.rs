@@ -59,6 +59,8 @@ pub struct EngineOptions {
     /// `reset`/`clear`. A top-level object whose keys are paths.
     pub defaults: Vec<(KeyPath, Node)>,
     pub checkpoint: CheckpointPolicy,
+    /// electron-store's `serialize`; `None` writes tab-indented JSON.
+    pub serialize: Option<snapshot::Serializer>,
 }
 
 impl EngineOptions {
@@ -70,6 +72,7 @@ impl EngineOptions {
             clear_invalid_config: false,
             defaults: Vec::new(),
             checkpoint: CheckpointPolicy::default(),
+            serialize: None,
         }
     }
 }
@@ -157,6 +160,7 @@ struct Shared {
     fs: Arc<dyn Fs>,
     file_mode: u32,
     policy: CheckpointPolicy,
+    serialize: Option<snapshot::Serializer>,
     on_error: Mutex<Option<ErrorListener>>,
 }
 
@@ -200,6 +204,14 @@ impl Engine {
     /// Opens the store: loads the snapshot, replays the journal over it, fills in
     /// defaults, and starts the committer.
     pub fn open(options: EngineOptions) -> Result<Engine> {
+        Engine::open_with(options, None)
+    }
+
+    /// [`Engine::open`], reading the file with electron-store's `deserialize`.
+    pub fn open_with(
+        options: EngineOptions,
+        deserialize: Option<snapshot::Deserializer<'_>>,
+    ) -> Result<Engine> {
         let fs = options.fs.clone();
         let path = options.path.clone();
         let dir = snapshot::dir_of(&path);
@@ -210,7 +222,7 @@ impl Engine {
             ..OpenReport::default()
         };
 
-        let (mut doc, snapshot_id) = match snapshot::load(&*fs, &path) {
+        let (mut doc, snapshot_id) = match snapshot::load(&*fs, &path, deserialize) {
             Ok(Some(loaded)) => (loaded.doc, loaded.id),
             Ok(None) => (Node::empty_object(), SnapshotId::of(b"")),
             Err(err @ StoreError::CorruptFile { .. }) if options.clear_invalid_config => {
@@ -295,6 +307,7 @@ impl Engine {
             fs,
             file_mode: options.file_mode,
             policy: options.checkpoint,
+            serialize: options.serialize,
             on_error: Mutex::new(None),
         });
         let committer_shared = shared.clone();
@@ -684,11 +697,13 @@ impl Engine {
 }
 
 impl Drop for Engine {
+    /// Dropping without `close` still commits everything and writes a final snapshot,
+    /// on the committer thread, without waiting for it: a drop can run inside a JS
+    /// garbage collection, and a `serialize` callback needs that very thread.
     fn drop(&mut self) {
-        if self.committer.is_some() {
-            if let Err(err) = self.close_blocking() {
-                self.shared.report(&err);
-            }
+        if self.committer.take().is_some() {
+            // Failures of that last commit reach the error listener from the committer.
+            self.close(Box::new(|_outcome_already_reported| {}));
         }
     }
 }
@@ -924,7 +939,13 @@ impl Committer {
         let fs = self.shared.fs.clone();
         // Before the rename below, the old journal must not be appended to again.
         self.journal = None;
-        self.base = snapshot::write(&*fs, &self.shared.path, doc, self.shared.file_mode)?;
+        self.base = snapshot::write(
+            &*fs,
+            &self.shared.path,
+            doc,
+            self.shared.file_mode,
+            self.shared.serialize.as_ref(),
+        )?;
         self.needs_checkpoint = false;
         // The snapshot holds everything; the old journal is now stale (its header names
         // the old snapshot) and is ignored if we crash before replacing it.

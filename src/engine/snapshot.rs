@@ -7,6 +7,7 @@ use super::journal::SnapshotId;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a snapshot's temporary files start their name, so a stale one can be found.
@@ -40,11 +41,23 @@ pub struct Loaded {
     pub id: SnapshotId,
 }
 
+/// electron-store's `serialize` option: the document, as compact JSON text, to the
+/// file's text. Runs on the committer thread whenever a snapshot is written.
+pub type Serializer = Arc<dyn Fn(String) -> std::result::Result<String, String> + Send + Sync>;
+
+/// electron-store's `deserialize` option: the file's text to the document as JSON text.
+/// Runs on the caller's thread, during open.
+pub type Deserializer<'a> = &'a mut dyn FnMut(String) -> std::result::Result<String, String>;
+
 /// Reads and parses the snapshot. `Ok(None)` when there is no file.
 ///
 /// A UTF-8 byte order mark is skipped, as conf skips it. Anything that is not a JSON
 /// object is `CORRUPT_FILE`; the error never quotes the file's content.
-pub fn load(fs: &dyn Fs, path: &Path) -> Result<Option<Loaded>> {
+pub fn load(
+    fs: &dyn Fs,
+    path: &Path,
+    deserialize: Option<Deserializer<'_>>,
+) -> Result<Option<Loaded>> {
     let bytes = match fs.read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -58,6 +71,15 @@ pub fn load(fs: &dyn Fs, path: &Path) -> Result<Option<Loaded>> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let text = std::str::from_utf8(body)
         .map_err(|e| corrupt(format!("it is not UTF-8 (at byte {})", e.valid_up_to())))?;
+    let decoded;
+    let text = match deserialize {
+        Some(deserialize) => {
+            decoded = deserialize(text.to_string())
+                .map_err(|e| corrupt(format!("`deserialize` failed: {e}")))?;
+            decoded.as_str()
+        }
+        None => text,
+    };
     if text.trim().is_empty() {
         return Err(corrupt("it is empty".into()));
     }
@@ -119,9 +141,24 @@ pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8], mode: u32) -> Result
         .map_err(|e| StoreError::io("fsync directory", &dir, &e))
 }
 
-/// Writes `doc` as the snapshot. Returns the id of the bytes written.
-pub fn write(fs: &dyn Fs, path: &Path, doc: &Node, mode: u32) -> Result<SnapshotId> {
-    let bytes = doc.to_pretty_json();
+/// Writes `doc` as the snapshot: electron-store's tab-indented JSON, or what
+/// `serialize` makes of it. Returns the id of the bytes written.
+pub fn write(
+    fs: &dyn Fs,
+    path: &Path,
+    doc: &Node,
+    mode: u32,
+    serialize: Option<&Serializer>,
+) -> Result<SnapshotId> {
+    let bytes = match serialize {
+        None => doc.to_pretty_json(),
+        Some(serialize) => serialize(doc.to_json())
+            .map_err(|reason| StoreError::Serialize {
+                file: path.to_path_buf(),
+                reason,
+            })?
+            .into_bytes(),
+    };
     write_atomic(fs, path, &bytes, mode)?;
     Ok(SnapshotId::of(&bytes))
 }
@@ -232,7 +269,7 @@ mod tests {
             b"{} trailing",
         ] {
             let fs = SimFs::from_image(&Image::from([(path.clone(), bad.to_vec())]));
-            let err = load(&fs, &path).err().expect("refused");
+            let err = load(&fs, &path, None).err().expect("refused");
             assert_eq!(err.code(), "CORRUPT_FILE", "{bad:?}");
         }
         let fs = SimFs::from_image(&Image::from([(
@@ -240,10 +277,10 @@ mod tests {
             b"\xEF\xBB\xBF{\"a\":1}".to_vec(),
         )]));
         assert_eq!(
-            load(&fs, &path).unwrap().unwrap().doc.to_json(),
+            load(&fs, &path, None).unwrap().unwrap().doc.to_json(),
             r#"{"a":1}"#
         );
-        assert!(load(&SimFs::new(), &path).unwrap().is_none());
+        assert!(load(&SimFs::new(), &path, None).unwrap().is_none());
     }
 
     #[test]
@@ -253,7 +290,7 @@ mod tests {
             path.clone(),
             b"{\"apiKey\": sk-SECRET}".to_vec(),
         )]));
-        let err = load(&fs, &path).err().unwrap();
+        let err = load(&fs, &path, None).err().unwrap();
         assert!(!err.to_string().contains("SECRET"), "{err}");
     }
 
@@ -268,5 +305,38 @@ mod tests {
         let image = fs.image();
         assert_eq!(image[&aside], b"garbage");
         assert!(!image.contains_key(&path));
+    }
+}
+
+#[cfg(test)]
+mod codec_tests {
+    use super::*;
+    use crate::engine::fs::{Image, SimFs};
+
+    #[test]
+    fn custom_serialize_and_deserialize_round_trip() {
+        let path = PathBuf::from("/d/config.yaml");
+        let fs = SimFs::new();
+        let doc = Node::from_json(r#"{"a":1}"#).unwrap();
+        let serialize: Serializer = Arc::new(|json| Ok(format!("JSON:{json}")));
+        write(&fs, &path, &doc, 0o600, Some(&serialize)).unwrap();
+        assert_eq!(fs.image()[&path], b"JSON:{\"a\":1}");
+        let mut deserialize = |text: String| Ok(text.trim_start_matches("JSON:").to_string());
+        let loaded = load(&fs, &path, Some(&mut deserialize)).unwrap().unwrap();
+        assert_eq!(loaded.doc, doc);
+    }
+
+    #[test]
+    fn codec_failures_are_typed_and_keep_the_file() {
+        let path = PathBuf::from("/d/config.json");
+        let fs = SimFs::from_image(&Image::from([(path.clone(), b"{}".to_vec())]));
+        let failing: Serializer = Arc::new(|_| Err("boom".into()));
+        let err = write(&fs, &path, &Node::empty_object(), 0o600, Some(&failing)).unwrap_err();
+        assert_eq!(err.code(), "SERIALIZE_FAILED");
+        assert_eq!(fs.image()[&path], b"{}");
+        let mut refusing = |_: String| Err("not mine".to_string());
+        let err = load(&fs, &path, Some(&mut refusing)).err().unwrap();
+        assert_eq!(err.code(), "CORRUPT_FILE");
+        assert!(err.to_string().contains("not mine"));
     }
 }

@@ -187,7 +187,8 @@ fn a_full_disk_at_any_operation_keeps_the_old_file_and_recovers() {
         engine
             .flush_blocking()
             .unwrap_or_else(|e| panic!("fault at {at}: after healing: {e}"));
-        drop(engine);
+        let mut engine = engine;
+        engine.close_blocking().unwrap();
         let reopened = open(&SimFs::from_image(
             &fs.crash_image(fs.op_count(), CrashMode::DurableOnly),
         ));

@@ -1,0 +1,43 @@
+// Type tests, checked by `tsc --noEmit -p __test__/types` in `npm test`.
+// A line marked @ts-expect-error must fail to compile, or tsc reports it.
+import Store = require('../..')
+import { StoreManager } from '../..'
+
+interface Schema {
+  settings: { theme: 'light' | 'dark'; editor: { fontSize: number } }
+  recent: string[]
+  count?: number
+}
+
+const store = new Store<Schema>({ defaults: { recent: [] } })
+const theme: 'light' | 'dark' | undefined = store.get('settings.theme')
+const size: number = store.get('settings.editor.fontSize', 14)
+store.set('settings.theme', 'dark')
+store.set({ count: 1 })
+store.appendToArray('recent', 'a.txt')
+store.onDidChange('settings.editor', (n, o) => n?.fontSize === o?.fontSize)
+store.onError((e) => e.code === 'DISK_FULL' && e.kind === 'persistent')
+for (const [key] of store) key.toUpperCase()
+
+// @ts-expect-error: not a key of the schema
+store.get('settings.colour')
+// @ts-expect-error: wrong value type
+store.set('settings.theme', 'blue')
+// @ts-expect-error: wrong value type deeper down
+store.set('settings.editor.fontSize', '14')
+// @ts-expect-error: appending to a non-array
+store.appendToArray('settings.theme', 'x')
+
+// Untyped stores take any key.
+const loose = new Store()
+loose.set('anything.at.all', 1)
+const v: unknown = loose.get('whatever')
+
+async function manager() {
+  const m = await new StoreManager<Schema>({ name: 'x' }).initialize()
+  await m.set('settings.editor.fontSize', 12)
+  // @ts-expect-error: wrong value type
+  await m.set('settings.editor.fontSize', 'big')
+}
+
+void theme, size, v, manager

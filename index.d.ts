@@ -1,0 +1,172 @@
+// Types for tad-store: electron-store's API, typed by the shape of your store.
+//
+//   import Store = require('tad-store')   // or: import Store from 'tad-store'
+//   const store = new Store<{ settings: { theme: 'light' | 'dark' } }>()
+//   store.get('settings.theme')           // 'light' | 'dark' | undefined
+//   store.set('settings.theme', 'blue')   // compile error
+
+type Depth = [never, 0, 1, 2, 3, 4, 5, 6, 7]
+
+type IsPlainObject<V> = V extends readonly unknown[] ? false : V extends (...args: never[]) => unknown ? false : V extends object ? true : false
+
+/** Every dot-notation key of `T`, to a depth of 8: `'settings' | 'settings.theme' | …`. */
+type DotPath<T, D extends number = 8> = [D] extends [never]
+  ? never
+  : string extends keyof T
+    ? string
+    : {
+        [K in keyof T & string]: K | (IsPlainObject<NonNullable<T[K]>> extends true ? `${K}.${DotPath<NonNullable<T[K]>, Depth[D]>}` : never)
+      }[keyof T & string]
+
+/** The type of the value at dot-notation key `P` of `T`. */
+type DotValue<T, P extends string> = string extends keyof T
+  ? T[string]
+  : P extends keyof T
+    ? T[P]
+    : P extends `${infer Head}.${infer Rest}`
+      ? Head extends keyof T
+        ? DotValue<NonNullable<T[Head]>, Rest>
+        : never
+      : never
+
+/** A JSON value as the store keeps it. A `Date` is accepted and stored as its ISO string. */
+type StoreValue = string | number | boolean | null | Date | readonly StoreValue[] | { readonly [key: string]: StoreValue | undefined }
+
+/** Stable error codes, on every error's `.code`. */
+type ErrorCode =
+  | 'INVALID_KEY'
+  | 'INVALID_VALUE'
+  | 'INVALID_OPTION'
+  | 'INVALID_ARGUMENT'
+  | 'SERIALIZE_FAILED'
+  | 'TYPE_CONFLICT'
+  | 'CORRUPT_FILE'
+  | 'DISK_FULL'
+  | 'PERMISSION_DENIED'
+  | 'IO'
+  | 'CLOSED'
+  | 'NOT_INITIALIZED'
+  | 'NATIVE_MISSING'
+
+/** Every error tad-store throws or rejects with. */
+interface StoreError extends Error {
+  code: ErrorCode
+  /** `transient`: retrying may work. `persistent`: it will not until something changes. `critical`: the store cannot go on safely. */
+  kind: 'transient' | 'persistent' | 'critical'
+  /** The key involved, when there is one. */
+  key?: string
+  /** The file involved, when there is one. */
+  file?: string
+}
+
+interface Options<T extends Record<string, any>> {
+  /** File name without extension. @default 'config' */
+  name?: string
+  /** Directory of the file; relative paths resolve against the default directory. @default Electron's `userData`, else `<OS config dir>/<projectName>` */
+  cwd?: string
+  /** @default 'json' */
+  fileExtension?: string
+  /** Values for keys the store does not hold; restored by `reset()` and `clear()`. */
+  defaults?: Readonly<Partial<T>>
+  /** Treat `a.b` as a path. @default true */
+  accessPropertiesByDotNotation?: boolean
+  /** Move an unreadable file aside (`config.json.corrupt-<time>`) and start from defaults, instead of throwing CORRUPT_FILE. @default false */
+  clearInvalidConfig?: boolean
+  /** Permission bits for created files, e.g. `0o600`. @default 0o666 minus the umask */
+  configFileMode?: number
+  /** Project name for the default directory outside Electron. @default 'tad-electron' */
+  projectName?: string
+  /** Accepted for electron-store compatibility; watching the file for external edits is not implemented yet. */
+  watch?: boolean
+  /** Turns the whole store into the file's text. Runs whenever the file is rewritten (not on every set). @default value => JSON.stringify(value, undefined, '\t') */
+  serialize?: (value: T) => string
+  /** Turns the file's text into the store. Runs when the store opens. @default JSON.parse */
+  deserialize?: (text: string) => T
+  /** Fold the journal into the file after this many ms without writes. @default 500 */
+  checkpointIdleMs?: number
+  /** Electron's module, injected (tests, or a custom loader). @default require('electron') inside Electron */
+  electron?: { app?: { getPath(name: 'userData'): string } }
+}
+
+interface OpenReport {
+  /** Where an unreadable file was moved, with `clearInvalidConfig`. */
+  quarantined?: string
+  quarantineReason?: string
+  /** Journal records replayed on open (after a crash). */
+  replayed: number
+  /** Bytes of a torn journal tail dropped on open. */
+  tornBytes: number
+  /** Temporary files of an interrupted write removed on open. */
+  staleTemps: number
+}
+
+type Unsubscribe = () => void
+
+declare class Store<T extends Record<string, any> = Record<string, unknown>> implements Iterable<[keyof T & string, T[keyof T]]> {
+  /** Opens or creates the store file. Throws CORRUPT_FILE for an unreadable file unless `clearInvalidConfig`. */
+  constructor(options?: Options<T>)
+  /** Absolute path of the store file. */
+  readonly path: string
+  /** Number of top-level items. */
+  readonly size: number
+  /** All items (a fresh copy); assigning replaces them all. */
+  store: T
+  /** What opening found: a file moved aside, journal records replayed. */
+  readonly openReport: OpenReport
+
+  /** The value at `key`, or `undefined`. */
+  get<K extends DotPath<T>>(key: K): DotValue<T, K> | undefined
+  /** The value at `key`, or `defaultValue` when absent. */
+  get<K extends DotPath<T>>(key: K, defaultValue: NonNullable<DotValue<T, K>>): NonNullable<DotValue<T, K>>
+  /** Applied when it returns; durable in the background (`await flush()`). */
+  set<K extends DotPath<T>>(key: K, value: DotValue<T, K>): void
+  /** Sets several items as one change. */
+  set(object: Partial<T>): void
+  has(key: DotPath<T>): boolean
+  /** Appends to the array at `key`, creating it when absent. */
+  appendToArray<K extends DotPath<T>>(key: K, value: NonNullable<DotValue<T, K>> extends readonly (infer I)[] ? I : never): void
+  delete(key: DotPath<T>): void
+  /** Restores keys to their `defaults`; a key without a default is left alone. */
+  reset(...keys: Array<DotPath<T>>): void
+  /** Deletes every item; keys with a default get it back. */
+  clear(): void
+  /** `callback(newValue, oldValue)` after `key` changes; changes in one tick are folded into one call. */
+  onDidChange<K extends DotPath<T>>(key: K, callback: (newValue: DotValue<T, K> | undefined, oldValue: DotValue<T, K> | undefined) => void): Unsubscribe
+  /** `callback(newStore, oldStore)` after any change. */
+  onDidAnyChange(callback: (newValue: T, oldValue: T) => void): Unsubscribe
+  /** Failures that happen in the background, such as a commit that cannot reach the disk. */
+  onError(callback: (error: StoreError) => void): Unsubscribe
+  /** Resolves once every change made so far is durable; rejects with the I/O error. */
+  flush(): Promise<void>
+  /** Commits everything and delivers pending events; afterwards every call throws CLOSED. */
+  close(): Promise<void>
+  [Symbol.iterator](): IterableIterator<[keyof T & string, T[keyof T]]>
+}
+
+/** The seed app's API: one instance per store file, `set` resolving once durable. */
+declare class StoreManager<T extends Record<string, any> = Record<string, unknown>> {
+  /** Returns the manager already made for the same file, if there is one. */
+  constructor(options?: Options<T>)
+  readonly path: string
+  /** The underlying Store; throws NOT_INITIALIZED before `initialize()`. */
+  readonly store: Store<T>
+  initialize(): Promise<this>
+  get<K extends DotPath<T>>(key: K): DotValue<T, K> | undefined
+  get<K extends DotPath<T>>(key: K, defaultValue: NonNullable<DotValue<T, K>>): NonNullable<DotValue<T, K>>
+  /** Resolves once the value is durable on disk. */
+  set<K extends DotPath<T>>(key: K, value: DotValue<T, K>): Promise<void>
+  /** Resolves once the deletion is durable on disk. */
+  delete(key: DotPath<T>): Promise<void>
+  has(key: DotPath<T>): boolean
+  onDidChange<K extends DotPath<T>>(key: K, callback: (newValue: DotValue<T, K> | undefined, oldValue: DotValue<T, K> | undefined) => void): Unsubscribe
+  onDidAnyChange(callback: (newValue: T, oldValue: T) => void): Unsubscribe
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+declare namespace Store {
+  export { Store, StoreManager, Store as default }
+  export type { DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport }
+}
+
+export = Store
