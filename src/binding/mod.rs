@@ -212,10 +212,14 @@ impl NativeStore {
             .callee_handled::<false>()
             .build()?;
         engine.set_error_listener(Some(Arc::new(move |err: &StoreError| {
-            errors.call(
+            let status = errors.call(
                 ErrorInfo::from(err),
                 ThreadsafeFunctionCallMode::NonBlocking,
             );
+            if status != Status::Ok {
+                // Node is tearing the environment down: stderr is all that is left.
+                eprintln!("tad-store: {err} (could not reach onError: {status})");
+            }
         })));
         Ok(NativeStore {
             engine,
@@ -239,8 +243,14 @@ impl NativeStore {
     fn after_write(&mut self, env: &Env, receipt: Receipt) -> Result<()> {
         if receipt.schedule_delivery {
             self.events.refer(env)?;
-            self.events
+            let status = self
+                .events
                 .call((), ThreadsafeFunctionCallMode::NonBlocking);
+            if status != Status::Ok {
+                // Only while Node tears the environment down; the next change retries.
+                self.engine.delivery_failed();
+                self.events.unref(env)?;
+            }
         }
         Ok(())
     }

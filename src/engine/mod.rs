@@ -591,6 +591,11 @@ impl Engine {
         self.shared.lock().watchers.retain(|w| w.id != id);
     }
 
+    /// The delivery a receipt asked for could not be scheduled: the next change asks again.
+    pub fn delivery_failed(&self) {
+        self.shared.lock().delivery_scheduled = false;
+    }
+
     /// The changes since the last call, one per watcher whose value really differs, in
     /// the order the watchers were registered. Each carries the value before the first
     /// undelivered change and the value now.
