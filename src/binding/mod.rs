@@ -7,7 +7,7 @@
 //! `__proto__` key an own property, never a prototype.
 
 use crate::engine::document::{parse_value, Node};
-use crate::engine::error::StoreError;
+use crate::engine::error::{Result as EngineResult, StoreError};
 use crate::engine::fs::RealFs;
 use crate::engine::path::{KeyPath, MAX_DEPTH};
 use crate::engine::{ChangeEvent, Engine, EngineOptions, Receipt};
@@ -116,10 +116,7 @@ fn completion_promise<'env>(
     env.create_deferred::<Option<ErrorInfo>, Resolver>()
 }
 
-fn settle(
-    deferred: JsDeferred<Option<ErrorInfo>, Resolver>,
-    result: crate::engine::error::Result<()>,
-) {
+fn settle(deferred: JsDeferred<Option<ErrorInfo>, Resolver>, result: EngineResult<()>) {
     let info = result.err().map(|e| ErrorInfo::from(&e));
     deferred.resolve(Box::new(move |_env| Ok(info)));
 }
@@ -237,10 +234,12 @@ impl NativeStore {
         parsed.map_err(|e| throw(env, &e))
     }
 
-    /// Schedules delivery of change events after a mutation, keeping Node alive until
-    /// they are delivered.
+    /// Converts a mutation's outcome: throws its error, or returns its sequence number
+    /// after scheduling delivery of change events, keeping Node alive until they are
+    /// delivered.
     #[allow(deprecated)] // `refer` is the only way to hold the loop open for one event.
-    fn after_write(&mut self, env: &Env, receipt: Receipt) -> Result<()> {
+    fn finish_write(&mut self, env: &Env, result: EngineResult<Receipt>) -> Result<f64> {
+        let receipt = result.map_err(|e| throw(env, &e))?;
         if receipt.schedule_delivery {
             self.events.refer(env)?;
             let status = self
@@ -252,7 +251,7 @@ impl NativeStore {
                 self.events.unref(env)?;
             }
         }
-        Ok(())
+        Ok(receipt.seq as f64)
     }
 
     /// The value at `key` as JSON text, or undefined.
@@ -275,38 +274,31 @@ impl NativeStore {
     pub fn set(&mut self, env: Env, key: String, json: String) -> Result<f64> {
         let path = self.key(&env, &key)?;
         let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
-        let receipt = self.engine.set(&path, value).map_err(|e| throw(&env, &e))?;
-        self.after_write(&env, receipt)?;
-        Ok(receipt.seq as f64)
+        let result = self.engine.set(&path, value);
+        self.finish_write(&env, result)
     }
 
     /// Sets every key of the object in `json` as one change.
     #[napi]
     pub fn set_many(&mut self, env: Env, json: String) -> Result<f64> {
         let entries = object_entries(&json, self.dot_notation).map_err(|e| throw(&env, &e))?;
-        let receipt = self.engine.set_many(entries).map_err(|e| throw(&env, &e))?;
-        self.after_write(&env, receipt)?;
-        Ok(receipt.seq as f64)
+        let result = self.engine.set_many(entries);
+        self.finish_write(&env, result)
     }
 
     #[napi]
     pub fn append_to_array(&mut self, env: Env, key: String, json: String) -> Result<f64> {
         let path = self.key(&env, &key)?;
         let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
-        let receipt = self
-            .engine
-            .append(&path, value)
-            .map_err(|e| throw(&env, &e))?;
-        self.after_write(&env, receipt)?;
-        Ok(receipt.seq as f64)
+        let result = self.engine.append(&path, value);
+        self.finish_write(&env, result)
     }
 
     #[napi]
     pub fn delete(&mut self, env: Env, key: String) -> Result<f64> {
         let path = self.key(&env, &key)?;
-        let receipt = self.engine.delete(&path).map_err(|e| throw(&env, &e))?;
-        self.after_write(&env, receipt)?;
-        Ok(receipt.seq as f64)
+        let result = self.engine.delete(&path);
+        self.finish_write(&env, result)
     }
 
     #[napi]
@@ -315,25 +307,22 @@ impl NativeStore {
             .iter()
             .map(|k| self.key(&env, k))
             .collect::<Result<Vec<_>>>()?;
-        let receipt = self.engine.reset(&paths).map_err(|e| throw(&env, &e))?;
-        self.after_write(&env, receipt)?;
-        Ok(receipt.seq as f64)
+        let result = self.engine.reset(&paths);
+        self.finish_write(&env, result)
     }
 
     #[napi]
     pub fn clear(&mut self, env: Env) -> Result<f64> {
-        let receipt = self.engine.clear().map_err(|e| throw(&env, &e))?;
-        self.after_write(&env, receipt)?;
-        Ok(receipt.seq as f64)
+        let result = self.engine.clear();
+        self.finish_write(&env, result)
     }
 
     /// Replaces the whole store with the object in `json`.
     #[napi]
     pub fn replace(&mut self, env: Env, json: String) -> Result<f64> {
         let value = parse_value(&KeyPath::root(), &json).map_err(|e| throw(&env, &e))?;
-        let receipt = self.engine.replace(value).map_err(|e| throw(&env, &e))?;
-        self.after_write(&env, receipt)?;
-        Ok(receipt.seq as f64)
+        let result = self.engine.replace(value);
+        self.finish_write(&env, result)
     }
 
     /// The whole store as JSON text.
@@ -387,7 +376,7 @@ impl NativeStore {
 
     /// The changes since the last call; lets Node exit again once delivered.
     #[napi]
-    #[allow(deprecated)] // see `after_write`
+    #[allow(deprecated)] // see `finish_write`
     pub fn take_events(&mut self, env: Env) -> Result<Vec<NativeChange>> {
         self.events.unref(&env)?;
         Ok(self
@@ -423,10 +412,7 @@ impl NativeStore {
 }
 
 /// The entries of a JSON object whose keys are key paths (`set(object)`, `defaults`).
-fn object_entries(
-    json: &str,
-    dot_notation: bool,
-) -> crate::engine::error::Result<Vec<(KeyPath, Node)>> {
+fn object_entries(json: &str, dot_notation: bool) -> EngineResult<Vec<(KeyPath, Node)>> {
     let node = parse_value(&KeyPath::root(), json)?;
     let Some(map) = node.as_object() else {
         return Err(StoreError::invalid_value(

@@ -137,8 +137,11 @@ struct State {
     durable_seq: u64,
     /// Flush completions waiting for their target sequence number to become durable.
     waiters: Vec<(u64, Completion)>,
-    close_waiter: Option<Completion>,
+    /// Completions of `close` calls, answered once the committer stops.
+    close_waiters: Vec<Completion>,
     watchers: Vec<Watcher>,
+    /// Events collected when the store closed, until `take_events` hands them out.
+    undelivered: Vec<ChangeEvent>,
     next_watch_id: u64,
     delivery_scheduled: bool,
     /// Set by `close`: no more changes are accepted.
@@ -291,8 +294,9 @@ impl Engine {
                 pending: Vec::new(),
                 durable_seq: 0,
                 waiters: Vec::new(),
-                close_waiter: None,
+                close_waiters: Vec::new(),
                 watchers: Vec::new(),
+                undelivered: Vec::new(),
                 next_watch_id: 1,
                 delivery_scheduled: false,
                 closing: false,
@@ -602,29 +606,8 @@ impl Engine {
     pub fn take_events(&self) -> Vec<ChangeEvent> {
         let mut st = self.shared.lock();
         st.delivery_scheduled = false;
-        let State {
-            watchers, doc, seq, ..
-        } = &mut *st;
-        let mut events = Vec::new();
-        for watcher in watchers.iter_mut() {
-            let Some(old) = watcher.old.take() else {
-                continue;
-            };
-            let new = doc.get(&watcher.path);
-            let same = match (&old, new) {
-                (Some(a), Some(b)) => a == b,
-                (None, None) => true,
-                _ => false,
-            };
-            if !same {
-                events.push(ChangeEvent {
-                    watch_id: watcher.id,
-                    seq: *seq,
-                    new_json: new.map(|n| user_json(&watcher.path, n)),
-                    old_json: old.as_ref().map(|n| user_json(&watcher.path, n)),
-                });
-            }
-        }
+        let mut events = std::mem::take(&mut st.undelivered);
+        events.extend(collect_events(&mut st));
         events
     }
 
@@ -678,7 +661,7 @@ impl Engine {
             return done(result);
         }
         st.closing = true;
-        st.close_waiter = Some(done);
+        st.close_waiters.push(done);
         drop(st);
         self.shared.wake.notify_one();
     }
@@ -711,6 +694,35 @@ impl Drop for Engine {
             self.close(Box::new(|_outcome_already_reported| {}));
         }
     }
+}
+
+/// Turns the watchers' pending changes into events, comparing each old value with the
+/// value now.
+fn collect_events(st: &mut State) -> Vec<ChangeEvent> {
+    let State {
+        watchers, doc, seq, ..
+    } = st;
+    let mut events = Vec::new();
+    for watcher in watchers.iter_mut() {
+        let Some(old) = watcher.old.take() else {
+            continue;
+        };
+        let new = doc.get(&watcher.path);
+        let same = match (&old, new) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            events.push(ChangeEvent {
+                watch_id: watcher.id,
+                seq: *seq,
+                new_json: new.map(|n| user_json(&watcher.path, n)),
+                old_json: old.as_ref().map(|n| user_json(&watcher.path, n)),
+            });
+        }
+    }
+    events
 }
 
 fn refuse_internal(key: &KeyPath) -> Result<()> {
@@ -1017,10 +1029,12 @@ impl Committer {
         if stop {
             st.closed = true;
             // A closed store answers no reads: free its memory now rather than when the
-            // JS object that owns it is collected.
+            // JS object that owns it is collected, keeping only the events still owed.
+            let owed = collect_events(&mut st);
+            st.undelivered.extend(owed);
             st.doc = Node::Null;
             st.watchers.clear();
-            if let Some(close) = st.close_waiter.take() {
+            for close in std::mem::take(&mut st.close_waiters) {
                 done.push((close, result.clone()));
             }
             for (_, waiter) in std::mem::take(&mut st.waiters) {

@@ -398,3 +398,33 @@ fn stale_temp_files_are_removed_on_open() {
     assert_eq!(engine.report().stale_temps, 1);
     assert_eq!(fs.image().len(), 1);
 }
+
+#[test]
+fn every_close_call_is_answered() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    engine.set(&p("a"), j("1")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..3 {
+        let tx = tx.clone();
+        engine.close(Box::new(move |r| tx.send(r.is_ok()).unwrap()));
+    }
+    let answers: Vec<bool> = (0..3)
+        .map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap())
+        .collect();
+    assert_eq!(answers, vec![true; 3]);
+}
+
+#[test]
+fn events_still_owed_at_close_are_delivered_after_it() {
+    let fs = SimFs::new();
+    let mut engine = open(&fs);
+    let id = engine.watch(p("k"));
+    engine.set(&p("k"), j("1")).unwrap();
+    engine.close_blocking().unwrap();
+    let events = engine.take_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].watch_id, id);
+    assert_eq!(events[0].new_json.as_deref(), Some("1"));
+    assert!(engine.take_events().is_empty());
+}
