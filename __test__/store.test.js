@@ -250,7 +250,27 @@ test('the default directory is the OS config dir for projectName', async (t) => 
   ])
 })
 
-test("inside Electron the default directory is app.getPath('userData')", (t) => {
+test("inside Electron (process.versions.electron) the default is require('electron').app's userData", async (t) => {
+  const userData = tempDir(t)
+  const { runNode } = require('./helpers')
+  // Stand in for Electron's main process: its version marker and its module.
+  const code = `
+    Object.defineProperty(process.versions, 'electron', { value: '30.0.0' })
+    const Module = require('module')
+    const load = Module._load
+    Module._load = function (request, ...rest) {
+      if (request === 'electron') return { app: { getPath: (n) => n === 'userData' ? ${JSON.stringify(userData)} : null } }
+      return load.call(this, request, ...rest)
+    }
+    const Store = require('.')
+    console.log(new Store().path)
+  `
+  const result = await runNode(code)
+  assert.equal(result.code, 0, result.stderr)
+  assert.equal(result.stdout.trim(), path.join(userData, 'config.json'))
+})
+
+test("an injected Electron module's userData is the default directory", (t) => {
   const userData = tempDir(t)
   const electron = { app: { getPath: (name) => (name === 'userData' ? userData : assert.fail(name)) } }
   const store = closeLater(t, new Store({ electron }))
