@@ -46,6 +46,14 @@ pub enum StoreError {
         /// The OS error number, when there is one; decides the kind.
         errno: Option<i32>,
     },
+    #[error("Config schema violation: {}", super::schema::describe(violations))]
+    SchemaViolation {
+        violations: Vec<super::schema::Violation>,
+        /// The file that holds the violating data, when the violation was found on open.
+        file: Option<PathBuf>,
+    },
+    #[error("Invalid `{option}` option: {reason}")]
+    InvalidOption { option: String, reason: String },
     #[error("`serialize` failed for `{}`: {reason}", file.display())]
     Serialize { file: PathBuf, reason: String },
     #[error("The store `{}` is closed", file.display())]
@@ -66,6 +74,8 @@ impl StoreError {
                 _ => "IO",
             },
             StoreError::Serialize { .. } => "SERIALIZE_FAILED",
+            StoreError::SchemaViolation { .. } => "SCHEMA_VIOLATION",
+            StoreError::InvalidOption { .. } => "INVALID_OPTION",
             StoreError::Closed { .. } => "CLOSED",
         }
     }
@@ -76,6 +86,8 @@ impl StoreError {
             | StoreError::InvalidValue { .. }
             | StoreError::TypeConflict { .. }
             | StoreError::Serialize { .. }
+            | StoreError::SchemaViolation { .. }
+            | StoreError::InvalidOption { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
             StoreError::CorruptFile { .. } => ErrorKind::Critical,
             StoreError::Io { errno, .. } => match errno {
@@ -91,6 +103,9 @@ impl StoreError {
             StoreError::InvalidKey { key, .. }
             | StoreError::InvalidValue { key, .. }
             | StoreError::TypeConflict { key, .. } => Some(key),
+            StoreError::SchemaViolation { violations, .. } => {
+                violations.first().map(|v| v.key.as_str())
+            }
             _ => None,
         }
     }
@@ -102,6 +117,7 @@ impl StoreError {
             | StoreError::Io { file, .. }
             | StoreError::Serialize { file, .. }
             | StoreError::Closed { file } => Some(file),
+            StoreError::SchemaViolation { file, .. } => file.as_deref(),
             _ => None,
         }
     }

@@ -11,19 +11,23 @@
 //!   into place and its directory fsynced.
 //! - The snapshot is only ever replaced by rename; a crash leaves the old or the new one.
 
+pub mod defaults;
 pub mod document;
 pub mod error;
 pub mod fs;
 pub mod journal;
 pub mod map;
 pub mod path;
+pub mod schema;
 pub mod snapshot;
 
+use defaults::Defaults;
 use document::Node;
 use error::{Result, StoreError};
 use fs::{Fs, FsFile};
 use journal::{Batch, Op, SnapshotId};
 use path::{KeyPath, INTERNAL_KEY};
+use schema::{Change, Schema};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -61,6 +65,12 @@ pub struct EngineOptions {
     pub checkpoint: CheckpointPolicy,
     /// electron-store's `serialize`; `None` writes tab-indented JSON.
     pub serialize: Option<snapshot::Serializer>,
+    /// Every change is validated against it before it is applied; the whole document is
+    /// validated when the store opens.
+    pub schema: Option<Arc<Schema>>,
+    /// Open in a transaction, without filling defaults or validating, so migrations can
+    /// run first; then call [`Engine::settle`] and [`Engine::commit`].
+    pub defer_settle: bool,
 }
 
 impl EngineOptions {
@@ -73,6 +83,8 @@ impl EngineOptions {
             defaults: Vec::new(),
             checkpoint: CheckpointPolicy::default(),
             serialize: None,
+            schema: None,
+            defer_settle: false,
         }
     }
 }
@@ -144,6 +156,13 @@ struct State {
     undelivered: Vec<ChangeEvent>,
     next_watch_id: u64,
     delivery_scheduled: bool,
+    /// An open transaction: its changes are applied in memory but not handed to the
+    /// committer, which also takes no snapshot, until it is committed.
+    hold: Option<Transaction>,
+    /// Set when opening failed: the committer stops without writing anything.
+    abandoned: bool,
+    /// The snapshot must be rewritten (it was moved aside).
+    force_checkpoint: bool,
     /// Set by `close`: no more changes are accepted.
     closing: bool,
     /// The committer has stopped.
@@ -153,6 +172,15 @@ struct State {
     last_change: Instant,
     /// The last background failure, until a commit succeeds.
     failure: Option<StoreError>,
+}
+
+/// What a transaction restores when it is rolled back.
+struct Transaction {
+    doc: Node,
+    seq: u64,
+    pending_len: usize,
+    /// Whether changes inside it are validated one by one (migrations: only at the end).
+    validate: bool,
 }
 
 struct Shared {
@@ -191,9 +219,9 @@ impl Shared {
 pub struct Engine {
     shared: Arc<Shared>,
     committer: Option<JoinHandle<()>>,
-    /// The `defaults` option as a document, for `reset` and `clear`.
-    defaults: Node,
-    default_entries: Vec<(KeyPath, Node)>,
+    defaults: Defaults,
+    schema: Option<Arc<Schema>>,
+    clear_invalid_config: bool,
     report: OpenReport,
 }
 
@@ -276,16 +304,16 @@ impl Engine {
             Err(e) => return Err(StoreError::io("read", &journal_path, &e)),
         }
 
-        let mut defaults = Node::empty_object();
-        for (key, value) in &options.defaults {
-            if key.is_internal() {
-                return Err(StoreError::invalid_key(
-                    &key.to_string(),
-                    "`__internal__` is reserved for migration bookkeeping",
-                ));
-            }
-            defaults.set(key, value.clone())?;
+        for (key, _) in &options.defaults {
+            refuse_internal(key)?;
         }
+        let defaults = Defaults::new(options.defaults, options.schema.clone())?;
+        let opened = Transaction {
+            doc: doc.clone(),
+            seq: 0,
+            pending_len: 0,
+            validate: false,
+        };
 
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -299,6 +327,9 @@ impl Engine {
                 undelivered: Vec::new(),
                 next_watch_id: 1,
                 delivery_scheduled: false,
+                hold: Some(opened),
+                abandoned: false,
+                force_checkpoint: false,
                 closing: false,
                 closed: false,
                 committer_idle: false,
@@ -327,14 +358,21 @@ impl Engine {
             .name("tad-store-commit".into())
             .spawn(move || committer.run())
             .map_err(|e| StoreError::io("start committer thread", &path, &e))?;
-        let engine = Engine {
+        let mut engine = Engine {
             shared,
             committer: Some(handle),
             defaults,
-            default_entries: options.defaults,
+            schema: options.schema,
+            clear_invalid_config: options.clear_invalid_config,
             report,
         };
-        engine.fill_defaults()?;
+        if !options.defer_settle {
+            if let Err(err) = engine.settle() {
+                engine.abandon();
+                return Err(err);
+            }
+            engine.commit();
+        }
         Ok(engine)
     }
 
@@ -354,24 +392,126 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner()) = listener;
     }
 
-    /// Writes each default whose key the store does not hold, as one change.
-    fn fill_defaults(&self) -> Result<Receipt> {
-        let ops = {
+    /// Fills in defaults and validates the whole document, as opening does: a document
+    /// that fails the schema is refused (`SCHEMA_VIOLATION`, naming the file), or with
+    /// `clear_invalid_config` the file is moved aside (`<name>.invalid-<time>`) and the
+    /// store starts from its defaults. Runs inside the opening transaction, so a refusal
+    /// writes nothing.
+    pub fn settle(&mut self) -> Result<()> {
+        let fill = {
             let st = self.shared.lock();
-            self.missing_default_ops(&st.doc)
+            self.defaults.fill(&st.doc, &KeyPath::root())
         };
-        self.commit_ops(ops)
+        self.commit_ops(set_ops(fill), false)?;
+        let Some(schema) = self.schema.clone() else {
+            return Ok(());
+        };
+        let violations = schema.validate_document(&self.shared.lock().doc);
+        if violations.is_empty() {
+            return Ok(());
+        }
+        let refused = StoreError::SchemaViolation {
+            violations,
+            file: Some(self.shared.path.clone()),
+        };
+        if !self.clear_invalid_config {
+            return Err(refused);
+        }
+        // Start over from the defaults, if they themselves pass, before touching the file.
+        let mut cleared = Node::empty_object();
+        for (key, value) in self.defaults.fill(&cleared.clone(), &KeyPath::root()) {
+            cleared.set(&key, value)?;
+        }
+        let still = schema.validate_document(&cleared);
+        if !still.is_empty() {
+            return Err(StoreError::SchemaViolation {
+                violations: still,
+                file: None,
+            });
+        }
+        let fs = &*self.shared.fs;
+        if fs.read(&self.shared.path).is_ok() {
+            self.report.quarantined = Some(snapshot::quarantine(fs, &self.shared.path, "invalid")?);
+        }
+        self.report.quarantine_reason = Some(refused.to_string());
+        let mut st = self.shared.lock();
+        st.doc = cleared;
+        st.pending.clear();
+        st.force_checkpoint = true;
+        Ok(())
     }
 
-    fn missing_default_ops(&self, doc: &Node) -> Vec<Op> {
-        self.default_entries
-            .iter()
-            .filter(|(key, _)| doc.get(key).is_none())
-            .map(|(key, value)| Op::Set {
-                key: journal::key_record(key),
-                value: value.clone(),
-            })
-            .collect()
+    /// Starts a transaction: changes apply in memory but reach the disk only on
+    /// [`Engine::commit`], and [`Engine::rollback`] undoes them all. With `validate`
+    /// false, changes are not validated one by one (migrations; `settle` validates).
+    pub fn begin(&self, validate: bool) -> Result<()> {
+        let mut st = self.shared.lock();
+        if st.hold.is_some() {
+            return Err(StoreError::InvalidOption {
+                option: "transaction".into(),
+                reason: "a transaction (or a migration) is already open".into(),
+            });
+        }
+        st.hold = Some(Transaction {
+            doc: st.doc.clone(),
+            seq: st.seq,
+            pending_len: st.pending.len(),
+            validate,
+        });
+        Ok(())
+    }
+
+    /// Hands the transaction's changes to the committer.
+    pub fn commit(&self) {
+        let mut st = self.shared.lock();
+        st.hold = None;
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
+    /// Undoes every change since [`Engine::begin`], in memory; nothing reached the disk.
+    pub fn rollback(&self) {
+        let mut st = self.shared.lock();
+        if let Some(txn) = st.hold.take() {
+            st.doc = txn.doc;
+            st.seq = txn.seq;
+            st.pending.truncate(txn.pending_len);
+        }
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
+    /// Stops the committer without writing anything (opening failed).
+    pub fn abandon(&mut self) {
+        self.rollback();
+        let mut st = self.shared.lock();
+        st.abandoned = true;
+        st.pending.clear();
+        drop(st);
+        self.shared.wake.notify_one();
+        if let Some(handle) = self.committer.take() {
+            // The committer returns as soon as it sees `abandoned`.
+            let _committer_stopped = handle.join();
+        }
+    }
+
+    /// Writes the whole document, bookkeeping included, as `backups/<file_name>` beside
+    /// the store, durably. Returns its path.
+    pub fn write_backup(&self, file_name: &str) -> Result<PathBuf> {
+        if file_name.contains(['/', '\\']) || file_name.starts_with('.') {
+            return Err(StoreError::invalid_value(
+                "backup",
+                "the backup name must be a plain file name",
+            ));
+        }
+        let dir = snapshot::dir_of(&self.shared.path).join("backups");
+        let fs = &*self.shared.fs;
+        fs.create_dir_all(&dir)
+            .map_err(|e| StoreError::io("create directory", &dir, &e))?;
+        let path = dir.join(file_name);
+        let bytes = self.shared.lock().doc.to_pretty_json();
+        snapshot::write_atomic(fs, &path, &bytes, self.shared.file_mode)?;
+        Ok(path)
     }
 
     // ----- reads ---------------------------------------------------------------------
@@ -434,7 +574,24 @@ impl Engine {
                 value,
             });
         }
-        self.commit_ops(ops)
+        self.commit_ops(ops, true)
+    }
+
+    /// Writes conf's migration bookkeeping under `__internal__` (refused to users).
+    pub fn set_internal(&self, key: &KeyPath, value: Node) -> Result<Receipt> {
+        if !key.is_internal() {
+            return Err(StoreError::invalid_key(
+                &key.to_string(),
+                "not an `__internal__` key",
+            ));
+        }
+        self.commit_ops(
+            vec![Op::Set {
+                key: journal::key_record(key),
+                value,
+            }],
+            false,
+        )
     }
 
     /// Deletes `key`. Deleting an absent key changes nothing and writes nothing.
@@ -452,18 +609,24 @@ impl Engine {
                 schedule_delivery: false,
             });
         }
-        self.commit_ops(vec![Op::Delete {
-            key: journal::key_record(key),
-        }])
+        self.commit_ops(
+            vec![Op::Delete {
+                key: journal::key_record(key),
+            }],
+            true,
+        )
     }
 
     /// Appends `value` to the array at `key`, creating it when absent.
     pub fn append(&self, key: &KeyPath, value: Node) -> Result<Receipt> {
         refuse_internal(key)?;
-        self.commit_ops(vec![Op::Append {
-            key: journal::key_record(key),
-            value,
-        }])
+        self.commit_ops(
+            vec![Op::Append {
+                key: journal::key_record(key),
+                value,
+            }],
+            true,
+        )
     }
 
     /// Replaces the whole store (electron-store's `store` setter), keeping conf's
@@ -479,12 +642,13 @@ impl Engine {
             Arc::make_mut(map).shift_remove(INTERNAL_KEY);
         }
         drop(st);
-        let mut ops = vec![Op::Set {
-            key: Vec::new(),
-            value: store.clone(),
-        }];
-        ops.extend(self.missing_default_ops(&store));
-        self.commit_ops(ops)
+        self.commit_ops(
+            vec![Op::Set {
+                key: Vec::new(),
+                value: store,
+            }],
+            true,
+        )
     }
 
     /// Deletes every key, then restores the defaults (conf's `clear`).
@@ -497,7 +661,7 @@ impl Engine {
         let mut entries = Vec::new();
         for key in keys {
             refuse_internal(key)?;
-            if let Some(value) = self.defaults.get(key) {
+            if let Some(value) = self.defaults.value_at(key) {
                 entries.push((key.clone(), value.clone()));
             }
         }
@@ -512,7 +676,10 @@ impl Engine {
 
     /// Applies `ops` as one change: validated first, so an error changes nothing; then
     /// applied, its journal record queued, watchers marked, the committer woken.
-    fn commit_ops(&self, ops: Vec<Op>) -> Result<Receipt> {
+    ///
+    /// A `user` change also gets the defaults it removed filled back in, and is validated
+    /// against the schema where it can matter (unless a migration is running).
+    fn commit_ops(&self, ops: Vec<Op>, user: bool) -> Result<Receipt> {
         let mut st = self.shared.lock();
         if st.closing {
             return Err(StoreError::Closed {
@@ -525,21 +692,51 @@ impl Engine {
                 schedule_delivery: false,
             });
         }
-        let batch = Batch {
+        let mut batch = Batch {
             seq: st.seq + 1,
             ops,
         };
-        // A single op is checked, then applied in place. Several are applied to a
-        // copy-on-write clone (only containers on their paths are copied), so a failing
-        // op leaves `doc` as it was: all or nothing.
+        let validate = user && self.schema.is_some() && st.hold.as_ref().is_none_or(|t| t.validate);
+        let fill = user && !self.defaults.is_empty();
+        // A lone op with nothing to fill or validate is checked, then applied in place.
+        // Otherwise the ops go to a copy-on-write clone (only containers on their paths
+        // are copied), so a failing op or a violation leaves `doc` as it was.
         let next = match batch.ops.as_slice() {
-            [op] => {
+            [op] if !validate && !fill => {
                 check_op(&st.doc, op)?;
                 None
             }
             _ => {
                 let mut next = st.doc.clone();
                 apply_batch(&mut next, &batch)?;
+                if fill {
+                    let keys: Vec<KeyPath> = batch.ops.iter().map(op_key).collect();
+                    for key in keys {
+                        let filled = set_ops(self.defaults.fill(&next, &key));
+                        apply_batch(
+                            &mut next,
+                            &Batch {
+                                seq: batch.seq,
+                                ops: filled.clone(),
+                            },
+                        )?;
+                        batch.ops.extend(filled);
+                    }
+                }
+                if let (true, Some(schema)) = (validate, &self.schema) {
+                    let violations: Vec<_> = batch
+                        .ops
+                        .iter()
+                        .filter_map(|op| change_of(&st.doc, op))
+                        .flat_map(|change| schema.validate_change(&next, &change))
+                        .collect();
+                    if !violations.is_empty() {
+                        return Err(StoreError::SchemaViolation {
+                            violations: dedup(violations),
+                            file: None,
+                        });
+                    }
+                }
                 Some(next)
             }
         };
@@ -660,6 +857,12 @@ impl Engine {
             drop(st);
             return done(result);
         }
+        // An open transaction never reaches the disk.
+        if let Some(txn) = st.hold.take() {
+            st.doc = txn.doc;
+            st.seq = txn.seq;
+            st.pending.truncate(txn.pending_len);
+        }
         st.closing = true;
         st.close_waiters.push(done);
         drop(st);
@@ -741,6 +944,42 @@ fn op_key(op: &Op) -> KeyPath {
     }
 }
 
+fn set_ops(sets: Vec<(KeyPath, Node)>) -> Vec<Op> {
+    sets.into_iter()
+        .map(|(key, value)| Op::Set {
+            key: journal::key_record(&key),
+            value,
+        })
+        .collect()
+}
+
+/// What `op` does to `before`, for validation; `None` when it changes nothing.
+fn change_of(before: &Node, op: &Op) -> Option<Change> {
+    match op {
+        Op::Set { key, .. } | Op::Append { key, .. } => {
+            Some(Change::of_write(before, &journal::key_path(key)))
+        }
+        Op::Delete { key } => {
+            let key = journal::key_path(key);
+            before.get(&key)?;
+            let (last, parents) = key.segments().split_last()?;
+            let parent = KeyPath::from_segments("", parents.to_vec()).ok()?;
+            Some(Change::Removed(parent, last.clone()))
+        }
+    }
+}
+
+/// The same violation reported by two overlapping checks, once.
+fn dedup(violations: Vec<schema::Violation>) -> Vec<schema::Violation> {
+    let mut out: Vec<schema::Violation> = Vec::with_capacity(violations.len());
+    for v in violations {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
 /// Fails exactly when applying `op` to `doc` would.
 fn check_op(doc: &Node, op: &Op) -> Result<()> {
     match op {
@@ -812,6 +1051,8 @@ const FIRST_RETRY: Duration = Duration::from_millis(50);
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
 enum Work {
+    /// Opening failed: write nothing, stop.
+    Stop,
     Commit {
         records: Vec<u8>,
         upto: u64,
@@ -828,7 +1069,10 @@ impl Committer {
                 upto,
                 snapshot,
                 closing,
-            } = self.next_work();
+            } = self.next_work()
+            else {
+                return;
+            };
             let result = match snapshot {
                 Some(doc) => self.checkpoint(&doc, closing),
                 None => self.append(&records),
@@ -844,6 +1088,12 @@ impl Committer {
         let shared = self.shared.clone();
         let mut st = shared.lock();
         loop {
+            if st.abandoned {
+                return Work::Stop;
+            }
+            if std::mem::take(&mut st.force_checkpoint) {
+                self.needs_checkpoint = true;
+            }
             let now = Instant::now();
             let undurable = st.seq > st.durable_seq;
             let retry_due = match self.backoff {
@@ -853,10 +1103,14 @@ impl Committer {
             let has_records = self.journal_len > journal::HEADER_LEN as u64;
             let idle_due =
                 has_records && now.duration_since(st.last_change) >= self.shared.policy.idle;
-            let ready = st.closing
-                || (retry_due && (!st.pending.is_empty() || (undurable && !st.waiters.is_empty())))
-                || (self.backoff.is_some() && retry_due && undurable)
-                || (self.backoff.is_none() && (idle_due || self.needs_checkpoint));
+            // A transaction's changes stay in memory until it commits or rolls back.
+            let held = st.hold.is_some() && !st.closing;
+            let ready = !held
+                && (st.closing
+                    || (retry_due
+                        && (!st.pending.is_empty() || (undurable && !st.waiters.is_empty())))
+                    || (self.backoff.is_some() && retry_due && undurable)
+                    || (self.backoff.is_none() && (idle_due || self.needs_checkpoint)));
             if ready {
                 let records = std::mem::take(&mut st.pending);
                 let upto = st.seq;

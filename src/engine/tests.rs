@@ -1,5 +1,6 @@
 //! Engine tests on the simulated disk: behaviour, every crash state, injected faults.
 
+use super::defaults::Defaults;
 use super::fs::{CrashMode, Fault, Image, SimFs};
 use super::*;
 use std::path::PathBuf;
@@ -427,4 +428,285 @@ fn events_still_owed_at_close_are_delivered_after_it() {
     assert_eq!(events[0].watch_id, id);
     assert_eq!(events[0].new_json.as_deref(), Some("1"));
     assert!(engine.take_events().is_empty());
+}
+
+// ----- schema, defaults, transactions ----------------------------------------------------
+
+fn tad_like_schema() -> Arc<Schema> {
+    Arc::new(
+        Schema::compile(serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "$defs": {
+                "workspace": {"type": "object", "required": ["id"], "additionalProperties": false, "properties": {
+                    "id": {"type": "string", "minLength": 1},
+                    "tabSize": {"type": "integer", "minimum": 1, "maximum": 16, "default": 2},
+                    "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": true}
+                }}
+            },
+            "properties": {
+                "settings": {"type": "object", "default": {}, "properties": {
+                    "theme": {"enum": ["light", "dark", "auto"], "default": "auto"},
+                    "fontSize": {"type": "number", "minimum": 6},
+                    "email": {"type": "string", "format": "email"}
+                }},
+                "workspaces": {"type": "array", "items": {"$ref": "#/$defs/workspace"}, "maxItems": 5, "default": []},
+                "either": {"oneOf": [{"type": "string"}, {"type": "object", "required": ["x"]}]},
+                "limits": {"type": "object", "maxProperties": 2, "propertyNames": {"pattern": "^[a-z]+$"},
+                    "additionalProperties": {"type": "integer"}}
+            }
+        }))
+        .unwrap(),
+    )
+}
+
+fn schema_options(fs: &SimFs) -> EngineOptions {
+    let mut opts = options(fs);
+    opts.schema = Some(tad_like_schema());
+    opts
+}
+
+#[test]
+fn schema_defaults_apply_at_open_and_violations_are_refused() {
+    let fs = SimFs::new();
+    let engine = Engine::open(schema_options(&fs)).unwrap();
+    assert_eq!(
+        engine.store_json().unwrap(),
+        r#"{"settings":{"theme":"auto"},"workspaces":[]}"#
+    );
+    let before = engine.store_json().unwrap();
+    let err = engine
+        .set(&p("settings.theme"), j(r#""blue""#))
+        .unwrap_err();
+    assert_eq!(err.code(), "SCHEMA_VIOLATION");
+    let StoreError::SchemaViolation { violations, .. } = &err else {
+        panic!()
+    };
+    assert_eq!(violations[0].key, "settings.theme");
+    assert_eq!(violations[0].instance_path, "/settings/theme");
+    assert_eq!(violations[0].keyword, "enum");
+    assert!(
+        !err.to_string().contains("blue"),
+        "messages do not quote values: {err}"
+    );
+    assert_eq!(engine.store_json().unwrap(), before, "nothing changed");
+    let err = engine
+        .set(&p("settings.email"), j(r#""not-an-email""#))
+        .unwrap_err();
+    assert_eq!(err.code(), "SCHEMA_VIOLATION", "formats are checked");
+    engine
+        .set(&p("settings.email"), j(r#""ada@example.com""#))
+        .unwrap();
+    // A deleted key with a default comes back.
+    engine.delete(&p("settings.theme")).unwrap();
+    assert_eq!(
+        engine.get_json(&p("settings.theme")).unwrap().as_deref(),
+        Some(r#""auto""#)
+    );
+    // Array items get their defaults; item constraints hold.
+    engine.append(&p("workspaces"), j(r#"{"id":"a"}"#)).unwrap();
+    assert_eq!(
+        engine
+            .get_json(&p("workspaces[0].tabSize"))
+            .unwrap()
+            .as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        engine
+            .append(&p("workspaces"), j(r#"{"id":""}"#))
+            .unwrap_err()
+            .code(),
+        "SCHEMA_VIOLATION"
+    );
+    assert_eq!(
+        engine.delete(&p("workspaces[0].id")).unwrap_err().code(),
+        "SCHEMA_VIOLATION",
+        "required"
+    );
+    assert_eq!(
+        engine
+            .set(&p("workspaces[0].extra"), j("1"))
+            .unwrap_err()
+            .code(),
+        "SCHEMA_VIOLATION",
+        "additionalProperties"
+    );
+}
+
+/// Scoped validation must agree with validating the whole document: from each of several
+/// valid documents, every (operation, key, value) below is accepted exactly when the
+/// whole resulting document is valid.
+#[test]
+fn scoped_validation_agrees_with_whole_document_validation() {
+    let schema = tad_like_schema();
+    let bases = [
+        r#"{}"#,
+        r#"{"workspaces":[{"id":"w","tags":["t"]}]}"#,
+        r#"{"workspaces":[{"id":"a"},{"id":"b"},{"id":"c"},{"id":"d"},{"id":"e"}]}"#,
+        r#"{"limits":{"a":1},"either":"x"}"#,
+        r#"{"limits":{"a":1,"b":2},"either":{"x":1}}"#,
+    ];
+    let keys = [
+        "settings",
+        "settings.theme",
+        "settings.fontSize",
+        "settings.email",
+        "settings.other",
+        "workspaces",
+        "workspaces[0]",
+        "workspaces[0].id",
+        "workspaces[0].tabSize",
+        "workspaces[0].tags",
+        "workspaces[0].tags[0]",
+        "workspaces[0].tags[1]",
+        "workspaces[1]",
+        "workspaces[5]",
+        "either",
+        "either.x",
+        "either.y",
+        "limits",
+        "limits.a",
+        "limits.b",
+        "limits.c",
+        "limits.B",
+        "free",
+        "free.deep",
+    ];
+    let values = [
+        "1",
+        "0",
+        "20",
+        r#""dark""#,
+        r#""blue""#,
+        r#""a@b.co""#,
+        r#""t""#,
+        "null",
+        "true",
+        "[]",
+        r#"["t"]"#,
+        r#"["t","t"]"#,
+        "{}",
+        r#"{"id":"w"}"#,
+        r#"{"id":"w","tabSize":40}"#,
+        r#"{"x":1}"#,
+        r#"{"theme":"light"}"#,
+    ];
+    let (mut accepted, mut refused) = (0, 0);
+    for base in bases {
+        let fs = SimFs::from_image(&Image::from([(
+            PathBuf::from(STORE),
+            base.as_bytes().to_vec(),
+        )]));
+        let engine = Engine::open(schema_options(&fs)).unwrap();
+        let start = Node::from_json(&engine.store_json().unwrap()).unwrap();
+        assert!(
+            schema.validate_document(&start).is_empty(),
+            "base {base} is valid"
+        );
+        for key in keys.map(p) {
+            for value in values.map(j) {
+                for op in 0..3 {
+                    let mut expected = start.clone();
+                    let applies = match op {
+                        0 => expected.set(&key, value.clone()).is_ok(),
+                        1 => {
+                            expected.delete(&key);
+                            true
+                        }
+                        _ => expected.append(&key, value.clone()).is_ok(),
+                    };
+                    engine.begin(true).unwrap();
+                    let result = match op {
+                        0 => engine.set(&key, value.clone()),
+                        1 => engine.delete(&key),
+                        _ => engine.append(&key, value.clone()),
+                    };
+                    engine.rollback();
+                    if !applies {
+                        assert!(result.is_err());
+                        continue;
+                    }
+                    // Defaults the change removed come back before validation.
+                    let fill = Defaults::new(vec![], Some(schema.clone()))
+                        .unwrap()
+                        .fill(&expected.clone(), &key);
+                    for (k, v) in fill {
+                        expected.set(&k, v).unwrap();
+                    }
+                    let whole = schema.validate_document(&expected);
+                    match (&result, whole.is_empty()) {
+                        (Ok(_), true) => accepted += 1,
+                        (Err(StoreError::SchemaViolation { .. }), false) => refused += 1,
+                        (other, valid) => panic!("{base}: op {op} at {key} = {value:?}: engine {other:?}, whole valid: {valid} {whole:?}"),
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        accepted > 1000 && refused > 1000,
+        "accepted {accepted}, refused {refused}"
+    );
+}
+
+#[test]
+fn an_invalid_file_is_refused_untouched_or_moved_aside() {
+    let bad = br#"{"settings":{"theme":"purple"}}"#.to_vec();
+    let fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), bad.clone())]));
+    let err = Engine::open(schema_options(&fs)).err().unwrap();
+    assert_eq!(err.code(), "SCHEMA_VIOLATION");
+    assert_eq!(err.file(), Some(Path::new(STORE)));
+    assert_eq!(
+        fs.image(),
+        Image::from([(PathBuf::from(STORE), bad.clone())]),
+        "nothing written"
+    );
+
+    let mut opts = schema_options(&fs);
+    opts.clear_invalid_config = true;
+    let mut engine = Engine::open(opts).unwrap();
+    let aside = engine.report().quarantined.clone().unwrap();
+    assert!(aside.to_string_lossy().contains("config.json.invalid-"));
+    assert_eq!(fs.image()[&aside], bad);
+    assert_eq!(
+        engine.get_json(&p("settings.theme")).unwrap().as_deref(),
+        Some(r#""auto""#)
+    );
+    engine.close_blocking().unwrap();
+    let reopened = Engine::open(schema_options(&fs)).unwrap();
+    assert_eq!(
+        reopened.get_json(&p("settings.theme")).unwrap().as_deref(),
+        Some(r#""auto""#)
+    );
+}
+
+#[test]
+fn a_rolled_back_transaction_never_reaches_the_disk() {
+    let original = b"{\n\t\"v\": 1\n}".to_vec();
+    let fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), original.clone())]));
+    let mut opts = options(&fs);
+    opts.defer_settle = true;
+    let mut engine = Engine::open(opts).unwrap();
+    engine.set(&p("v"), j("2")).unwrap();
+    engine
+        .set_internal(&p("__internal__.migrations.version"), j(r#""2.0.0""#))
+        .unwrap();
+    let backup = engine.write_backup("config-1.0.0-to-2.0.0-1.json").unwrap();
+    assert_eq!(
+        backup,
+        PathBuf::from("/app/backups/config-1.0.0-to-2.0.0-1.json")
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    engine.rollback();
+    engine.settle().unwrap();
+    engine.commit();
+    assert_eq!(engine.get_json(&p("v")).unwrap().as_deref(), Some("1"));
+    engine.close_blocking().unwrap();
+    let image = fs.image();
+    assert_eq!(image[&PathBuf::from(STORE)], original, "byte-identical");
+    assert!(
+        Node::from_json(std::str::from_utf8(&image[&backup]).unwrap()).is_ok(),
+        "the backup parses"
+    );
 }

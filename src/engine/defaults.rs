@@ -1,0 +1,380 @@
+//! Default values, as conf applies them: the `defaults` option and the schema's
+//! `default`s, the option winning where both name a key.
+//!
+//! A default fills a key that is missing wherever its parent object exists (or is itself
+//! created by a default), at open and after every change: deleting a key that has a
+//! default brings the default back, as in electron-store. `reset` and `clear` restore them.
+
+use super::document::Node;
+use super::error::Result;
+use super::path::{KeyPath, Segment};
+use super::schema::{escape, Schema};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct Defaults {
+    /// The `defaults` option, parents before children.
+    option: Vec<(KeyPath, Node)>,
+    /// Every default merged into one tree: what `reset(key)` restores (conf's
+    /// `#defaultValues`). A default's nested schema defaults are merged into it.
+    tree: Node,
+    schema: Option<Arc<Schema>>,
+}
+
+/// Deepest `$ref` chain or nesting followed when walking a schema for defaults.
+const MAX_WALK: usize = 64;
+
+impl Defaults {
+    pub fn new(mut option: Vec<(KeyPath, Node)>, schema: Option<Arc<Schema>>) -> Result<Defaults> {
+        option.sort_by_key(|(key, _)| key.len());
+        let mut defaults = Defaults {
+            option,
+            tree: Node::empty_object(),
+            schema,
+        };
+        // Schema defaults first, then the option over them, then the schema's nested
+        // defaults again into what the option gave (conf's two capture passes).
+        defaults.capture_schema(false);
+        for (key, value) in &defaults.option {
+            defaults.tree.set(key, value.clone())?;
+        }
+        defaults.capture_schema(true);
+        Ok(defaults)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.option.is_empty() && self.tree.as_object().is_none_or(|m| m.is_empty())
+    }
+
+    /// The default `reset(key)` restores, if the key has one.
+    pub fn value_at(&self, key: &KeyPath) -> Option<&Node> {
+        self.tree.get(key)
+    }
+
+    fn capture_schema(&mut self, only_missing: bool) {
+        let Some(schema) = self.schema.clone() else {
+            return;
+        };
+        let mut tree = std::mem::take(&mut self.tree);
+        capture(
+            &schema,
+            "#".to_string(),
+            &KeyPath::root(),
+            &mut tree,
+            only_missing,
+            0,
+        );
+        self.tree = tree;
+    }
+
+    /// The sets that fill every missing default at or below `at` in `doc`, in order.
+    pub fn fill(&self, doc: &Node, at: &KeyPath) -> Vec<(KeyPath, Node)> {
+        let mut scratch = doc.clone();
+        let mut sets = Vec::new();
+        for (key, _) in self.option.iter().filter(|(key, _)| at.is_prefix_of(key)) {
+            // The option's paths are written as `set` writes them, creating parents, unless
+            // a value that is not an object stands in the way (conf's `whereWriteIsBlocked`).
+            if scratch.get(key).is_none() && path_is_open(&scratch, key) {
+                if let Some(value) = self.tree.get(key) {
+                    push_set(&mut scratch, &mut sets, key.clone(), value.clone());
+                }
+            }
+        }
+        if let Some(schema) = &self.schema {
+            // A missing key is filled from its parent; an existing one is walked into.
+            let (start, only) = match (scratch.get(at), at.segments().split_last()) {
+                (None, Some((last, _))) => (parent_of(at), Some(last.clone())),
+                _ => (at.clone(), None),
+            };
+            if let Some(pointer) = pointer_of(schema, &start) {
+                self.fill_walk(
+                    schema,
+                    pointer,
+                    &start,
+                    only.as_ref(),
+                    &mut scratch,
+                    &mut sets,
+                    0,
+                );
+            }
+        }
+        sets
+    }
+
+    #[allow(clippy::too_many_arguments)] // a recursive walk's state
+    fn fill_walk(
+        &self,
+        schema: &Schema,
+        pointer: String,
+        at: &KeyPath,
+        only: Option<&Segment>,
+        scratch: &mut Node,
+        sets: &mut Vec<(KeyPath, Node)>,
+        depth: usize,
+    ) {
+        if depth > MAX_WALK {
+            return;
+        }
+        let Some((pointer, sub)) = schema.follow_refs(pointer) else {
+            return;
+        };
+        match scratch.get(at) {
+            Some(Node::Object(_)) => {
+                let Some(properties) = sub.get("properties").and_then(Value::as_object) else {
+                    return;
+                };
+                for (name, child_schema) in properties {
+                    let segment = Segment::Key(name.clone());
+                    if only.is_some_and(|o| o != &segment) {
+                        continue;
+                    }
+                    let child = at.child(segment);
+                    let child_pointer = format!("{pointer}/properties/{}", escape(name));
+                    if scratch.get(&child).is_none() {
+                        // Only a key with a default of its own (schema or option) is filled;
+                        // the tree's value for it also holds its nested defaults.
+                        let own = schema
+                            .follow_refs(child_pointer.clone())
+                            .and_then(|(_, s)| s.get("default").cloned());
+                        let by_option = self.option.iter().any(|(k, _)| k == &child);
+                        if own.is_none() && !by_option {
+                            self.fill_walk(
+                                schema,
+                                child_pointer,
+                                &child,
+                                None,
+                                scratch,
+                                sets,
+                                depth + 1,
+                            );
+                            continue;
+                        }
+                        let value =
+                            self.tree.get(&child).cloned().or_else(|| {
+                                own.and_then(|v| serde_json::from_value::<Node>(v).ok())
+                            });
+                        let Some(value) = value else { continue };
+                        if child_schema == &Value::Bool(false) {
+                            continue;
+                        }
+                        push_set(scratch, sets, child.clone(), value);
+                    }
+                    self.fill_walk(
+                        schema,
+                        child_pointer,
+                        &child,
+                        None,
+                        scratch,
+                        sets,
+                        depth + 1,
+                    );
+                }
+            }
+            Some(Node::Array(items))
+                if only.is_none() && sub.get("items").is_some_and(Value::is_object) =>
+            {
+                for i in 0..items.len() {
+                    let item = at.child(Segment::Index(i));
+                    self.fill_walk(
+                        schema,
+                        format!("{pointer}/items"),
+                        &item,
+                        None,
+                        scratch,
+                        sets,
+                        depth + 1,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn push_set(scratch: &mut Node, sets: &mut Vec<(KeyPath, Node)>, key: KeyPath, value: Node) {
+    if scratch.set(&key, value.clone()).is_ok() {
+        sets.push((key, value));
+    }
+}
+
+fn parent_of(key: &KeyPath) -> KeyPath {
+    let segments = key.segments();
+    KeyPath::from_segments("", segments[..segments.len().saturating_sub(1)].to_vec())
+        .unwrap_or_default()
+}
+
+/// Whether every existing ancestor of `key` is an object.
+fn path_is_open(doc: &Node, key: &KeyPath) -> bool {
+    let mut node = doc;
+    for segment in &key.segments()[..key.len().saturating_sub(1)] {
+        let Node::Object(map) = node else {
+            return false;
+        };
+        let name = match segment {
+            Segment::Key(k) => k.clone(),
+            Segment::Index(i) => i.to_string(),
+        };
+        match map.get(&name) {
+            Some(child) => node = child,
+            None => return true,
+        }
+    }
+    matches!(node, Node::Object(_))
+}
+
+/// The schema pointer for the object at `key`, walking `properties` and `items`.
+fn pointer_of(schema: &Schema, key: &KeyPath) -> Option<String> {
+    let mut pointer = "#".to_string();
+    for segment in key.segments() {
+        let (resolved, sub) = schema.follow_refs(pointer)?;
+        pointer = match segment {
+            Segment::Key(name) => {
+                sub.get("properties")?.get(name)?;
+                format!("{resolved}/properties/{}", escape(name))
+            }
+            Segment::Index(_) => {
+                sub.get("items").filter(|i| i.is_object())?;
+                format!("{resolved}/items")
+            }
+        };
+    }
+    Some(pointer)
+}
+
+/// Records the schema's defaults along `properties` into `tree`.
+fn capture(
+    schema: &Schema,
+    pointer: String,
+    at: &KeyPath,
+    tree: &mut Node,
+    only_missing: bool,
+    depth: usize,
+) {
+    if depth > MAX_WALK {
+        return;
+    }
+    let Some((pointer, sub)) = schema.follow_refs(pointer) else {
+        return;
+    };
+    let Some(properties) = sub.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, _) in properties {
+        let child = at.child(Segment::Key(name.clone()));
+        let child_pointer = format!("{pointer}/properties/{}", escape(name));
+        let own = schema
+            .follow_refs(child_pointer.clone())
+            .and_then(|(_, s)| s.get("default").cloned());
+        if let Some(value) = own.and_then(|v| serde_json::from_value::<Node>(v).ok()) {
+            // A default already recorded (by the option, or by a parent's default) wins;
+            // one below a scalar default has nowhere to go.
+            let free = tree.get(&child).is_none();
+            let writable = matches!(tree.get(&parent_of(&child)), Some(Node::Object(_)) | None);
+            if free && writable && tree.check_set(&child).is_ok() {
+                // Cannot fail: checked just above.
+                let _checked_writable = tree.set(&child, value);
+            }
+        }
+        // Only a container (or nothing yet) can take defaults below it.
+        if matches!(tree.get(&child), None | Some(Node::Object(_))) || !only_missing {
+            capture(schema, child_pointer, &child, tree, only_missing, depth + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn p(s: &str) -> KeyPath {
+        KeyPath::parse(s).unwrap()
+    }
+    fn j(s: &str) -> Node {
+        Node::from_json(s).unwrap()
+    }
+    fn schema(v: Value) -> Option<Arc<Schema>> {
+        Some(Arc::new(Schema::compile(v).unwrap()))
+    }
+    fn filled(d: &Defaults, doc: &str, at: &str) -> String {
+        let mut doc = j(doc);
+        let at = if at.is_empty() {
+            KeyPath::root()
+        } else {
+            p(at)
+        };
+        for (k, v) in d.fill(&doc.clone(), &at) {
+            doc.set(&k, v).unwrap();
+        }
+        doc.to_json()
+    }
+
+    #[test]
+    fn schema_defaults_fill_where_the_parent_exists() {
+        let d = Defaults::new(
+            vec![],
+            schema(json!({"type": "object", "properties": {
+                "theme": {"type": "string", "default": "light"},
+                "editor": {"type": "object", "default": {}, "properties": {"fontSize": {"default": 14}}},
+                "optional": {"type": "object", "properties": {"x": {"default": 1}}}
+            }})),
+        )
+        .unwrap();
+        assert_eq!(
+            filled(&d, "{}", ""),
+            r#"{"theme":"light","editor":{"fontSize":14}}"#
+        );
+        assert_eq!(
+            filled(&d, r#"{"optional":{}}"#, ""),
+            r#"{"optional":{"x":1},"theme":"light","editor":{"fontSize":14}}"#
+        );
+        assert_eq!(d.value_at(&p("editor.fontSize")), Some(&j("14")));
+        assert_eq!(
+            d.value_at(&p("optional.x")),
+            Some(&j("1")),
+            "recorded for reset"
+        );
+    }
+
+    #[test]
+    fn the_option_overrides_a_schema_default_and_keeps_nested_ones() {
+        let d = Defaults::new(
+            vec![(p("settings"), j(r#"{"theme":"dark"}"#))],
+            schema(json!({"type": "object", "properties": {
+                "settings": {"type": "object", "default": {"theme": "light"}, "properties": {
+                    "theme": {"default": "light"}, "language": {"default": "en"}
+                }}
+            }})),
+        )
+        .unwrap();
+        assert_eq!(
+            d.value_at(&p("settings")),
+            Some(&j(r#"{"theme":"dark","language":"en"}"#))
+        );
+        assert_eq!(
+            filled(&d, "{}", ""),
+            r#"{"settings":{"theme":"dark","language":"en"}}"#
+        );
+    }
+
+    #[test]
+    fn a_deleted_key_with_a_default_comes_back() {
+        let d = Defaults::new(vec![(p("a.b"), j("1"))], None).unwrap();
+        assert_eq!(filled(&d, r#"{"a":{}}"#, "a.b"), r#"{"a":{"b":1}}"#);
+        assert_eq!(filled(&d, r#"{"a":{"b":2}}"#, "a.b"), r#"{"a":{"b":2}}"#);
+    }
+
+    #[test]
+    fn defaults_follow_refs_and_array_items() {
+        let d = Defaults::new(
+            vec![],
+            schema(json!({"type": "object", "$defs": {"ws": {"type": "object", "properties": {"pinned": {"default": []}}}},
+                "properties": {"workspaces": {"type": "array", "items": {"$ref": "#/$defs/ws"}}}})),
+        )
+        .unwrap();
+        assert_eq!(
+            filled(&d, r#"{"workspaces":[{},{"pinned":[1]}]}"#, ""),
+            r#"{"workspaces":[{"pinned":[]},{"pinned":[1]}]}"#
+        );
+    }
+}

@@ -1,0 +1,615 @@
+//! JSON Schema validation of the document, whole or only where a change can matter.
+//!
+//! The schema is compiled once (the `jsonschema` crate, formats on, drafts 4 to 2020-12
+//! from `$schema`), into one validator per subschema location. The document is validated
+//! in place: [`DocJson`] teaches the validator to read [`Node`]s, so nothing is converted.
+//!
+//! A change is validated by [`Schema::validate_change`] against the deepest subschema that
+//! decides it. Walking from the root to the changed key, each schema on the way must be
+//! *navigable*: its keywords constrain a child only through the child's own subschema
+//! (`properties`, `additionalProperties`, `items`) or through the set of keys (`required`,
+//! `maxProperties`, …). Then only the changed value, and the key set of its parent, need
+//! checking. At the first schema that is not navigable (`allOf`, `if`, `uniqueItems`,
+//! `dependentSchemas`, …) the whole instance under it is validated instead, which is
+//! always correct and, for the usual settings schemas, rare.
+
+use super::document::{Map, Node};
+use super::error::{Result, StoreError};
+use super::path::{KeyPath, Segment};
+use jsonschema::json::{Array, Json, Node as JsonNode, NodeIdentity, Object};
+use jsonschema::types::JsonType;
+use jsonschema::{Validator, ValidatorMap};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+
+/// Teaches the validator to read the engine's [`Node`] tree directly.
+pub struct DocJson;
+
+impl Json for DocJson {
+    type Node<'a> = &'a Node;
+    type PreparedKey = String;
+    type StringBuffer = Node;
+    const ACYCLIC: bool = true;
+
+    fn prepare_key(key: &str) -> String {
+        key.to_owned()
+    }
+
+    fn with_string_node<T>(buffer: &mut Node, string: &str, f: impl FnOnce(&Node) -> T) -> T {
+        *buffer = Node::String(string.to_owned());
+        f(buffer)
+    }
+}
+
+impl<'a> JsonNode<'a, DocJson> for &'a Node {
+    type Object = &'a Map;
+    type Array = &'a [Node];
+    type Number = &'a serde_json::Number;
+
+    fn as_object(&self) -> Option<&'a Map> {
+        match self {
+            Node::Object(map) => Some(map.as_ref()),
+            _ => None,
+        }
+    }
+    fn as_array(&self) -> Option<&'a [Node]> {
+        match self {
+            Node::Array(items) => Some(items.as_slice()),
+            _ => None,
+        }
+    }
+    fn as_string(&self) -> Option<Cow<'a, str>> {
+        match self {
+            Node::String(s) => Some(Cow::Borrowed(s)),
+            _ => None,
+        }
+    }
+    fn as_number(&self) -> Option<&'a serde_json::Number> {
+        match self {
+            Node::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+    fn as_boolean(&self) -> Option<bool> {
+        match self {
+            Node::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    fn is_null(&self) -> bool {
+        matches!(self, Node::Null)
+    }
+    fn json_type(&self) -> JsonType {
+        match self {
+            Node::Null => JsonType::Null,
+            Node::Bool(_) => JsonType::Boolean,
+            Node::Number(_) => JsonType::Number,
+            Node::String(_) => JsonType::String,
+            Node::Array(_) => JsonType::Array,
+            Node::Object(_) => JsonType::Object,
+        }
+    }
+    fn to_value(&self) -> Cow<'a, Value> {
+        Cow::Owned(serde_json::to_value(*self).expect("a Node always converts"))
+    }
+    fn identity(&self) -> Option<NodeIdentity> {
+        Some(NodeIdentity::new(std::ptr::from_ref::<Node>(self) as usize))
+    }
+}
+
+pub struct Members<'a>(Box<dyn Iterator<Item = (&'a str, &'a Node)> + 'a>);
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a str, &'a Node);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+}
+
+impl<'a> Object<'a, DocJson> for &'a Map {
+    type Node = &'a Node;
+    type MemberName = &'a str;
+    type MembersIter = Members<'a>;
+
+    fn len(&self) -> usize {
+        Map::len(self)
+    }
+    fn get(&self, key: &String) -> Option<&'a Node> {
+        Map::get(self, key)
+    }
+    fn members(&self) -> Members<'a> {
+        Members(Box::new(self.iter()))
+    }
+}
+
+impl<'a> Array<'a, DocJson> for &'a [Node] {
+    type Node = &'a Node;
+    type ElementsIter = std::slice::Iter<'a, Node>;
+
+    fn len(&self) -> usize {
+        <[Node]>::len(self)
+    }
+    fn elements(&self) -> std::slice::Iter<'a, Node> {
+        self.iter()
+    }
+}
+
+/// One way a document fails the schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// Where, in dot notation (`settings.theme`; empty for the whole store).
+    pub key: String,
+    /// Where, as a JSON pointer (`/settings/theme`), as ajv reports it.
+    pub instance_path: String,
+    /// The schema keyword that failed (`type`, `required`, `enum`, …).
+    pub keyword: String,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "the store {}", self.message)
+        } else {
+            write!(f, "`{}` {}", self.key, self.message)
+        }
+    }
+}
+
+/// What a change did at its anchor: the deepest key that existed before it.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// The value at the key was replaced (or changed type).
+    Replaced(KeyPath),
+    /// A new child appeared under the container at the key.
+    Added(KeyPath, Segment),
+    /// A child of the container at the key was removed.
+    Removed(KeyPath, Segment),
+}
+
+impl Change {
+    /// Describes writing `target` in `before`: its anchor is the longest prefix of
+    /// `target` that existed.
+    pub fn of_write(before: &Node, target: &KeyPath) -> Change {
+        let segments = target.segments();
+        let mut node = before;
+        for (i, segment) in segments.iter().enumerate() {
+            let prefix = || KeyPath::from_segments("", segments[..i].to_vec()).unwrap_or_default();
+            let child = match (node, segment) {
+                (Node::Object(map), Segment::Key(k)) => map.get(k),
+                (Node::Object(map), Segment::Index(n)) => map.get(&n.to_string()),
+                (Node::Array(items), Segment::Index(n)) => items.get(*n),
+                (Node::Array(_), Segment::Key(_)) => None,
+                // A scalar in the way is replaced by an object: the scalar's key changed.
+                _ => return Change::Replaced(prefix()),
+            };
+            match child {
+                Some(child) => node = child,
+                None => return Change::Added(prefix(), segment.clone()),
+            }
+        }
+        Change::Replaced(target.clone())
+    }
+}
+
+/// Keywords that say nothing about the instance.
+const ANNOTATIONS: &[&str] = &[
+    "$schema",
+    "$id",
+    "id",
+    "$anchor",
+    "$dynamicAnchor",
+    "$comment",
+    "$defs",
+    "definitions",
+    "$vocabulary",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "format",
+    "contentMediaType",
+    "contentEncoding",
+];
+/// Keywords of a navigable object schema: a child is constrained only by its subschema,
+/// the parent only by its key set.
+const OBJECT_NAVIGABLE: &[&str] = &[
+    "type",
+    "properties",
+    "additionalProperties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "propertyNames",
+];
+/// Keywords of a navigable array schema (one schema for every item).
+const ARRAY_NAVIGABLE: &[&str] = &["type", "items", "minItems", "maxItems"];
+
+fn is_annotation(keyword: &str) -> bool {
+    ANNOTATIONS.contains(&keyword) || keyword.starts_with("x-")
+}
+
+/// A compiled schema.
+pub struct Schema {
+    /// The schema as given.
+    root: Value,
+    /// A validator for every subschema, by URI-fragment pointer (`#/properties/a`).
+    validators: ValidatorMap<DocJson>,
+    /// Whether `items` may be a list (drafts before 2020-12, tuple form).
+    legacy_items: bool,
+}
+
+/// Where a walk through the schema ended up.
+enum Scope {
+    /// Validate this instance location against this subschema pointer.
+    Full(KeyPath, String),
+    /// Navigated to the anchor, whose schema is at this pointer.
+    Anchor(String),
+    /// Nothing below is constrained (a `true` schema, or no schema for the key).
+    Free,
+}
+
+impl Schema {
+    /// Compiles `root`. A schema that cannot be compiled is `INVALID_OPTION`.
+    pub fn compile(root: Value) -> Result<Schema> {
+        let invalid = |reason: String| StoreError::InvalidOption {
+            option: "schema".into(),
+            reason,
+        };
+        if !root.is_object() {
+            return Err(invalid("the schema must be an object".into()));
+        }
+        // Defaults and examples are not constraints: compiling them as subschemas would
+        // only cost time.
+        let mut stripped = root.clone();
+        strip_annotations(&mut stripped);
+        let validators = jsonschema::options_for::<DocJson>()
+            .should_validate_formats(true)
+            .build_map(&stripped)
+            .map_err(|e| invalid(e.to_string()))?;
+        if validators.get("#").is_none() {
+            return Err(invalid("the schema did not compile".into()));
+        }
+        let schema_uri = root.get("$schema").and_then(Value::as_str).unwrap_or("");
+        let legacy_items = !schema_uri.is_empty()
+            && !schema_uri.contains("2020-12")
+            && !schema_uri.contains("2019-09");
+        Ok(Schema {
+            root,
+            validators,
+            legacy_items,
+        })
+    }
+
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    /// The subschema at a pointer (`#/properties/a`).
+    pub fn at(&self, pointer: &str) -> Option<&Value> {
+        self.root
+            .pointer(pointer.strip_prefix('#').unwrap_or(pointer))
+    }
+
+    fn validator(&self, pointer: &str) -> Option<&Validator<DocJson>> {
+        self.validators.get(pointer)
+    }
+
+    /// Every violation of the whole document.
+    pub fn validate_document(&self, doc: &Node) -> Vec<Violation> {
+        self.validate_at(&KeyPath::root(), "#", doc)
+    }
+
+    /// Every violation of `instance`, found at `at`, against the subschema at `pointer`.
+    pub fn validate_at(&self, at: &KeyPath, pointer: &str, instance: &Node) -> Vec<Violation> {
+        let Some(validator) = self.validator(pointer) else {
+            // `true`-like locations the map left out constrain nothing.
+            return Vec::new();
+        };
+        validator
+            .iter_errors(instance)
+            .map(|error| {
+                let relative = error.instance_path().as_str().to_string();
+                let keyword = error.kind().keyword().to_string();
+                // Masked: the message never quotes the value, which may be a secret.
+                let message = error.masked().to_string();
+                violation(at, instance, &relative, keyword, message)
+            })
+            .collect()
+    }
+
+    /// Follows local `$ref`s to the schema they name, ignoring anything beside them (for
+    /// reading annotations such as `default`).
+    pub(crate) fn follow_refs(&self, mut pointer: String) -> Option<(String, &Value)> {
+        for _ in 0..32 {
+            let sub = self.at(&pointer)?;
+            match sub.get("$ref").and_then(Value::as_str) {
+                Some(reference) if reference.starts_with('#') => pointer = reference.to_string(),
+                _ => return Some((pointer, sub)),
+            }
+        }
+        None
+    }
+
+    /// Resolves a chain of local `$ref`s. `None` for a reference this walk cannot
+    /// follow; the caller then validates at the referring schema.
+    fn resolve(&self, mut pointer: String) -> Option<(String, &Value)> {
+        for _ in 0..32 {
+            let schema = self.at(&pointer)?;
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+                return Some((pointer, schema));
+            };
+            // Only a bare local reference is followed; siblings would also apply.
+            let siblings = schema
+                .as_object()
+                .is_some_and(|o| o.keys().any(|k| k != "$ref" && !is_annotation(k)));
+            if siblings || !reference.starts_with('#') {
+                return None;
+            }
+            pointer = reference.to_string();
+        }
+        None
+    }
+
+    /// The pointer of the subschema for `child` under the navigable schema at `pointer`,
+    /// `Ok(None)` when the child is unconstrained, `Err(())` when it cannot be told
+    /// without validating the parent.
+    fn child_pointer(
+        &self,
+        pointer: &str,
+        schema: &Value,
+        child: &Segment,
+    ) -> std::result::Result<Option<String>, ()> {
+        let Some(obj) = schema.as_object() else {
+            // `true` constrains nothing below; `false` is checked at the parent.
+            return if schema == &Value::Bool(true) {
+                Ok(None)
+            } else {
+                Err(())
+            };
+        };
+        match child {
+            Segment::Key(name) => {
+                if obj.get("properties").and_then(|p| p.get(name)).is_some() {
+                    return Ok(Some(format!("{pointer}/properties/{}", escape(name))));
+                }
+                match obj.get("additionalProperties") {
+                    None | Some(Value::Bool(true)) => Ok(None),
+                    Some(Value::Object(_)) => Ok(Some(format!("{pointer}/additionalProperties"))),
+                    Some(_) => Err(()),
+                }
+            }
+            Segment::Index(_) => match obj.get("items") {
+                None | Some(Value::Bool(true)) => Ok(None),
+                Some(Value::Object(_)) => Ok(Some(format!("{pointer}/items"))),
+                Some(_) => Err(()),
+            },
+        }
+    }
+
+    fn navigable(&self, schema: &Value, child: &Segment) -> bool {
+        let Some(obj) = schema.as_object() else {
+            return true;
+        };
+        let allowed = match child {
+            Segment::Key(_) => OBJECT_NAVIGABLE,
+            Segment::Index(_) => ARRAY_NAVIGABLE,
+        };
+        let tuple_items = self.legacy_items && obj.get("items").is_some_and(Value::is_array);
+        !tuple_items
+            && obj
+                .keys()
+                .all(|k| allowed.contains(&k.as_str()) || is_annotation(k))
+    }
+
+    /// Walks from the root towards `anchor`, stopping where the schema stops being
+    /// navigable.
+    fn scope(&self, anchor: &KeyPath) -> Scope {
+        let mut pointer = "#".to_string();
+        for (depth, segment) in anchor.segments().iter().enumerate() {
+            let here =
+                KeyPath::from_segments("", anchor.segments()[..depth].to_vec()).unwrap_or_default();
+            let Some((resolved, schema)) = self.resolve(pointer.clone()) else {
+                return Scope::Full(here, pointer);
+            };
+            if !self.navigable(schema, segment) {
+                return Scope::Full(here, resolved);
+            }
+            match self.child_pointer(&resolved, schema, segment) {
+                Ok(Some(child)) => pointer = child,
+                Ok(None) => return Scope::Free,
+                Err(()) => return Scope::Full(here, resolved),
+            }
+        }
+        match self.resolve(pointer.clone()) {
+            Some((resolved, _)) => Scope::Anchor(resolved),
+            None => Scope::Full(anchor.clone(), pointer),
+        }
+    }
+
+    /// Every violation a change can have caused in `doc` (the document after it).
+    pub fn validate_change(&self, doc: &Node, change: &Change) -> Vec<Violation> {
+        let anchor = match change {
+            Change::Replaced(at) | Change::Added(at, _) | Change::Removed(at, _) => at,
+        };
+        let pointer = match self.scope(anchor) {
+            Scope::Free => return Vec::new(),
+            Scope::Full(at, pointer) => {
+                return self.validate_at(&at, &pointer, doc.get(&at).unwrap_or(&Node::Null))
+            }
+            Scope::Anchor(pointer) => pointer,
+        };
+        let instance = doc.get(anchor).unwrap_or(&Node::Null);
+        match change {
+            Change::Replaced(_) => self.validate_at(anchor, &pointer, instance),
+            Change::Added(_, child) | Change::Removed(_, child) => {
+                let Some(schema) = self.at(&pointer) else {
+                    return Vec::new();
+                };
+                if !self.navigable(schema, child) {
+                    return self.validate_at(anchor, &pointer, instance);
+                }
+                let mut found = self.check_key_set(
+                    anchor,
+                    &pointer,
+                    schema,
+                    instance,
+                    child,
+                    matches!(change, Change::Added(..)),
+                );
+                if let Change::Added(..) = change {
+                    let child_path = anchor.child(child.clone());
+                    match self.child_pointer(&pointer, schema, child) {
+                        Ok(Some(child_pointer)) => {
+                            if let Some(value) = doc.get(&child_path) {
+                                found.extend(self.validate_at(&child_path, &child_pointer, value));
+                            }
+                        }
+                        Ok(None) => {}
+                        // `additionalProperties: false` (or a `false` items schema).
+                        Err(()) => found.extend(self.validate_at(anchor, &pointer, instance)),
+                    }
+                }
+                found
+            }
+        }
+    }
+
+    /// The parent-level keywords a key appearing or disappearing can break.
+    fn check_key_set(
+        &self,
+        at: &KeyPath,
+        pointer: &str,
+        schema: &Value,
+        instance: &Node,
+        child: &Segment,
+        added: bool,
+    ) -> Vec<Violation> {
+        let mut found = Vec::new();
+        let number = |k: &str| schema.get(k).and_then(Value::as_u64);
+        let mut fail = |keyword: &str, message: String| {
+            found.push(violation(at, instance, "", keyword.to_string(), message))
+        };
+        match instance {
+            Node::Object(map) => {
+                let len = map.len() as u64;
+                if let Some(max) = number("maxProperties").filter(|&m| len > m) {
+                    fail("maxProperties", format!("has more than {max} properties"));
+                }
+                if let Some(min) = number("minProperties").filter(|&m| len < m) {
+                    fail("minProperties", format!("has fewer than {min} properties"));
+                }
+                if let Segment::Key(name) = child {
+                    let required = schema.get("required").and_then(Value::as_array);
+                    if !added
+                        && required.is_some_and(|r| r.iter().any(|k| k.as_str() == Some(name)))
+                    {
+                        fail("required", format!("must have required property '{name}'"));
+                    }
+                    if added && schema.get("propertyNames").is_some() {
+                        let name_node = Node::String(name.clone());
+                        for v in
+                            self.validate_at(at, &format!("{pointer}/propertyNames"), &name_node)
+                        {
+                            found.push(Violation {
+                                keyword: "propertyNames".into(),
+                                message: format!(
+                                    "property name '{name}' is invalid: {}",
+                                    v.message
+                                ),
+                                ..v
+                            });
+                        }
+                    }
+                }
+            }
+            Node::Array(items) => {
+                let len = items.len() as u64;
+                if let Some(max) = number("maxItems").filter(|&m| len > m) {
+                    fail("maxItems", format!("has more than {max} items"));
+                }
+                if let Some(min) = number("minItems").filter(|&m| len < m) {
+                    fail("minItems", format!("has fewer than {min} items"));
+                }
+            }
+            // The container itself was replaced: validate it whole.
+            _ => found.extend(self.validate_at(at, pointer, instance)),
+        }
+        found
+    }
+}
+
+/// A property name as a JSON pointer segment.
+pub(crate) fn escape(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// A violation at `relative_pointer` inside `instance`, which sits at `at`.
+fn violation(
+    at: &KeyPath,
+    instance: &Node,
+    relative_pointer: &str,
+    keyword: String,
+    message: String,
+) -> Violation {
+    let mut path = at.clone();
+    let mut node = Some(instance);
+    for part in relative_pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        // A number inside an array is an index: `list[0]`, not `list.0`.
+        let segment = match (node, part.parse::<usize>()) {
+            (Some(Node::Array(_)), Ok(i)) => Segment::Index(i),
+            _ => Segment::Key(part),
+        };
+        node = node.and_then(|n| {
+            n.get(&KeyPath::from_segments("", vec![segment.clone()]).unwrap_or_default())
+        });
+        path = path.child(segment);
+    }
+    let instance_path: String = path
+        .segments()
+        .iter()
+        .map(|s| match s {
+            Segment::Key(k) => format!("/{}", escape(k)),
+            Segment::Index(i) => format!("/{i}"),
+        })
+        .collect();
+    Violation {
+        key: path.to_string(),
+        instance_path,
+        keyword,
+        message,
+    }
+}
+
+/// Removes `default` and `examples` values (annotations, often large objects) before
+/// compiling.
+fn strip_annotations(schema: &mut Value) {
+    match schema {
+        Value::Object(obj) => {
+            obj.remove("default");
+            obj.remove("examples");
+            for (key, value) in obj.iter_mut() {
+                // The values of these are data, not schemas.
+                if !matches!(key.as_str(), "enum" | "const") {
+                    strip_annotations(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_annotations),
+        _ => {}
+    }
+}
+
+/// Describes violations for an error message.
+pub fn describe(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(Violation::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
