@@ -1,6 +1,6 @@
 'use strict'
 // `StoreManager`: the seed app's API, one instance per store file, over `Store`.
-const { Store } = require('./store')
+const { Store, kDeferMigrations, kMigrate } = require('./store')
 const { resolveStorePath } = require('./paths')
 const native = require('./native')
 const { inputError } = require('./errors')
@@ -10,6 +10,7 @@ const instances = new Map()
 class StoreManager {
   #options
   #store
+  #opening
 
   /** Returns the manager already made for the same file, if there is one. */
   constructor(options = {}) {
@@ -21,10 +22,33 @@ class StoreManager {
     instances.set(file, this)
   }
 
-  /** Opens the store. Safe to call more than once. */
-  async initialize() {
-    this.#store ??= new Store(this.#options)
-    return this
+  /**
+   * Opens the store, running its migrations, which may be asynchronous (return a
+   * promise). Safe to call more than once: later calls wait for the first.
+   */
+  initialize() {
+    this.#opening ??= (async () => {
+      const store = new Store({ ...this.#options, [kDeferMigrations]: true })
+      try {
+        await store[kMigrate]()
+      } catch (error) {
+        this.#opening = undefined
+        throw error
+      }
+      this.#store = store
+      return this
+    })()
+    return this.#opening
+  }
+
+  /**
+   * Runs the `migrations` steps for versions after `fromVersion` up to `toVersion` on the
+   * open store, awaiting asynchronous ones, all or nothing: if one throws, the store is
+   * as it was. Writes a backup first and records `toVersion`.
+   */
+  async migrateData(fromVersion, toVersion) {
+    if (!this.#options.migrations) throw inputError('INVALID_OPTION', 'The store has no `migrations` option')
+    await this.store[kMigrate]({ from: fromVersion, to: toVersion })
   }
 
   /** The underlying `Store` (after `initialize()`). */

@@ -4,7 +4,14 @@
 const native = require('./native')
 const { encode } = require('./encode')
 const { toError, inputError } = require('./errors')
-const { resolveStorePath, fileMode } = require('./paths')
+const { resolveStorePath, fileMode, electronModule } = require('./paths')
+const { rootSchemaOf } = require('./schema')
+const migrate = require('./migrate')
+
+/** Internal: open without running migrations, for StoreManager's asynchronous pass. */
+const kDeferMigrations = Symbol('tad-store.deferMigrations')
+/** Internal: run migrations on an open store (`async`, or between two versions). */
+const kMigrate = Symbol('tad-store.migrate')
 
 const parse = (text) => (text == null ? undefined : JSON.parse(text)) // napi gives null for None
 
@@ -47,6 +54,8 @@ class Store {
     if (options === null || typeof options !== 'object') throw inputError('INVALID_OPTION', 'The options must be an object')
     const definedOptions = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
     this.#options = { accessPropertiesByDotNotation: true, clearInvalidConfig: false, ...definedOptions }
+    // electron-store takes the app's version for migrations.
+    this.#options.projectVersion ||= electronModule(this.#options.electron)?.app?.getVersion?.()
     const { serialize, deserialize } = this.#options
     for (const [name, fn] of [['serialize', serialize], ['deserialize', deserialize]]) {
       if (fn !== undefined && typeof fn !== 'function') throw inputError('INVALID_OPTION', `The \`${name}\` option must be a function`)
@@ -57,6 +66,8 @@ class Store {
     if (defaults !== undefined && (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults))) {
       throw inputError('INVALID_OPTION', 'The `defaults` option must be an object')
     }
+    const schema = rootSchemaOf(this.#options)
+    const migrating = migrate.checkMigrationOptions(this.#options)
     // The engine's callbacks hold the store weakly, so a store that is dropped without
     // close() can still be collected (its engine then commits and closes on its own).
     const self = new WeakRef(this)
@@ -69,6 +80,8 @@ class Store {
           defaultsJson: defaults === undefined ? undefined : encode('defaults', defaults),
           accessPropertiesByDotNotation: this.#options.accessPropertiesByDotNotation !== false,
           checkpointIdleMs: this.#options.checkpointIdleMs,
+          schemaJson: schema === undefined ? undefined : JSON.stringify(schema),
+          deferSettle: migrating,
         },
         () => self.deref()?.#deliver(),
         (info) => self.deref()?.#reportError(toError(info)),
@@ -79,6 +92,77 @@ class Store {
     } catch (error) {
       throw error.code ? error : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })
     }
+    if (migrating && !options[kDeferMigrations]) this.#finishOpening(() => migrate.runSync(this.#pass()))
+  }
+
+  /** Runs the migration pass (inside the opening transaction), then validates and commits. */
+  #finishOpening(run) {
+    try {
+      const result = run()
+      if (result && typeof result.then === 'function') {
+        return result.then(
+          () => this.#settle(),
+          (error) => this.#abandon(error),
+        )
+      }
+      this.#settle()
+    } catch (error) {
+      this.#abandon(error)
+    }
+  }
+
+  #settle() {
+    try {
+      this.#native.settle(true)
+      this.#native.commit()
+    } catch (error) {
+      this.#abandon(error)
+    }
+  }
+
+  #abandon(error) {
+    this.#native.abandon()
+    throw error
+  }
+
+  /** The pass from the recorded version to `projectVersion`; a new store just records it. */
+  #pass(plan) {
+    const { migrations, projectVersion, beforeEachMigration } = this.#options
+    if (!plan && this.#native.openReport.fresh) {
+      this.#native.setInternal(migrate.MIGRATION_KEY, JSON.stringify(projectVersion))
+      return [][Symbol.iterator]()
+    }
+    return migrate.pass({
+      store: this,
+      native: this.#native,
+      migrations,
+      beforeEachMigration,
+      target: plan?.to ?? projectVersion,
+      plan: plan ? migrate.planBetween(migrations, plan.from, plan.to) : migrate.planPass(this.#native, migrations, projectVersion),
+      name: this.#options.name ?? 'config',
+    })
+  }
+
+  /**
+   * Internal, for StoreManager: with no arguments, finishes opening a store made with
+   * kDeferMigrations by running its (possibly asynchronous) migrations; with `{from, to}`,
+   * runs the steps between two versions on the open store, all or nothing.
+   */
+  async [kMigrate](between) {
+    if (!between) {
+      // Without migrations the constructor already finished opening.
+      if (this.#options.migrations) await this.#finishOpening(() => migrate.runAsync(this.#pass()))
+      return
+    }
+    this.#native.begin(false)
+    try {
+      await migrate.runAsync(this.#pass(between))
+      this.#native.settle(false)
+    } catch (error) {
+      this.#native.rollback()
+      throw error
+    }
+    this.#native.commit()
   }
 
   /** Get an item, or `defaultValue` when the key is absent. */
@@ -231,4 +315,4 @@ class Store {
   }
 }
 
-module.exports = { Store }
+module.exports = { Store, kDeferMigrations, kMigrate }

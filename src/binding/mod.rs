@@ -10,6 +10,7 @@ use crate::engine::document::{parse_value, Node};
 use crate::engine::error::{Result as EngineResult, StoreError};
 use crate::engine::fs::RealFs;
 use crate::engine::path::{KeyPath, MAX_DEPTH};
+use crate::engine::schema::Schema;
 use crate::engine::{ChangeEvent, Engine, EngineOptions, Receipt};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -31,6 +32,20 @@ pub struct NativeOptions {
     pub access_properties_by_dot_notation: Option<bool>,
     /// Checkpoint after this long without writes (ms). Default 500.
     pub checkpoint_idle_ms: Option<u32>,
+    /// The whole JSON Schema (conf's `schema` and `rootSchema` combined) as JSON text.
+    pub schema_json: Option<String>,
+    /// Stay in the opening transaction for migrations; then `settle()` and `commit()`.
+    pub defer_settle: Option<bool>,
+}
+
+/// One schema violation, as `err.errors[i]`.
+#[napi(object)]
+#[derive(Clone)]
+pub struct ViolationInfo {
+    pub key: String,
+    pub instance_path: String,
+    pub keyword: String,
+    pub message: String,
 }
 
 /// An error as JS sees it; the shim turns it into an `Error` with these properties.
@@ -42,6 +57,8 @@ pub struct ErrorInfo {
     pub message: String,
     pub key: Option<String>,
     pub file: Option<String>,
+    /// For `SCHEMA_VIOLATION`: every violation.
+    pub errors: Option<Vec<ViolationInfo>>,
 }
 
 impl From<&StoreError> for ErrorInfo {
@@ -52,6 +69,20 @@ impl From<&StoreError> for ErrorInfo {
             message: err.to_string(),
             key: err.key().map(str::to_string),
             file: err.file().map(|f| f.to_string_lossy().into_owned()),
+            errors: match err {
+                StoreError::SchemaViolation { violations, .. } => Some(
+                    violations
+                        .iter()
+                        .map(|v| ViolationInfo {
+                            key: v.key.clone(),
+                            instance_path: v.instance_path.clone(),
+                            keyword: v.keyword.clone(),
+                            message: v.message.clone(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
         }
     }
 }
@@ -83,6 +114,7 @@ pub struct NativeOpenReport {
     pub replayed: u32,
     pub torn_bytes: u32,
     pub stale_temps: u32,
+    pub fresh: bool,
 }
 
 /// Throws `err` as a JS `Error` carrying `code`, `kind`, `key` and `file`.
@@ -97,6 +129,9 @@ fn throw(env: &Env, err: &StoreError) -> Error {
         }
         if let Some(file) = &info.file {
             obj.set("file", file.as_str())?;
+        }
+        if let Some(errors) = info.errors {
+            obj.set("errors", errors)?;
         }
         env.throw(obj)
     })();
@@ -174,6 +209,18 @@ impl NativeStore {
         let mut engine_options = EngineOptions::new(&options.path, Arc::new(RealFs));
         engine_options.file_mode = options.file_mode.unwrap_or(0o666);
         engine_options.clear_invalid_config = options.clear_invalid_config.unwrap_or(false);
+        engine_options.defer_settle = options.defer_settle.unwrap_or(false);
+        if let Some(text) = &options.schema_json {
+            let root: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                let err = StoreError::InvalidOption {
+                    option: "schema".into(),
+                    reason: e.to_string(),
+                };
+                throw(&env, &err)
+            })?;
+            let schema = Schema::compile(root).map_err(|e| throw(&env, &e))?;
+            engine_options.schema = Some(Arc::new(schema));
+        }
         if let Some(ms) = options.checkpoint_idle_ms {
             engine_options.checkpoint.idle = std::time::Duration::from_millis(ms.into());
         }
@@ -356,6 +403,7 @@ impl NativeStore {
             replayed: r.replayed as u32,
             torn_bytes: r.torn_bytes as u32,
             stale_temps: r.stale_temps as u32,
+            fresh: r.fresh,
         }
     }
 
@@ -403,6 +451,53 @@ impl NativeStore {
         self.engine
             .close(Box::new(move |result| settle(deferred, result)));
         Ok(promise)
+    }
+
+    /// Fills defaults and validates the whole document (after migrations). With
+    /// `allowClear`, `clearInvalidConfig` may move an invalid file aside.
+    #[napi]
+    pub fn settle(&mut self, env: Env, allow_clear: bool) -> Result<()> {
+        self.engine.settle(allow_clear).map_err(|e| throw(&env, &e))
+    }
+
+    /// Starts a transaction; `validate` false defers validation to `settle` (migrations).
+    #[napi]
+    pub fn begin(&self, env: Env, validate: bool) -> Result<()> {
+        self.engine.begin(validate).map_err(|e| throw(&env, &e))
+    }
+
+    #[napi]
+    pub fn commit(&self) {
+        self.engine.commit();
+    }
+
+    #[napi]
+    pub fn rollback(&self) {
+        self.engine.rollback();
+    }
+
+    /// Stops without writing anything: the constructor failed after opening.
+    #[napi]
+    pub fn abandon(&mut self) {
+        self.engine.abandon();
+    }
+
+    /// Writes the whole document to `backups/<fileName>` beside the store, durably.
+    #[napi]
+    pub fn write_backup(&self, env: Env, file_name: String) -> Result<String> {
+        self.engine
+            .write_backup(&file_name)
+            .map(|p| p.to_string_lossy().into_owned())
+            .map_err(|e| throw(&env, &e))
+    }
+
+    /// Writes conf's migration bookkeeping (`__internal__.migrations.*`).
+    #[napi]
+    pub fn set_internal(&mut self, env: Env, key: String, json: String) -> Result<f64> {
+        let path = KeyPath::parse(&key).map_err(|e| throw(&env, &e))?;
+        let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
+        let result = self.engine.set_internal(&path, value);
+        self.finish_write(&env, result)
     }
 
     #[napi(getter)]

@@ -34,11 +34,11 @@ impl Defaults {
         };
         // Schema defaults first, then the option over them, then the schema's nested
         // defaults again into what the option gave (conf's two capture passes).
-        defaults.capture_schema(false);
+        defaults.capture_schema();
         for (key, value) in &defaults.option {
             defaults.tree.set(key, value.clone())?;
         }
-        defaults.capture_schema(true);
+        defaults.capture_schema();
         Ok(defaults)
     }
 
@@ -51,7 +51,7 @@ impl Defaults {
         self.tree.get(key)
     }
 
-    fn capture_schema(&mut self, only_missing: bool) {
+    fn capture_schema(&mut self) {
         let Some(schema) = self.schema.clone() else {
             return;
         };
@@ -61,7 +61,7 @@ impl Defaults {
             "#".to_string(),
             &KeyPath::root(),
             &mut tree,
-            only_missing,
+            true,
             0,
         );
         self.tree = tree;
@@ -241,13 +241,15 @@ fn pointer_of(schema: &Schema, key: &KeyPath) -> Option<String> {
     Some(pointer)
 }
 
-/// Records the schema's defaults along `properties` into `tree`.
+/// Records the schema's defaults along `properties` into `tree`, as conf does: below a key
+/// whose parent has a default, only keys with a default of their own are descended into
+/// (an optional object left out of its parent's default stays out).
 fn capture(
     schema: &Schema,
     pointer: String,
     at: &KeyPath,
     tree: &mut Node,
-    only_missing: bool,
+    record: bool,
     depth: usize,
 ) {
     if depth > MAX_WALK {
@@ -259,26 +261,35 @@ fn capture(
     let Some(properties) = sub.get("properties").and_then(Value::as_object) else {
         return;
     };
-    for (name, _) in properties {
+    let parent_has_default = !at.is_root() && tree.get(at).is_some();
+    for name in properties.keys() {
         let child = at.child(Segment::Key(name.clone()));
         let child_pointer = format!("{pointer}/properties/{}", escape(name));
         let own = schema
             .follow_refs(child_pointer.clone())
             .and_then(|(_, s)| s.get("default").cloned());
-        if let Some(value) = own.and_then(|v| serde_json::from_value::<Node>(v).ok()) {
-            // A default already recorded (by the option, or by a parent's default) wins;
-            // one below a scalar default has nowhere to go.
-            let free = tree.get(&child).is_none();
-            let writable = matches!(tree.get(&parent_of(&child)), Some(Node::Object(_)) | None);
-            if free && writable && tree.check_set(&child).is_ok() {
+        if let (true, Some(value)) = (
+            record,
+            own.and_then(|v| serde_json::from_value::<Node>(v).ok()),
+        ) {
+            // A default already recorded (by the option, or inside a parent's default)
+            // wins; one below a value that is not an object has nowhere to go.
+            if tree.get(&child).is_none() && tree.check_set(&child).is_ok() {
                 // Cannot fail: checked just above.
                 let _checked_writable = tree.set(&child, value);
             }
         }
-        // Only a container (or nothing yet) can take defaults below it.
-        if matches!(tree.get(&child), None | Some(Node::Object(_))) || !only_missing {
-            capture(schema, child_pointer, &child, tree, only_missing, depth + 1);
-        }
+        let effective = tree.get(&child);
+        let can_hold = matches!(effective, None | Some(Node::Object(_)));
+        let record_children = record && can_hold && (!parent_has_default || effective.is_some());
+        capture(
+            schema,
+            child_pointer,
+            &child,
+            tree,
+            record_children,
+            depth + 1,
+        );
     }
 }
 

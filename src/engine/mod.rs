@@ -102,6 +102,9 @@ pub struct OpenReport {
     pub torn_bytes: usize,
     /// Stale temporary files removed.
     pub stale_temps: usize,
+    /// There was no store: no file and no journal (migrations then start at the current
+    /// version, as in conf).
+    pub fresh: bool,
 }
 
 /// A change to a watched key, ready to be delivered.
@@ -255,7 +258,10 @@ impl Engine {
 
         let (mut doc, snapshot_id) = match snapshot::load(&*fs, &path, deserialize) {
             Ok(Some(loaded)) => (loaded.doc, loaded.id),
-            Ok(None) => (Node::empty_object(), SnapshotId::of(b"")),
+            Ok(None) => {
+                report.fresh = true;
+                (Node::empty_object(), SnapshotId::of(b""))
+            }
             Err(err @ StoreError::CorruptFile { .. }) if options.clear_invalid_config => {
                 report.quarantine_reason = Some(err.to_string());
                 report.quarantined = Some(snapshot::quarantine(&*fs, &path, "corrupt")?);
@@ -283,6 +289,7 @@ impl Engine {
                         .map_err(|e| StoreError::io("remove stale journal", &journal_path, &e))?,
                     Some(replay) => {
                         report.replayed = replay.batches.len();
+                        report.fresh &= replay.batches.is_empty();
                         report.torn_bytes = bytes.len() - replay.valid_len;
                         for batch in &replay.batches {
                             apply_batch(&mut doc, batch)?;
@@ -367,7 +374,7 @@ impl Engine {
             report,
         };
         if !options.defer_settle {
-            if let Err(err) = engine.settle() {
+            if let Err(err) = engine.settle(true) {
                 engine.abandon();
                 return Err(err);
             }
@@ -397,7 +404,9 @@ impl Engine {
     /// `clear_invalid_config` the file is moved aside (`<name>.invalid-<time>`) and the
     /// store starts from its defaults. Runs inside the opening transaction, so a refusal
     /// writes nothing.
-    pub fn settle(&mut self) -> Result<()> {
+    /// `allow_clear` false refuses even with `clear_invalid_config` (a migration run on an
+    /// open store).
+    pub fn settle(&mut self, allow_clear: bool) -> Result<()> {
         let fill = {
             let st = self.shared.lock();
             self.defaults.fill(&st.doc, &KeyPath::root())
@@ -414,7 +423,7 @@ impl Engine {
             violations,
             file: Some(self.shared.path.clone()),
         };
-        if !self.clear_invalid_config {
+        if !(self.clear_invalid_config && allow_clear) {
             return Err(refused);
         }
         // Start over from the defaults, if they themselves pass, before touching the file.

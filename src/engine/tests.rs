@@ -699,7 +699,7 @@ fn a_rolled_back_transaction_never_reaches_the_disk() {
     );
     std::thread::sleep(Duration::from_millis(20));
     engine.rollback();
-    engine.settle().unwrap();
+    engine.settle(true).unwrap();
     engine.commit();
     assert_eq!(engine.get_json(&p("v")).unwrap().as_deref(), Some("1"));
     engine.close_blocking().unwrap();
