@@ -31,7 +31,10 @@ function tempDir(t) {
 /** Every file in `dir` with its bytes, to assert that nothing changed. */
 function dirContents(dir) {
   const out = {}
-  for (const name of fs.readdirSync(dir).sort()) out[name] = fs.readFileSync(path.join(dir, name)).toString('base64')
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(dir, entry.name)
+    out[entry.name] = entry.isDirectory() ? dirContents(full) : fs.readFileSync(full).toString('base64')
+  }
   return out
 }
 
