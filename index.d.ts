@@ -39,6 +39,8 @@ type ErrorCode =
   | 'INVALID_OPTION'
   | 'INVALID_ARGUMENT'
   | 'SERIALIZE_FAILED'
+  | 'SCHEMA_VIOLATION'
+  | 'MIGRATION_FAILED'
   | 'TYPE_CONFLICT'
   | 'CORRUPT_FILE'
   | 'DISK_FULL'
@@ -57,6 +59,11 @@ interface StoreError extends Error {
   key?: string
   /** The file involved, when there is one. */
   file?: string
+  /** For SCHEMA_VIOLATION: every violation. */
+  errors?: Array<{ key: string; instancePath: string; keyword: string; message: string }>
+  /** For MIGRATION_FAILED: the version whose step failed, and the backup written before the pass. */
+  version?: string
+  backup?: string
 }
 
 interface Options<T extends Record<string, any>> {
@@ -82,6 +89,16 @@ interface Options<T extends Record<string, any>> {
   serialize?: (value: T) => string
   /** Turns the file's text into the store. Runs when the store opens. @default JSON.parse */
   deserialize?: (text: string) => T
+  /** conf's `schema`: JSON Schema for each top-level key. Every write is validated before it is applied. */
+  schema?: { [K in keyof T]?: Record<string, unknown> | boolean } & Record<string, Record<string, unknown> | boolean>
+  /** conf's `rootSchema`: the rest of the root schema (`$defs`, `additionalProperties`, `$schema`…), without `properties`. */
+  rootSchema?: Record<string, unknown>
+  /** Migration steps keyed by version or range (`'2.0.0'`, `'>=3.0.0 <4.0.0'`), run in version order up to `projectVersion`, all or nothing. */
+  migrations?: Record<string, (store: Store<T>) => unknown>
+  /** The app's version; required with `migrations`. @default app.getVersion() inside Electron */
+  projectVersion?: string
+  /** Called before each migration step. */
+  beforeEachMigration?: (store: Store<T>, context: { fromVersion: string; toVersion: string; finalVersion: string; versions: string[] }) => unknown
   /** Fold the journal into the file after this many ms without writes. @default 500 */
   checkpointIdleMs?: number
   /** Electron's module, injected (tests, or a custom loader). @default require('electron') inside Electron */
@@ -92,6 +109,8 @@ interface OpenReport {
   /** Where an unreadable file was moved, with `clearInvalidConfig`. */
   quarantined?: string
   quarantineReason?: string
+  /** There was no store file: a new store. */
+  fresh: boolean
   /** Journal records replayed on open (after a crash). */
   replayed: number
   /** Bytes of a torn journal tail dropped on open. */
@@ -150,7 +169,10 @@ declare class StoreManager<T extends Record<string, any> = Record<string, unknow
   readonly path: string
   /** The underlying Store; throws NOT_INITIALIZED before `initialize()`. */
   readonly store: Store<T>
+  /** Opens the store, awaiting asynchronous migrations. */
   initialize(): Promise<this>
+  /** Runs the migration steps for versions after `fromVersion` up to `toVersion`, awaiting each, all or nothing. */
+  migrateData(fromVersion: string, toVersion: string): Promise<void>
   get<K extends DotPath<T>>(key: K): DotValue<T, K> | undefined
   get<K extends DotPath<T>>(key: K, defaultValue: NonNullable<DotValue<T, K>>): NonNullable<DotValue<T, K>>
   /** Resolves once the value is durable on disk. */

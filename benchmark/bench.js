@@ -4,6 +4,7 @@
 // Every (store, size) pair runs in its own child process, so peak RSS is its own.
 //
 //   node benchmark/bench.js [--sizes 10k,1m,10m] [--json out.json]
+//   node benchmark/bench.js --sizes 10m --impls tad-store+schema   (raw figures, one store)
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -13,6 +14,8 @@ const { settingsOfSize } = require('./settings')
 
 const SIZES = { '10k': 10 << 10, '1m': 1 << 20, '10m': 10 << 20 }
 const IMPLS = ['tad-store', 'conf', 'conf-cache']
+// With the TAD app schema: every write validated (conf validates the whole store with ajv).
+const SCHEMA_IMPLS = ['tad-store+schema', 'conf+schema']
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name)
@@ -47,14 +50,20 @@ async function child(impl, sizeName, fixture) {
   fs.copyFileSync(fixture, path.join(dir, 'config.json'))
   const big = SIZES[sizeName] >= 10 << 20
   let open, close, flush
-  if (impl === 'tad-store') {
+  const withSchema = impl.endsWith('+schema')
+  const { schema: tad } = require('../schemas')
+  const { properties, ...rootSchema } = tad
+  const schemaOptions = withSchema ? { schema: properties, rootSchema } : {}
+  if (impl.startsWith('tad-store')) {
     const Store = require('..')
-    open = () => new Store({ cwd: dir })
+    open = () => new Store({ cwd: dir, ...schemaOptions })
     close = (s) => s.close()
     flush = (s) => s.flush()
   } else {
     const { default: Conf } = await import('conf')
-    open = () => new Conf({ cwd: dir, cache: impl === 'conf-cache' })
+    // ajv's strict mode refuses the schema's `x-` annotations.
+    const ajvOptions = withSchema ? { strict: false } : undefined
+    open = () => new Conf({ cwd: dir, cache: impl === 'conf-cache', ...schemaOptions, ajvOptions })
     close = () => {}
     flush = () => {} // conf's set is synchronous and durable when it returns
   }
@@ -71,19 +80,20 @@ async function child(impl, sizeName, fixture) {
   result.openMs = median(opens)
 
   const store = open()
-  const slow = impl !== 'tad-store' && impl !== 'conf-cache'
+  const ours = impl.startsWith('tad-store')
+  const slow = !ours && impl !== 'conf-cache'
   result.getPrimitiveUs = median(sample(() => store.get('settings.theme'), slow ? 50 : 20000, big ? 2000 : 1000)) * 1000
   result.getObjectUs = median(sample(() => store.get('settings.editor'), slow ? 50 : 20000, big ? 2000 : 1000)) * 1000
-  const sets = sample((i) => store.set('settings.editor.fontSize', 10 + (i % 10)), impl === 'tad-store' ? 20000 : 200, big ? 3000 : 1500)
+  const sets = sample((i) => store.set('settings.editor.fontSize', 10 + (i % 10)), ours ? 20000 : 200, big ? 3000 : 1500)
   result.setUs = median(sets) * 1000
   result.setP99Us = pct(sets, 0.99) * 1000
   await flush(store)
 
   // 1000 sets, then until durable. conf pays a full rewrite + fsync per set: where that
   // would take minutes, time a slice and scale it (marked as extrapolated).
-  const n = impl === 'tad-store' ? 1000 : Math.max(5, Math.min(1000, Math.floor(4000 / Math.max(result.setUs / 1000, 0.01))))
+  const n = ours ? 1000 : Math.max(5, Math.min(1000, Math.floor(4000 / Math.max(result.setUs / 1000, 0.01))))
   const t = now()
-  for (let i = 0; i < n; i++) store.set(`bulk.k${i % 50}`, i)
+  for (let i = 0; i < n; i++) store.set(`profile.usage.sessions`, i)
   await flush(store)
   result.thousandSetsDurableMs = ((now() - t) * 1000) / n
   result.thousandSetsExtrapolated = n < 1000
@@ -108,7 +118,8 @@ function main() {
     // The document is made here, so no child's peak RSS includes making it.
     const fixture = path.join(fixtures, `${size}.json`)
     fs.writeFileSync(fixture, JSON.stringify(settingsOfSize(SIZES[size]), undefined, '\t'))
-    for (const impl of IMPLS) {
+    const only = arg('--impls')?.split(',')
+    for (const impl of [...IMPLS, ...SCHEMA_IMPLS].filter((i) => !only || only.includes(i))) {
       process.stderr.write(`bench: ${impl} at ${size}...\n`)
       const run = spawnSync(process.execPath, [__filename, '--child', impl, size, fixture], { encoding: 'utf8', maxBuffer: 64 << 20 })
       if (run.status !== 0) {
@@ -127,24 +138,37 @@ function main() {
     ['1000 sets until durable', 'thousandSetsDurableMs', 'ms'],
     ['peak RSS', 'peakRssMb', 'mb'],
   ]
+  const schemaRows = rows.filter(([, key]) => !key.startsWith('get'))
   const lines = []
+  if (arg('--impls')) {
+    console.log(JSON.stringify(results, undefined, 1))
+    return
+  }
   for (const size of sizes) {
     const by = Object.fromEntries(results.filter((r) => r.size === size).map((r) => [r.impl, r]))
-    lines.push(`\n### ${size === '10k' ? '10 KiB' : size === '1m' ? '1 MiB' : '10 MiB'} store (${by['tad-store'].bytes} bytes)\n`)
-    lines.push('| operation | tad-store | conf | conf `cache: true` | vs conf | vs conf cache |')
-    lines.push('| --- | --- | --- | --- | --- | --- |')
-    for (const [label, key, unit] of rows) {
-      const ours = by['tad-store'][key]
-      const cell = (r) => fmt(r[key], unit) + (key === 'thousandSetsDurableMs' && r.thousandSetsExtrapolated ? ' (extrapolated)' : '')
-      const ratio = (r) => (ours > 0 ? `${(r[key] / ours).toFixed(r[key] / ours >= 10 ? 0 : 1)}×` : '–')
-      lines.push(`| ${label} | ${cell(by['tad-store'])} | ${cell(by.conf)} | ${cell(by['conf-cache'])} | ${ratio(by.conf)} | ${ratio(by['conf-cache'])} |`)
-    }
+    const label = size === '10k' ? '10 KiB' : size === '1m' ? '1 MiB' : '10 MiB'
+    lines.push(`\n### ${label} store (${by['tad-store'].bytes} bytes)\n`)
+    lines.push(...table(rows, by['tad-store'], [['conf', by.conf], ['conf `cache: true`', by['conf-cache']]]))
+    lines.push(`\n#### ${label}, validated against the TAD app schema\n`)
+    lines.push(...table(schemaRows, by['tad-store+schema'], [['conf', by['conf+schema']]]))
   }
   lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
   fs.rmSync(fixtures, { recursive: true, force: true })
   console.log(lines.join('\n'))
   const out = arg('--json')
   if (out) fs.writeFileSync(out, JSON.stringify(results, undefined, 2))
+}
+
+/** A markdown table: tad-store's column, each peer's, then a ratio per peer. */
+function table(rows, ours, peers) {
+  const head = ['operation', 'tad-store', ...peers.map(([name]) => name), ...peers.map(([name]) => `vs ${name}`)]
+  const out = [`| ${head.join(' | ')} |`, `|${' --- |'.repeat(head.length)}`]
+  for (const [label, key, unit] of rows) {
+    const cell = (r) => fmt(r[key], unit) + (key === 'thousandSetsDurableMs' && r.thousandSetsExtrapolated ? ' (extrapolated)' : '')
+    const ratio = (r) => (ours[key] > 0 ? `${(r[key] / ours[key]).toFixed(r[key] / ours[key] >= 10 ? 0 : 1)}×` : '–')
+    out.push(`| ${[label, cell(ours), ...peers.map(([, r]) => cell(r)), ...peers.map(([, r]) => ratio(r))].join(' | ')} |`)
+  }
+  return out
 }
 
 if (process.argv[2] === '--child') {

@@ -46,7 +46,12 @@ function settingsOfSize(bytes) {
       preferences: { newsletter: false, telemetry: true },
       usage: { sessions: 1234, lastSeen: '2026-11-01T12:00:00.000Z', minutes: 98765 },
     },
-    ai: { provider: 'anthropic', model: 'claude', temperature: 0.2, maxTokens: 4096, apiKey: 'enc:v1:placeholder' },
+    ai: {
+      provider: 'anthropic',
+      model: 'claude',
+      request: { temperature: 0.2, maxTokens: 4096 },
+      credentials: { apiKey: 'enc:v1:placeholder' },
+    },
     workspaces: [],
     ui: {
       window: { x: 100, y: 80, width: 1440, height: 900, maximized: false },

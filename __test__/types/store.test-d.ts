@@ -41,3 +41,14 @@ async function manager() {
 }
 
 void theme, size, v, manager
+
+// The TAD schema's generated types.
+import { storeOptions, type TadAppStore } from '../../schemas'
+const tad = new Store<TadAppStore>(storeOptions())
+const provider: 'anthropic' | 'openai' | 'google' | 'azure-openai' | 'ollama' | 'custom' = tad.get('ai.provider', 'anthropic')
+tad.set('settings.theme', 'dark')
+// @ts-expect-error: not a theme
+tad.set('settings.theme', 'sepia')
+// @ts-expect-error: workspaces need an id, a name and a path
+tad.appendToArray('workspaces', { name: 'x' })
+void provider

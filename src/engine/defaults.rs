@@ -19,6 +19,90 @@ pub struct Defaults {
     /// `#defaultValues`). A default's nested schema defaults are merged into it.
     tree: Node,
     schema: Option<Arc<Schema>>,
+    /// The schema's `properties`/`items` structure with its defaults, resolved once, so
+    /// filling walks the document, not JSON pointers.
+    plan: Plan,
+}
+
+/// One schema location that can hold defaults below it.
+#[derive(Default)]
+struct PlanNode {
+    props: Vec<PlanProp>,
+    /// The plan for every item, for an array schema with one `items` schema.
+    items: Option<usize>,
+}
+
+struct PlanProp {
+    name: String,
+    /// The schema's own `default` for the key.
+    default: Option<Node>,
+    /// The plan below the key.
+    child: Option<usize>,
+}
+
+#[derive(Default)]
+struct Plan {
+    nodes: Vec<PlanNode>,
+}
+
+impl Plan {
+    /// Compiles the plan for the schema at `pointer`, memoised by resolved pointer, so
+    /// recursive schemas end.
+    fn build(
+        schema: &Schema,
+        pointer: String,
+        memo: &mut std::collections::HashMap<String, usize>,
+        nodes: &mut Vec<PlanNode>,
+        depth: usize,
+    ) -> Option<usize> {
+        if depth > MAX_WALK {
+            return None;
+        }
+        let (pointer, sub) = schema.follow_refs(pointer)?;
+        if let Some(&index) = memo.get(&pointer) {
+            return Some(index);
+        }
+        let index = nodes.len();
+        nodes.push(PlanNode::default());
+        memo.insert(pointer.clone(), index);
+        let mut node = PlanNode::default();
+        if let Some(properties) = sub.get("properties").and_then(Value::as_object) {
+            for (name, child_schema) in properties {
+                if child_schema == &Value::Bool(false) {
+                    continue;
+                }
+                let child_pointer = format!("{pointer}/properties/{}", escape(name));
+                let default = schema
+                    .follow_refs(child_pointer.clone())
+                    .and_then(|(_, s)| s.get("default").cloned())
+                    .and_then(|v| serde_json::from_value::<Node>(v).ok());
+                let child = Plan::build(schema, child_pointer, memo, nodes, depth + 1);
+                node.props.push(PlanProp {
+                    name: name.clone(),
+                    default,
+                    child,
+                });
+            }
+        }
+        if sub.get("items").is_some_and(Value::is_object) {
+            node.items = Plan::build(schema, format!("{pointer}/items"), memo, nodes, depth + 1);
+        }
+        nodes[index] = node;
+        Some(index)
+    }
+
+    /// The plan for the value at `key`, starting from `start`.
+    fn at(&self, start: usize, key: &KeyPath) -> Option<usize> {
+        let mut index = start;
+        for segment in key.segments() {
+            let node = &self.nodes[index];
+            index = match segment {
+                Segment::Key(name) => node.props.iter().find(|p| &p.name == name)?.child?,
+                Segment::Index(_) => node.items?,
+            };
+        }
+        Some(index)
+    }
 }
 
 /// Deepest `$ref` chain or nesting followed when walking a schema for defaults.
@@ -27,10 +111,21 @@ const MAX_WALK: usize = 64;
 impl Defaults {
     pub fn new(mut option: Vec<(KeyPath, Node)>, schema: Option<Arc<Schema>>) -> Result<Defaults> {
         option.sort_by_key(|(key, _)| key.len());
+        let mut plan = Plan::default();
+        if let Some(schema) = &schema {
+            Plan::build(
+                schema,
+                "#".to_string(),
+                &mut Default::default(),
+                &mut plan.nodes,
+                0,
+            );
+        }
         let mut defaults = Defaults {
             option,
             tree: Node::empty_object(),
             schema,
+            plan,
         };
         // Schema defaults first, then the option over them, then the schema's nested
         // defaults again into what the option gave (conf's two capture passes).
@@ -80,110 +175,77 @@ impl Defaults {
                 }
             }
         }
-        if let Some(schema) = &self.schema {
+        if !self.plan.nodes.is_empty() {
             // A missing key is filled from its parent; an existing one is walked into.
             let (start, only) = match (scratch.get(at), at.segments().split_last()) {
-                (None, Some((last, _))) => (parent_of(at), Some(last.clone())),
+                (None, Some((last, _))) => (parent_of(at), Some(last)),
                 _ => (at.clone(), None),
             };
-            if let Some(pointer) = pointer_of(schema, &start) {
-                self.fill_walk(
-                    schema,
-                    pointer,
-                    &start,
-                    only.as_ref(),
-                    &mut scratch,
-                    &mut sets,
-                    0,
-                );
+            if let (Some(plan), Some(node)) = (self.plan.at(0, &start), scratch.get(&start)) {
+                let mut path = start.segments().to_vec();
+                let mut found = Vec::new();
+                self.walk(plan, node, only, &mut path, &mut found, 0);
+                for (key, value) in found {
+                    push_set(&mut scratch, &mut sets, key, value);
+                }
             }
         }
         sets
     }
 
-    #[allow(clippy::too_many_arguments)] // a recursive walk's state
-    fn fill_walk(
+    /// Collects the schema defaults missing in `node` (at `path`) and below it; with
+    /// `only`, just for that child.
+    fn walk(
         &self,
-        schema: &Schema,
-        pointer: String,
-        at: &KeyPath,
+        plan: usize,
+        node: &Node,
         only: Option<&Segment>,
-        scratch: &mut Node,
-        sets: &mut Vec<(KeyPath, Node)>,
+        path: &mut Vec<Segment>,
+        found: &mut Vec<(KeyPath, Node)>,
         depth: usize,
     ) {
         if depth > MAX_WALK {
             return;
         }
-        let Some((pointer, sub)) = schema.follow_refs(pointer) else {
-            return;
-        };
-        match scratch.get(at) {
-            Some(Node::Object(_)) => {
-                let Some(properties) = sub.get("properties").and_then(Value::as_object) else {
-                    return;
-                };
-                for (name, child_schema) in properties {
-                    let segment = Segment::Key(name.clone());
-                    if only.is_some_and(|o| o != &segment) {
+        let plan_node = &self.plan.nodes[plan];
+        match node {
+            Node::Object(map) => {
+                for prop in &plan_node.props {
+                    if only.is_some_and(|o| !matches!(o, Segment::Key(k) if k == &prop.name)) {
                         continue;
                     }
-                    let child = at.child(segment);
-                    let child_pointer = format!("{pointer}/properties/{}", escape(name));
-                    if scratch.get(&child).is_none() {
-                        // Only a key with a default of its own (schema or option) is filled;
-                        // the tree's value for it also holds its nested defaults.
-                        let own = schema
-                            .follow_refs(child_pointer.clone())
-                            .and_then(|(_, s)| s.get("default").cloned());
-                        let by_option = self.option.iter().any(|(k, _)| k == &child);
-                        if own.is_none() && !by_option {
-                            self.fill_walk(
-                                schema,
-                                child_pointer,
-                                &child,
-                                None,
-                                scratch,
-                                sets,
-                                depth + 1,
-                            );
-                            continue;
+                    path.push(Segment::Key(prop.name.clone()));
+                    match (map.get(&prop.name), &prop.default) {
+                        (Some(child), _) => {
+                            if let Some(child_plan) = prop.child {
+                                self.walk(child_plan, child, None, path, found, depth + 1);
+                            }
                         }
-                        let value =
-                            self.tree.get(&child).cloned().or_else(|| {
-                                own.and_then(|v| serde_json::from_value::<Node>(v).ok())
-                            });
-                        let Some(value) = value else { continue };
-                        if child_schema == &Value::Bool(false) {
-                            continue;
+                        (None, Some(own)) => {
+                            if let Ok(key) = KeyPath::from_segments("", path.clone()) {
+                                // The tree's value also holds the option's overrides and the
+                                // nested defaults; inside arrays it has none, so the walk
+                                // fills the inserted value's own nested defaults.
+                                let value =
+                                    self.tree.get(&key).cloned().unwrap_or_else(|| own.clone());
+                                found.push((key, value.clone()));
+                                if let Some(child_plan) = prop.child {
+                                    self.walk(child_plan, &value, None, path, found, depth + 1);
+                                }
+                            }
                         }
-                        push_set(scratch, sets, child.clone(), value);
+                        (None, None) => {}
                     }
-                    self.fill_walk(
-                        schema,
-                        child_pointer,
-                        &child,
-                        None,
-                        scratch,
-                        sets,
-                        depth + 1,
-                    );
+                    path.pop();
                 }
             }
-            Some(Node::Array(items))
-                if only.is_none() && sub.get("items").is_some_and(Value::is_object) =>
-            {
-                for i in 0..items.len() {
-                    let item = at.child(Segment::Index(i));
-                    self.fill_walk(
-                        schema,
-                        format!("{pointer}/items"),
-                        &item,
-                        None,
-                        scratch,
-                        sets,
-                        depth + 1,
-                    );
+            Node::Array(items) if only.is_none() => {
+                if let Some(item_plan) = plan_node.items {
+                    for (i, item) in items.iter().enumerate() {
+                        path.push(Segment::Index(i));
+                        self.walk(item_plan, item, None, path, found, depth + 1);
+                        path.pop();
+                    }
                 }
             }
             _ => {}
@@ -220,25 +282,6 @@ fn path_is_open(doc: &Node, key: &KeyPath) -> bool {
         }
     }
     matches!(node, Node::Object(_))
-}
-
-/// The schema pointer for the object at `key`, walking `properties` and `items`.
-fn pointer_of(schema: &Schema, key: &KeyPath) -> Option<String> {
-    let mut pointer = "#".to_string();
-    for segment in key.segments() {
-        let (resolved, sub) = schema.follow_refs(pointer)?;
-        pointer = match segment {
-            Segment::Key(name) => {
-                sub.get("properties")?.get(name)?;
-                format!("{resolved}/properties/{}", escape(name))
-            }
-            Segment::Index(_) => {
-                sub.get("items").filter(|i| i.is_object())?;
-                format!("{resolved}/items")
-            }
-        };
-    }
-    Some(pointer)
 }
 
 /// Records the schema's defaults along `properties` into `tree`, as conf does: below a key

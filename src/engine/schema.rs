@@ -90,6 +90,11 @@ impl<'a> JsonNode<'a, DocJson> for &'a Node {
             Node::Object(_) => JsonType::Object,
         }
     }
+    /// `enum` and `const` land here for every value they check: compare in place
+    /// rather than through the default, which converts the node first.
+    fn equals_value(&self, expected: &Value) -> bool {
+        node_equals_value(self, expected)
+    }
     fn to_value(&self) -> Cow<'a, Value> {
         Cow::Owned(serde_json::to_value(*self).expect("a Node always converts"))
     }
@@ -132,6 +137,47 @@ impl<'a> Array<'a, DocJson> for &'a [Node] {
     }
     fn elements(&self) -> std::slice::Iter<'a, Node> {
         self.iter()
+    }
+    /// `uniqueItems`, compared in place (the default converts every item first).
+    fn is_unique(&self) -> bool {
+        self.iter()
+            .enumerate()
+            .all(|(i, a)| self[i + 1..].iter().all(|b| !nodes_equal(a, b)))
+    }
+}
+
+/// JSON Schema equality between a node and a schema value (numbers compare as numbers).
+fn node_equals_value(node: &Node, value: &Value) -> bool {
+    match (node, value) {
+        (Node::Null, Value::Null) => true,
+        (Node::Bool(a), Value::Bool(b)) => a == b,
+        (Node::String(a), Value::String(b)) => a == b,
+        (Node::Number(a), Value::Number(b)) => jsonschema::json::cmp::equal_numbers(a, b),
+        (Node::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| node_equals_value(x, y))
+        }
+        (Node::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, x)| b.get(k).is_some_and(|y| node_equals_value(x, y)))
+        }
+        _ => false,
+    }
+}
+
+/// JSON Schema equality between two nodes.
+fn nodes_equal(a: &Node, b: &Node) -> bool {
+    match (a, b) {
+        (Node::Number(x), Node::Number(y)) => jsonschema::json::cmp::equal_numbers(x, y),
+        (Node::Array(x), Node::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| nodes_equal(p, q))
+        }
+        (Node::Object(x), Node::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, p)| y.get(k).is_some_and(|q| nodes_equal(p, q)))
+        }
+        _ => a == b,
     }
 }
 
@@ -289,10 +335,25 @@ impl Schema {
         &self.root
     }
 
-    /// The subschema at a pointer (`#/properties/a`).
+    /// The subschema at a pointer (`#/properties/a`). Unlike `Value::pointer`, allocates
+    /// only for a token that needs unescaping: this runs on every validated `set`.
     pub fn at(&self, pointer: &str) -> Option<&Value> {
-        self.root
-            .pointer(pointer.strip_prefix('#').unwrap_or(pointer))
+        let pointer = pointer.strip_prefix('#').unwrap_or(pointer);
+        if pointer.is_empty() {
+            return Some(&self.root);
+        }
+        let mut value = &self.root;
+        for token in pointer.strip_prefix('/')?.split('/') {
+            value = match value {
+                Value::Object(map) if token.contains('~') => {
+                    map.get(&token.replace("~1", "/").replace("~0", "~"))?
+                }
+                Value::Object(map) => map.get(token)?,
+                Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(value)
     }
 
     fn validator(&self, pointer: &str) -> Option<&Validator<DocJson>> {
@@ -310,6 +371,10 @@ impl Schema {
             // `true`-like locations the map left out constrain nothing.
             return Vec::new();
         };
+        // The common case, valid, stops at nothing and collects nothing.
+        if validator.is_valid(instance) {
+            return Vec::new();
+        }
         validator
             .iter_errors(instance)
             .map(|error| {
