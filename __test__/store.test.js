@@ -337,3 +337,12 @@ test('deserialize that throws: CORRUPT_FILE, or moved aside with clearInvalidCon
   assert.equal(store.size, 0)
   assert.ok(store.openReport.quarantined)
 })
+
+test('.delete() of a key with a default puts the default back, as electron-store does', (t) => {
+  const store = open(t, { defaults: { theme: 'light', 'editor.fontSize': 14 } })
+  store.set('theme', 'dark')
+  store.delete('theme')
+  assert.equal(store.get('theme'), 'light')
+  store.delete('editor')
+  assert.deepEqual(store.get('editor'), { fontSize: 14 })
+})
