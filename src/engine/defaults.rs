@@ -177,8 +177,8 @@ impl Defaults {
         }
         if !self.plan.nodes.is_empty() {
             // A missing key is filled from its parent; an existing one is walked into.
-            let (start, only) = match (scratch.get(at), at.segments().split_last()) {
-                (None, Some((last, _))) => (parent_of(at), Some(last)),
+            let (start, only) = match (scratch.get(at), at.last()) {
+                (None, Some(last)) => (at.parent().unwrap_or_default(), Some(last)),
                 _ => (at.clone(), None),
             };
             if let (Some(plan), Some(node)) = (self.plan.at(0, &start), scratch.get(&start)) {
@@ -259,24 +259,14 @@ fn push_set(scratch: &mut Node, sets: &mut Vec<(KeyPath, Node)>, key: KeyPath, v
     }
 }
 
-fn parent_of(key: &KeyPath) -> KeyPath {
-    let segments = key.segments();
-    KeyPath::from_segments("", segments[..segments.len().saturating_sub(1)].to_vec())
-        .unwrap_or_default()
-}
-
 /// Whether every existing ancestor of `key` is an object.
 fn path_is_open(doc: &Node, key: &KeyPath) -> bool {
     let mut node = doc;
     for segment in &key.segments()[..key.len().saturating_sub(1)] {
-        let Node::Object(map) = node else {
+        if !matches!(node, Node::Object(_)) {
             return false;
-        };
-        let name = match segment {
-            Segment::Key(k) => k.clone(),
-            Segment::Index(i) => i.to_string(),
-        };
-        match map.get(&name) {
+        }
+        match node.child(segment) {
             Some(child) => node = child,
             None => return true,
         }

@@ -63,16 +63,19 @@ impl Node {
     /// name only into objects, as in dot-prop; a bracket index on an object reads the
     /// property of that number's name.
     pub fn get(&self, path: &KeyPath) -> Option<&Node> {
-        let mut node = self;
-        for segment in path.segments() {
-            node = match (node, segment) {
-                (Node::Object(map), Segment::Key(name)) => map.get(name)?,
-                (Node::Object(map), Segment::Index(i)) => map.get(&i.to_string())?,
-                (Node::Array(items), Segment::Index(i)) => items.get(*i)?,
-                _ => return None,
-            };
+        path.segments()
+            .iter()
+            .try_fold(self, |node, segment| node.child(segment))
+    }
+
+    /// The child one segment down, if there is one.
+    pub fn child(&self, segment: &Segment) -> Option<&Node> {
+        match (self, segment) {
+            (Node::Object(map), Segment::Key(name)) => map.get(name),
+            (Node::Object(map), Segment::Index(i)) => map.get(&i.to_string()),
+            (Node::Array(items), Segment::Index(i)) => items.get(*i),
+            _ => None,
         }
-        Some(node)
     }
 
     /// Nesting depth: 0 for a scalar, 1 for `{}` or `[]` of scalars, and so on.

@@ -177,6 +177,17 @@ struct State {
     failure: Option<StoreError>,
 }
 
+impl State {
+    /// Ends the open transaction, if any, restoring what it changed.
+    fn roll_back(&mut self) {
+        if let Some(txn) = self.hold.take() {
+            self.doc = txn.doc;
+            self.seq = txn.seq;
+            self.pending.truncate(txn.pending_len);
+        }
+    }
+}
+
 /// What a transaction restores when it is rolled back.
 struct Transaction {
     doc: Node,
@@ -480,13 +491,7 @@ impl Engine {
 
     /// Undoes every change since [`Engine::begin`], in memory; nothing reached the disk.
     pub fn rollback(&self) {
-        let mut st = self.shared.lock();
-        if let Some(txn) = st.hold.take() {
-            st.doc = txn.doc;
-            st.seq = txn.seq;
-            st.pending.truncate(txn.pending_len);
-        }
-        drop(st);
+        self.shared.lock().roll_back();
         self.shared.wake.notify_one();
     }
 
@@ -867,11 +872,7 @@ impl Engine {
             return done(result);
         }
         // An open transaction never reaches the disk.
-        if let Some(txn) = st.hold.take() {
-            st.doc = txn.doc;
-            st.seq = txn.seq;
-            st.pending.truncate(txn.pending_len);
-        }
+        st.roll_back();
         st.closing = true;
         st.close_waiters.push(done);
         drop(st);
@@ -971,9 +972,7 @@ fn change_of(before: &Node, op: &Op) -> Option<Change> {
         Op::Delete { key } => {
             let key = journal::key_path(key);
             before.get(&key)?;
-            let (last, parents) = key.segments().split_last()?;
-            let parent = KeyPath::from_segments("", parents.to_vec()).ok()?;
-            Some(Change::Removed(parent, last.clone()))
+            Some(Change::Removed(key.parent()?, key.last()?.clone()))
         }
     }
 }

@@ -95,6 +95,22 @@ impl KeyPath {
         matches!(self.segments.first(), Some(Segment::Key(k)) if k == INTERNAL_KEY)
     }
 
+    /// The first `n` segments (all of them when `n` is larger).
+    pub fn prefix(&self, n: usize) -> KeyPath {
+        KeyPath {
+            segments: self.segments[..n.min(self.segments.len())].to_vec(),
+        }
+    }
+
+    /// The path without its last segment; `None` for the root.
+    pub fn parent(&self) -> Option<KeyPath> {
+        (!self.is_root()).then(|| self.prefix(self.len() - 1))
+    }
+
+    pub fn last(&self) -> Option<&Segment> {
+        self.segments.last()
+    }
+
     pub fn child(&self, segment: Segment) -> KeyPath {
         let mut segments = self.segments.clone();
         segments.push(segment);

@@ -218,21 +218,15 @@ impl Change {
     /// Describes writing `target` in `before`: its anchor is the longest prefix of
     /// `target` that existed.
     pub fn of_write(before: &Node, target: &KeyPath) -> Change {
-        let segments = target.segments();
         let mut node = before;
-        for (i, segment) in segments.iter().enumerate() {
-            let prefix = || KeyPath::from_segments("", segments[..i].to_vec()).unwrap_or_default();
-            let child = match (node, segment) {
-                (Node::Object(map), Segment::Key(k)) => map.get(k),
-                (Node::Object(map), Segment::Index(n)) => map.get(&n.to_string()),
-                (Node::Array(items), Segment::Index(n)) => items.get(*n),
-                (Node::Array(_), Segment::Key(_)) => None,
+        for (i, segment) in target.segments().iter().enumerate() {
+            if !matches!(node, Node::Object(_) | Node::Array(_)) {
                 // A scalar in the way is replaced by an object: the scalar's key changed.
-                _ => return Change::Replaced(prefix()),
-            };
-            match child {
+                return Change::Replaced(target.prefix(i));
+            }
+            match node.child(segment) {
                 Some(child) => node = child,
-                None => return Change::Added(prefix(), segment.clone()),
+                None => return Change::Added(target.prefix(i), segment.clone()),
             }
         }
         Change::Replaced(target.clone())
@@ -476,8 +470,7 @@ impl Schema {
     fn scope(&self, anchor: &KeyPath) -> Scope {
         let mut pointer = "#".to_string();
         for (depth, segment) in anchor.segments().iter().enumerate() {
-            let here =
-                KeyPath::from_segments("", anchor.segments()[..depth].to_vec()).unwrap_or_default();
+            let here = anchor.prefix(depth);
             let Some((resolved, schema)) = self.resolve(pointer.clone()) else {
                 return Scope::Full(here, pointer);
             };
@@ -630,9 +623,7 @@ fn violation(
             (Some(Node::Array(_)), Ok(i)) => Segment::Index(i),
             _ => Segment::Key(part),
         };
-        node = node.and_then(|n| {
-            n.get(&KeyPath::from_segments("", vec![segment.clone()]).unwrap_or_default())
-        });
+        node = node.and_then(|n| n.child(&segment));
         path = path.child(segment);
     }
     let instance_path: String = path
