@@ -522,6 +522,10 @@ impl Engine {
         let fs = &*self.shared.fs;
         fs.create_dir_all(&dir)
             .map_err(|e| StoreError::io("create directory", &dir, &e))?;
+        // The `backups` entry itself must survive a crash too.
+        let store_dir = snapshot::dir_of(&self.shared.path);
+        fs.sync_dir(&store_dir)
+            .map_err(|e| StoreError::io("fsync directory", &store_dir, &e))?;
         let path = dir.join(file_name);
         let bytes = self.shared.lock().doc.to_pretty_json();
         snapshot::write_atomic(fs, &path, &bytes, self.shared.file_mode)?;
