@@ -56,6 +56,10 @@ pub enum StoreError {
     InvalidOption { option: String, reason: String },
     #[error("`serialize` failed for `{}`: {reason}", file.display())]
     Serialize { file: PathBuf, reason: String },
+    #[error("No history entry was recorded at `{timestamp}`")]
+    HistoryNotFound { timestamp: String },
+    #[error("The history entry `{}` cannot be used: {reason}", file.display())]
+    HistoryCorrupt { file: PathBuf, reason: String },
     #[error("The store `{}` is closed", file.display())]
     Closed { file: PathBuf },
 }
@@ -76,6 +80,8 @@ impl StoreError {
             StoreError::Serialize { .. } => "SERIALIZE_FAILED",
             StoreError::SchemaViolation { .. } => "SCHEMA_VIOLATION",
             StoreError::InvalidOption { .. } => "INVALID_OPTION",
+            StoreError::HistoryNotFound { .. } => "HISTORY_NOT_FOUND",
+            StoreError::HistoryCorrupt { .. } => "HISTORY_CORRUPT",
             StoreError::Closed { .. } => "CLOSED",
         }
     }
@@ -88,7 +94,9 @@ impl StoreError {
             | StoreError::Serialize { .. }
             | StoreError::SchemaViolation { .. }
             | StoreError::InvalidOption { .. }
+            | StoreError::HistoryNotFound { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
+            StoreError::HistoryCorrupt { .. } => ErrorKind::Critical,
             StoreError::CorruptFile { .. } => ErrorKind::Critical,
             StoreError::Io { errno, .. } => match errno {
                 Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY) => ErrorKind::Transient,
@@ -116,6 +124,7 @@ impl StoreError {
             StoreError::CorruptFile { file, .. }
             | StoreError::Io { file, .. }
             | StoreError::Serialize { file, .. }
+            | StoreError::HistoryCorrupt { file, .. }
             | StoreError::Closed { file } => Some(file),
             StoreError::SchemaViolation { file, .. } => file.as_deref(),
             _ => None,

@@ -15,6 +15,7 @@ pub mod defaults;
 pub mod document;
 pub mod error;
 pub mod fs;
+pub mod history;
 pub mod journal;
 pub mod map;
 pub mod path;
@@ -71,6 +72,8 @@ pub struct EngineOptions {
     /// Open in a transaction, without filling defaults or validating, so migrations can
     /// run first; then call [`Engine::settle`] and [`Engine::commit`].
     pub defer_settle: bool,
+    /// Keep a reverse diff of every snapshot in `storeHistory/`; `None` keeps none.
+    pub history: Option<history::HistoryPolicy>,
 }
 
 impl EngineOptions {
@@ -85,6 +88,7 @@ impl EngineOptions {
             serialize: None,
             schema: None,
             defer_settle: false,
+            history: Some(history::HistoryPolicy::default()),
         }
     }
 }
@@ -166,6 +170,9 @@ struct State {
     abandoned: bool,
     /// The snapshot must be rewritten (it was moved aside).
     force_checkpoint: bool,
+    /// Reads of the history that wait for the committer (after a checkpoint, so the
+    /// current state is recorded first).
+    history_requests: Vec<HistoryRequest>,
     /// Set by `close`: no more changes are accepted.
     closing: bool,
     /// The committer has stopped.
@@ -188,6 +195,27 @@ impl State {
     }
 }
 
+/// What a history request asks for.
+pub enum HistoryQuery {
+    /// The snapshot bytes recorded at this ISO-8601 timestamp.
+    StateAt(String),
+    /// A check of the whole chain.
+    Verify,
+}
+
+/// Called with the answer to a history request.
+pub type HistoryCompletion = Box<dyn FnOnce(Result<HistoryAnswer>) + Send>;
+
+pub enum HistoryAnswer {
+    State(Vec<u8>),
+    Report(history::Report),
+}
+
+struct HistoryRequest {
+    query: HistoryQuery,
+    done: HistoryCompletion,
+}
+
 /// What a transaction restores when it is rolled back.
 struct Transaction {
     doc: Node,
@@ -206,6 +234,7 @@ struct Shared {
     file_mode: u32,
     policy: CheckpointPolicy,
     serialize: Option<snapshot::Serializer>,
+    history: Option<history::HistoryPolicy>,
     on_error: Mutex<Option<ErrorListener>>,
 }
 
@@ -346,6 +375,7 @@ impl Engine {
                 next_watch_id: 1,
                 delivery_scheduled: false,
                 hold: Some(opened),
+                history_requests: Vec::new(),
                 abandoned: false,
                 force_checkpoint: false,
                 closing: false,
@@ -361,9 +391,14 @@ impl Engine {
             file_mode: options.file_mode,
             policy: options.checkpoint,
             serialize: options.serialize,
+            history: options.history,
             on_error: Mutex::new(None),
         });
         let committer_shared = shared.clone();
+        let last_history_millis = match options.history {
+            Some(_) => history::reconcile(&*shared.fs, &path, snapshot_id)?,
+            None => 0,
+        };
         let mut committer = Committer {
             shared: committer_shared,
             journal: None,
@@ -371,6 +406,7 @@ impl Engine {
             base: snapshot_id,
             needs_checkpoint: report.quarantined.is_some(),
             backoff: None,
+            last_history_millis,
         };
         let handle = std::thread::Builder::new()
             .name("tad-store-commit".into())
@@ -791,6 +827,59 @@ impl Engine {
         })
     }
 
+    /// Replaces the whole document, bookkeeping included, with `doc` (a rollback): one
+    /// change, validated, with change events for every watched key that differs.
+    pub fn restore(&self, doc: Node) -> Result<Receipt> {
+        if doc.as_object().is_none() {
+            return Err(StoreError::invalid_value("", "the store must be an object"));
+        }
+        self.commit_ops(
+            vec![Op::Set {
+                key: Vec::new(),
+                value: doc,
+            }],
+            true,
+        )
+    }
+
+    // ----- history -------------------------------------------------------------------
+
+    /// Every recorded state, newest first: history diffs and migration backups.
+    pub fn list_history(&self) -> Result<Vec<history::Entry>> {
+        history::list(&*self.shared.fs, &self.shared.path)
+    }
+
+    /// Answers `query` on the committer thread, after a checkpoint so the current state
+    /// is recorded (and can itself be rolled back to).
+    pub fn request_history(&self, query: HistoryQuery, done: HistoryCompletion) {
+        let mut st = self.shared.lock();
+        if st.closing || st.closed {
+            drop(st);
+            return done(Err(StoreError::Closed {
+                file: self.shared.path.clone(),
+            }));
+        }
+        st.history_requests.push(HistoryRequest { query, done });
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
+    /// Blocks for [`Engine::request_history`]. For tests and tools.
+    pub fn history_blocking(&self, query: HistoryQuery) -> Result<HistoryAnswer> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.request_history(
+            query,
+            Box::new(move |r| {
+                let _receiver_is_waiting = tx.send(r);
+            }),
+        );
+        rx.recv().unwrap_or_else(|_| {
+            Err(StoreError::Closed {
+                file: self.shared.path.clone(),
+            })
+        })
+    }
+
     // ----- change events -------------------------------------------------------------
 
     /// Starts reporting changes to `key` (the root for the whole store).
@@ -1057,6 +1146,8 @@ struct Committer {
     needs_checkpoint: bool,
     /// After a failure: when to retry, and the delay after that.
     backoff: Option<(Instant, Duration)>,
+    /// The newest history entry's time: the next one is strictly later.
+    last_history_millis: u64,
 }
 
 const FIRST_RETRY: Duration = Duration::from_millis(50);
@@ -1070,6 +1161,7 @@ enum Work {
         upto: u64,
         snapshot: Option<Node>,
         closing: bool,
+        requests: Vec<HistoryRequest>,
     },
 }
 
@@ -1081,6 +1173,7 @@ impl Committer {
                 upto,
                 snapshot,
                 closing,
+                requests,
             } = self.next_work()
             else {
                 return;
@@ -1089,7 +1182,16 @@ impl Committer {
                 Some(doc) => self.checkpoint(&doc, closing),
                 None => self.append(&records),
             };
-            if self.finish(upto, result, closing) {
+            let failed = result.clone().err();
+            let stop = self.finish(upto, result, closing);
+            for request in requests {
+                let answer = match &failed {
+                    Some(err) => Err(err.clone()),
+                    None => self.answer(&request.query),
+                };
+                (request.done)(answer);
+            }
+            if stop {
                 return;
             }
         }
@@ -1119,6 +1221,7 @@ impl Committer {
             let held = st.hold.is_some() && !st.closing;
             let ready = !held
                 && (st.closing
+                    || !st.history_requests.is_empty()
                     || (retry_due
                         && (!st.pending.is_empty() || (undurable && !st.waiters.is_empty())))
                     || (self.backoff.is_some() && retry_due && undurable)
@@ -1140,6 +1243,12 @@ impl Committer {
                     || self.backoff.is_some()
                     || idle_due
                     || self.needs_checkpoint;
+                // A history request reads the snapshot: what is not in it yet goes first.
+                let requests = std::mem::take(&mut st.history_requests);
+                let dirty = self.journal_len > journal::HEADER_LEN as u64
+                    || !records.is_empty()
+                    || undurable;
+                let checkpoint = checkpoint || (!requests.is_empty() && dirty);
                 let snapshot = checkpoint.then(|| st.doc.clone());
                 st.committer_idle = false;
                 return Work::Commit {
@@ -1147,6 +1256,7 @@ impl Committer {
                     upto,
                     snapshot,
                     closing,
+                    requests,
                 };
             }
             let timeout = if let Some((at, _)) = self.backoff {
@@ -1222,13 +1332,28 @@ impl Committer {
         let fs = self.shared.fs.clone();
         // Before the rename below, the old journal must not be appended to again.
         self.journal = None;
-        self.base = snapshot::write(
-            &*fs,
-            &self.shared.path,
-            doc,
-            self.shared.file_mode,
-            self.shared.serialize.as_ref(),
-        )?;
+        let bytes = snapshot::encode(&self.shared.path, doc, self.shared.serialize.as_ref())?;
+        // The history entry goes first: a crash after it but before the rename leaves an
+        // entry for a snapshot that never landed, which the next open removes. History
+        // never stands in the way of a checkpoint: its failures are reported.
+        let entry = match self.record_history(&bytes) {
+            Ok(entry) => entry,
+            Err(err) => {
+                self.shared.report(&err);
+                None
+            }
+        };
+        if let Err(err) =
+            snapshot::write_atomic(&*fs, &self.shared.path, &bytes, self.shared.file_mode)
+        {
+            if let Some(entry) = entry {
+                if let Err(e) = fs.remove(&entry) {
+                    self.shared.report(&StoreError::io("remove", &entry, &e));
+                }
+            }
+            return Err(err);
+        }
+        self.base = journal::SnapshotId::of(&bytes);
         self.needs_checkpoint = false;
         // The snapshot holds everything; the old journal is now stale (its header names
         // the old snapshot) and is ignored if we crash before replacing it.
@@ -1253,6 +1378,51 @@ impl Committer {
         self.journal = Some(file);
         self.journal_len = journal::HEADER_LEN as u64;
         Ok(())
+    }
+
+    /// Writes the history entry that turns `new` back into the snapshot on disk, and
+    /// prunes. `None` when history is off or nothing changed.
+    fn record_history(&mut self, new: &[u8]) -> Result<Option<PathBuf>> {
+        let Some(policy) = self.shared.history else {
+            return Ok(None);
+        };
+        let fs = &*self.shared.fs;
+        let path = &self.shared.path;
+        let old = match fs.read(path) {
+            Ok(old) => old,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(StoreError::io("read", path, &e)),
+        };
+        if old == new {
+            return Ok(None);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        // Unique and strictly increasing, even within one millisecond.
+        let millis = now.max(self.last_history_millis + 1);
+        let entry = history::write(fs, path, millis, new, &old, self.shared.file_mode)?;
+        self.last_history_millis = millis;
+        history::prune(fs, path, &policy, now)?;
+        Ok(Some(entry))
+    }
+
+    /// Answers a history request from the snapshot on disk, which holds everything.
+    fn answer(&self, query: &HistoryQuery) -> Result<HistoryAnswer> {
+        let fs = &*self.shared.fs;
+        let path = &self.shared.path;
+        let current = match fs.read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(StoreError::io("read", path, &e)),
+        };
+        match query {
+            HistoryQuery::StateAt(timestamp) => {
+                history::reconstruct(fs, path, current, timestamp).map(HistoryAnswer::State)
+            }
+            HistoryQuery::Verify => history::verify(fs, path, current).map(HistoryAnswer::Report),
+        }
     }
 
     /// Records the outcome and wakes whoever waits for it. Returns true when the
@@ -1305,6 +1475,12 @@ impl Committer {
             }
             for (_, waiter) in std::mem::take(&mut st.waiters) {
                 done.push((waiter, result.clone()));
+            }
+            for request in std::mem::take(&mut st.history_requests) {
+                let closed = StoreError::Closed {
+                    file: self.shared.path.clone(),
+                };
+                done.push((Box::new(move |_| (request.done)(Err(closed))), Ok(())));
             }
         }
         drop(st);

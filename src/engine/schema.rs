@@ -15,7 +15,7 @@
 
 use super::document::{Map, Node};
 use super::error::{Result, StoreError};
-use super::path::{KeyPath, Segment};
+use super::path::{KeyPath, Segment, INTERNAL_KEY};
 use jsonschema::json::{Array, Json, Node as JsonNode, NodeIdentity, Object};
 use jsonschema::types::JsonType;
 use jsonschema::{Validator, ValidatorMap};
@@ -354,9 +354,21 @@ impl Schema {
         self.validators.get(pointer)
     }
 
-    /// Every violation of the whole document.
+    /// Every violation of the whole document. conf's `__internal__` bookkeeping is not
+    /// the user's data and is not validated.
     pub fn validate_document(&self, doc: &Node) -> Vec<Violation> {
-        self.validate_at(&KeyPath::root(), "#", doc)
+        match doc {
+            Node::Object(map) if map.contains_key(INTERNAL_KEY) => {
+                let mut visible = (**map).clone();
+                visible.shift_remove(INTERNAL_KEY);
+                self.validate_at(
+                    &KeyPath::root(),
+                    "#",
+                    &Node::Object(std::sync::Arc::new(visible)),
+                )
+            }
+            _ => self.validate_at(&KeyPath::root(), "#", doc),
+        }
     }
 
     /// Every violation of `instance`, found at `at`, against the subschema at `pointer`.
@@ -494,6 +506,17 @@ impl Schema {
         let anchor = match change {
             Change::Replaced(at) | Change::Added(at, _) | Change::Removed(at, _) => at,
         };
+        let internal = |s: &Segment| matches!(s, Segment::Key(k) if k == INTERNAL_KEY);
+        match change {
+            Change::Replaced(at) if at.is_root() => return self.validate_document(doc),
+            _ if anchor.is_internal() => return Vec::new(),
+            Change::Added(at, child) | Change::Removed(at, child)
+                if at.is_root() && internal(child) =>
+            {
+                return Vec::new()
+            }
+            _ => {}
+        }
         let pointer = match self.scope(anchor) {
             Scope::Free => return Vec::new(),
             Scope::Full(at, pointer) => {

@@ -150,7 +150,14 @@ pub fn write(
     mode: u32,
     serialize: Option<&Serializer>,
 ) -> Result<SnapshotId> {
-    let bytes = match serialize {
+    let bytes = encode(path, doc, serialize)?;
+    write_atomic(fs, path, &bytes, mode)?;
+    Ok(SnapshotId::of(&bytes))
+}
+
+/// The bytes a snapshot of `doc` holds.
+pub fn encode(path: &Path, doc: &Node, serialize: Option<&Serializer>) -> Result<Vec<u8>> {
+    Ok(match serialize {
         None => doc.to_pretty_json(),
         Some(serialize) => serialize(doc.to_json())
             .map_err(|reason| StoreError::Serialize {
@@ -158,9 +165,7 @@ pub fn write(
                 reason,
             })?
             .into_bytes(),
-    };
-    write_atomic(fs, path, &bytes, mode)?;
-    Ok(SnapshotId::of(&bytes))
+    })
 }
 
 /// Moves a bad file aside as `<name>.<tag>-<timestamp>`, never deleting it. Returns the

@@ -1,7 +1,7 @@
 //! Engine tests on the simulated disk: behaviour, every crash state, injected faults.
 
 use super::defaults::Defaults;
-use super::fs::{CrashMode, Fault, Image, SimFs};
+use super::fs::{CrashMode, Fault, Fs, Image, SimFs};
 use super::*;
 use std::path::PathBuf;
 
@@ -137,6 +137,13 @@ fn every_crash_state_of_sets_and_checkpoints_keeps_acknowledged_writes() {
                 let has = reopened.has(&p(&format!("k{k}"))).unwrap();
                 assert!(!has || k <= n, "point {point} {mode}: k{k} without n={k}");
             }
+            // The history chain survives every crash too: it verifies from the
+            // snapshot that is on disk, end to end.
+            let Ok(HistoryAnswer::Report(report)) = reopened.history_blocking(HistoryQuery::Verify)
+            else {
+                panic!("point {point} {mode}: verify failed");
+            };
+            assert_eq!(report.broken_at, None, "point {point} {mode}: {report:?}");
             checked += 1;
         }
     }
@@ -709,4 +716,176 @@ fn a_rolled_back_transaction_never_reaches_the_disk() {
         Node::from_json(std::str::from_utf8(&image[&backup]).unwrap()).is_ok(),
         "the backup parses"
     );
+}
+
+// ----- history --------------------------------------------------------------------------
+
+/// Forces a checkpoint and returns the timestamp the current state was recorded under,
+/// with the snapshot bytes recorded.
+fn record(engine: &Engine, fs: &SimFs) -> (String, Vec<u8>) {
+    let Ok(HistoryAnswer::Report(report)) = engine.history_blocking(HistoryQuery::Verify) else {
+        panic!("verify failed");
+    };
+    assert_eq!(report.broken_at, None, "{report:?}");
+    let newest = engine
+        .list_history()
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("an entry");
+    (newest.timestamp, store_file(fs).unwrap())
+}
+
+/// After random sets, deletes, clears and rollbacks, rolling back to any recorded
+/// timestamp reproduces exactly the document recorded then.
+#[test]
+fn rollback_reproduces_every_recorded_state() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    let mut recorded: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut seed: u64 = 42;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..60 {
+        for _ in 0..(next() % 4 + 1) {
+            let key = p(["a", "b.c", "b.d", "list", "z"][(next() % 5) as usize]);
+            match next() % 10 {
+                0 => {
+                    engine.clear().unwrap();
+                }
+                1..=2 => {
+                    engine.delete(&key).unwrap();
+                }
+                _ => {
+                    engine
+                        .set(
+                            &key,
+                            j(&format!("{{\"round\":{round},\"v\":{}}}", next() % 100)),
+                        )
+                        .unwrap();
+                }
+            }
+        }
+        if round % 7 == 6 && !recorded.is_empty() {
+            // Roll back to a random earlier state; that is itself a recorded change.
+            let (ts, bytes) = recorded[(next() % recorded.len() as u64) as usize].clone();
+            let Ok(HistoryAnswer::State(state)) =
+                engine.history_blocking(HistoryQuery::StateAt(ts.clone()))
+            else {
+                panic!("round {round}: no state at {ts}");
+            };
+            assert_eq!(state, bytes, "round {round}: the state at {ts}");
+            engine
+                .restore(Node::from_json(std::str::from_utf8(&state).unwrap()).unwrap())
+                .unwrap();
+        }
+        recorded.push(record(&engine, &fs));
+    }
+    for (ts, bytes) in &recorded {
+        let Ok(HistoryAnswer::State(state)) =
+            engine.history_blocking(HistoryQuery::StateAt(ts.clone()))
+        else {
+            panic!("no state at {ts}");
+        };
+        assert_eq!(&state, bytes, "the state at {ts}");
+    }
+    let timestamps: Vec<_> = engine
+        .list_history()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.timestamp)
+        .collect();
+    let mut sorted = timestamps.clone();
+    sorted.sort();
+    sorted.dedup();
+    sorted.reverse();
+    assert_eq!(timestamps, sorted, "unique, newest first");
+}
+
+#[test]
+fn a_damaged_entry_ends_the_chain_and_is_reported() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    let mut recorded = Vec::new();
+    for n in 0..5 {
+        engine.set(&p("n"), j(&n.to_string())).unwrap();
+        recorded.push(record(&engine, &fs));
+    }
+    // Damage the entry of the third state.
+    let victim = engine
+        .list_history()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.timestamp == recorded[2].0)
+        .unwrap();
+    let bytes = fs.read(&victim.file).unwrap();
+    let mut file = fs.create(&victim.file, 0o600).unwrap();
+    file.write_all(&bytes[..bytes.len() / 2]).unwrap();
+    let Ok(HistoryAnswer::Report(report)) = engine.history_blocking(HistoryQuery::Verify) else {
+        panic!()
+    };
+    assert_eq!(report.broken_at.as_deref(), Some(recorded[2].0.as_str()));
+    assert_eq!(report.verified, 2);
+    // Newer states are still reachable; older ones are not, and nothing changes.
+    let Ok(HistoryAnswer::State(state)) =
+        engine.history_blocking(HistoryQuery::StateAt(recorded[3].0.clone()))
+    else {
+        panic!()
+    };
+    assert_eq!(state, recorded[3].1);
+    let err = engine
+        .history_blocking(HistoryQuery::StateAt(recorded[1].0.clone()))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "HISTORY_CORRUPT");
+    assert_eq!(engine.get_json(&p("n")).unwrap().as_deref(), Some("4"));
+    let err = engine
+        .history_blocking(HistoryQuery::StateAt("2001-01-01T00:00:00.000Z".into()))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "HISTORY_NOT_FOUND");
+}
+
+#[test]
+fn pruning_keeps_every_kept_entry_reachable() {
+    let fs = SimFs::new();
+    let mut opts = options(&fs);
+    opts.history = Some(history::HistoryPolicy {
+        max_entries: 5,
+        ..history::HistoryPolicy::default()
+    });
+    let engine = Engine::open(opts).unwrap();
+    let mut recorded = Vec::new();
+    for n in 0..12 {
+        engine.set(&p("n"), j(&n.to_string())).unwrap();
+        recorded.push(record(&engine, &fs));
+    }
+    let kept = engine.list_history().unwrap();
+    assert_eq!(kept.len(), 5);
+    for (ts, bytes) in &recorded[7..] {
+        let Ok(HistoryAnswer::State(state)) =
+            engine.history_blocking(HistoryQuery::StateAt(ts.clone()))
+        else {
+            panic!("{ts}")
+        };
+        assert_eq!(&state, bytes);
+    }
+}
+
+#[test]
+fn history_can_be_turned_off() {
+    let fs = SimFs::new();
+    let mut opts = options(&fs);
+    opts.history = None;
+    let mut engine = Engine::open(opts).unwrap();
+    engine.set(&p("a"), j("1")).unwrap();
+    engine.close_blocking().unwrap();
+    assert!(fs
+        .image()
+        .keys()
+        .all(|k| !k.to_string_lossy().contains("storeHistory")));
 }
