@@ -384,7 +384,7 @@ pub fn diffs(fs: &dyn Fs, store: &Path) -> Result<Vec<(Entry, Option<StoreError>
         };
         out.push((entry, decoded.err()));
     }
-    out.sort_by(|a, b| b.0.millis.cmp(&a.0.millis));
+    out.sort_by_key(|(entry, _)| std::cmp::Reverse(entry.millis));
     Ok(out)
 }
 
@@ -417,7 +417,7 @@ pub fn backups(fs: &dyn Fs, store: &Path) -> Result<Vec<Entry>> {
             file,
         });
     }
-    out.sort_by(|a, b| b.millis.cmp(&a.millis));
+    out.sort_by_key(|entry| std::cmp::Reverse(entry.millis));
     Ok(out)
 }
 
@@ -429,7 +429,7 @@ pub fn list(fs: &dyn Fs, store: &Path) -> Result<Vec<Entry>> {
         .map(|(entry, _)| entry)
         .collect();
     all.extend(backups(fs, store)?);
-    all.sort_by(|a, b| b.millis.cmp(&a.millis));
+    all.sort_by_key(|entry| std::cmp::Reverse(entry.millis));
     Ok(all)
 }
 
