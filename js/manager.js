@@ -89,6 +89,20 @@ class StoreManager {
     return this.store.flush()
   }
 
+  listHistory() {
+    return this.store.listHistory()
+  }
+
+  /** Rolls back to a recorded state; resolves once the rollback is durable. */
+  async rollbackToTimestamp(timestamp) {
+    await this.store.rollbackToTimestamp(timestamp)
+    await this.store.flush()
+  }
+
+  verifyHistory() {
+    return this.store.verifyHistory()
+  }
+
   /** Closes the store and forgets this manager, so the file can be opened again. */
   async close() {
     instances.delete(this.path)

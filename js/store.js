@@ -27,6 +27,20 @@ function assertCallback(callback) {
   }
 }
 
+/** The `history` option: `false`, or `{ maxEntries, maxAgeDays, maxBytes }`. */
+function historyOptions(history) {
+  if (history === undefined || history === true) return {}
+  if (history === false) return { history: false }
+  if (history === null || typeof history !== 'object') throw inputError('INVALID_OPTION', 'The `history` option must be `false` or an object of limits')
+  for (const name of ['maxEntries', 'maxAgeDays', 'maxBytes']) {
+    const n = history[name]
+    if (n !== undefined && !(typeof n === 'number' && n >= 0 && Number.isFinite(n))) {
+      throw inputError('INVALID_OPTION', `\`history.${name}\` must be a non-negative number`)
+    }
+  }
+  return { historyMaxEntries: history.maxEntries, historyMaxAgeDays: history.maxAgeDays, historyMaxBytes: history.maxBytes }
+}
+
 function textOf(serialized) {
   if (typeof serialized === 'string') return serialized
   if (serialized instanceof Uint8Array) return Buffer.from(serialized).toString('utf8')
@@ -82,6 +96,7 @@ class Store {
           checkpointIdleMs: this.#options.checkpointIdleMs,
           schemaJson: schema === undefined ? undefined : JSON.stringify(schema),
           deferSettle: migrating,
+          ...historyOptions(this.#options.history),
         },
         () => self.deref()?.#deliver(),
         (info) => self.deref()?.#reportError(toError(info)),
@@ -260,8 +275,8 @@ class Store {
 
   /** Resolves once every change made so far is durable; rejects with the I/O error. */
   async flush() {
-    const info = await this.#native.flush()
-    if (info) throw toError(info)
+    const { error } = await this.#native.flush()
+    if (error) throw toError(error)
   }
 
   /**
@@ -269,9 +284,40 @@ class Store {
    * Durable when it resolves. Later writes throw CLOSED.
    */
   async close() {
-    const info = await this.#native.close()
+    const { error } = await this.#native.close()
     this.#deliver()
-    if (info) throw toError(info)
+    if (error) throw toError(error)
+  }
+
+  /**
+   * Every recorded state, newest first: `[{ timestamp, size, hash, kind }]`, where `kind`
+   * is `diff` (one per snapshot written) or `backup` (a full copy made before migrations).
+   */
+  listHistory() {
+    return JSON.parse(this.#native.listHistory())
+  }
+
+  /**
+   * Puts the store back as it was at `timestamp` (an ISO string or a Date from
+   * `listHistory()`). The current state is recorded first and the rollback is itself a
+   * change, so it can be undone. The chain of hashes is checked on the way; the result
+   * is validated against the schema. Change events fire for every key that differs.
+   * Throws HISTORY_NOT_FOUND or HISTORY_CORRUPT, changing nothing.
+   */
+  async rollbackToTimestamp(timestamp) {
+    const ts = timestamp instanceof Date ? timestamp.toISOString() : timestamp
+    if (typeof ts !== 'string') throw inputError('INVALID_ARGUMENT', `Expected an ISO timestamp, got ${typeof timestamp}`)
+    const { error, value } = await this.#native.stateAt(ts)
+    if (error) throw toError(error)
+    const { deserialize } = this.#options
+    this.#native.restore(deserialize ? encode('', deserialize(value)) : value)
+  }
+
+  /** Checks the whole history chain: `{ ok, entries, verified, brokenAt, reason }`. */
+  async verifyHistory() {
+    const { error, value } = await this.#native.verifyHistory()
+    if (error) throw toError(error)
+    return JSON.parse(value)
   }
 
   /** What opening the file found: a file moved aside, journal records replayed. */

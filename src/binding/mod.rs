@@ -9,9 +9,10 @@
 use crate::engine::document::{parse_value, Node};
 use crate::engine::error::{Result as EngineResult, StoreError};
 use crate::engine::fs::RealFs;
+use crate::engine::history::HistoryPolicy;
 use crate::engine::path::{KeyPath, MAX_DEPTH};
 use crate::engine::schema::Schema;
-use crate::engine::{ChangeEvent, Engine, EngineOptions, Receipt};
+use crate::engine::{ChangeEvent, Engine, EngineOptions, HistoryAnswer, HistoryQuery, Receipt};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::JsDeferred;
@@ -36,6 +37,11 @@ pub struct NativeOptions {
     pub schema_json: Option<String>,
     /// Stay in the opening transaction for migrations; then `settle()` and `commit()`.
     pub defer_settle: Option<bool>,
+    /// Keep history (default true) and its limits.
+    pub history: Option<bool>,
+    pub history_max_entries: Option<u32>,
+    pub history_max_age_days: Option<f64>,
+    pub history_max_bytes: Option<f64>,
 }
 
 /// One schema violation, as `err.errors[i]`.
@@ -142,18 +148,31 @@ fn throw(env: &Env, err: &StoreError) -> Error {
     }
 }
 
-type Resolver = Box<dyn FnOnce(Env) -> Result<Option<ErrorInfo>>>;
-
-/// A promise that resolves to `null` on success or to an `ErrorInfo` the shim throws.
-fn completion_promise<'env>(
-    env: &'env Env,
-) -> Result<(JsDeferred<Option<ErrorInfo>, Resolver>, Object<'env>)> {
-    env.create_deferred::<Option<ErrorInfo>, Resolver>()
+/// The outcome of background work, for the shim: an error to throw, or a value (JSON
+/// or snapshot text).
+#[napi(object)]
+pub struct Outcome {
+    pub error: Option<ErrorInfo>,
+    pub value: Option<String>,
 }
 
-fn settle(deferred: JsDeferred<Option<ErrorInfo>, Resolver>, result: EngineResult<()>) {
-    let info = result.err().map(|e| ErrorInfo::from(&e));
-    deferred.resolve(Box::new(move |_env| Ok(info)));
+type Resolver = Box<dyn FnOnce(Env) -> Result<Outcome>>;
+type Deferred = JsDeferred<Outcome, Resolver>;
+
+/// A promise the committer settles with an [`Outcome`].
+fn outcome_promise(env: &Env) -> Result<(Deferred, Object<'_>)> {
+    env.create_deferred::<Outcome, Resolver>()
+}
+
+fn settle(deferred: Deferred, result: EngineResult<Option<String>>) {
+    let outcome = match result {
+        Ok(value) => Outcome { error: None, value },
+        Err(e) => Outcome {
+            error: Some(ErrorInfo::from(&e)),
+            value: None,
+        },
+    };
+    deferred.resolve(Box::new(move |_env| Ok(outcome)));
 }
 
 type SerializeFn = ThreadsafeFunction<String, String, String, Status, false, true>;
@@ -210,6 +229,20 @@ impl NativeStore {
         engine_options.file_mode = options.file_mode.unwrap_or(0o666);
         engine_options.clear_invalid_config = options.clear_invalid_config.unwrap_or(false);
         engine_options.defer_settle = options.defer_settle.unwrap_or(false);
+        engine_options.history = options.history.unwrap_or(true).then(|| {
+            let defaults = HistoryPolicy::default();
+            HistoryPolicy {
+                max_entries: options
+                    .history_max_entries
+                    .map_or(defaults.max_entries, |n| n as usize),
+                max_age: options.history_max_age_days.map_or(defaults.max_age, |d| {
+                    std::time::Duration::from_secs_f64(d.max(0.0) * 86_400.0)
+                }),
+                max_bytes: options
+                    .history_max_bytes
+                    .map_or(defaults.max_bytes, |b| b.max(0.0) as u64),
+            }
+        });
         if let Some(text) = &options.schema_json {
             let root: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                 let err = StoreError::InvalidOption {
@@ -436,20 +469,22 @@ impl NativeStore {
     }
 
     /// Resolves (to null, or to the error) once every change so far is durable.
-    #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
+    #[napi(ts_return_type = "Promise<Outcome>")]
     pub fn flush<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = completion_promise(env)?;
-        self.engine
-            .flush(Box::new(move |result| settle(deferred, result)));
+        let (deferred, promise) = outcome_promise(env)?;
+        self.engine.flush(Box::new(move |result| {
+            settle(deferred, result.map(|()| None))
+        }));
         Ok(promise)
     }
 
     /// Commits everything, writes a final snapshot and stops; resolves like `flush`.
-    #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
+    #[napi(ts_return_type = "Promise<Outcome>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = completion_promise(env)?;
-        self.engine
-            .close(Box::new(move |result| settle(deferred, result)));
+        let (deferred, promise) = outcome_promise(env)?;
+        self.engine.close(Box::new(move |result| {
+            settle(deferred, result.map(|()| None))
+        }));
         Ok(promise)
     }
 
@@ -497,6 +532,76 @@ impl NativeStore {
         let path = KeyPath::parse(&key).map_err(|e| throw(&env, &e))?;
         let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
         let result = self.engine.set_internal(&path, value);
+        self.finish_write(&env, result)
+    }
+
+    /// Every recorded state as JSON: `[{timestamp, size, hash, kind}]`, newest first.
+    #[napi]
+    pub fn list_history(&self, env: Env) -> Result<String> {
+        let entries = self.engine.list_history().map_err(|e| throw(&env, &e))?;
+        let list: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| serde_json::json!({ "timestamp": e.timestamp, "size": e.size, "hash": e.hash, "kind": e.kind.as_str() }))
+            .collect();
+        Ok(serde_json::Value::Array(list).to_string())
+    }
+
+    /// Resolves with the snapshot text recorded at `timestamp` (after recording the
+    /// current state), rebuilt and checked on the committer thread.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn state_at<'env>(&self, env: &'env Env, timestamp: String) -> Result<Object<'env>> {
+        let (deferred, promise) = outcome_promise(env)?;
+        self.engine.request_history(
+            HistoryQuery::StateAt(timestamp),
+            Box::new(move |answer| {
+                let text = answer.and_then(|a| match a {
+                    HistoryAnswer::State(bytes) => {
+                        String::from_utf8(bytes)
+                            .map(Some)
+                            .map_err(|_| StoreError::HistoryCorrupt {
+                                file: "storeHistory".into(),
+                                reason: "the rebuilt state is not text".into(),
+                            })
+                    }
+                    HistoryAnswer::Report(_) => Ok(None),
+                });
+                settle(deferred, text)
+            }),
+        );
+        Ok(promise)
+    }
+
+    /// Resolves with a report of the whole chain as JSON.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn verify_history<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = outcome_promise(env)?;
+        self.engine.request_history(
+            HistoryQuery::Verify,
+            Box::new(move |answer| {
+                let json = answer.map(|a| match a {
+                    HistoryAnswer::Report(r) => Some(
+                        serde_json::json!({
+                            "ok": r.broken_at.is_none(),
+                            "entries": r.entries,
+                            "verified": r.verified,
+                            "brokenAt": r.broken_at,
+                            "reason": r.reason,
+                        })
+                        .to_string(),
+                    ),
+                    HistoryAnswer::State(_) => None,
+                });
+                settle(deferred, json)
+            }),
+        );
+        Ok(promise)
+    }
+
+    /// Replaces the whole document (bookkeeping included) with the JSON text: a rollback.
+    #[napi]
+    pub fn restore(&mut self, env: Env, json: String) -> Result<f64> {
+        let value = parse_value(&KeyPath::root(), &json).map_err(|e| throw(&env, &e))?;
+        let result = self.engine.restore(value);
         self.finish_write(&env, result)
     }
 
