@@ -40,6 +40,8 @@ type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'SERIALIZE_FAILED'
   | 'SCHEMA_VIOLATION'
+  | 'HISTORY_NOT_FOUND'
+  | 'HISTORY_CORRUPT'
   | 'MIGRATION_FAILED'
   | 'TYPE_CONFLICT'
   | 'CORRUPT_FILE'
@@ -99,10 +101,35 @@ interface Options<T extends Record<string, any>> {
   projectVersion?: string
   /** Called before each migration step. */
   beforeEachMigration?: (store: Store<T>, context: { fromVersion: string; toVersion: string; finalVersion: string; versions: string[] }) => unknown
+  /** Keep a reverse diff of every snapshot in `storeHistory/` for `rollbackToTimestamp`, within these limits; `false` keeps none. @default { maxEntries: 500, maxAgeDays: 30, maxBytes: 64 MiB } */
+  history?: false | { maxEntries?: number; maxAgeDays?: number; maxBytes?: number }
   /** Fold the journal into the file after this many ms without writes. @default 500 */
   checkpointIdleMs?: number
   /** Electron's module, injected (tests, or a custom loader). @default require('electron') inside Electron */
   electron?: { app?: { getPath(name: 'userData'): string } }
+}
+
+/** One recorded state, from `listHistory()`. */
+interface HistoryEntry {
+  /** When it was recorded, ISO 8601 (`2026-09-01T18:56:56.765Z`): what `rollbackToTimestamp` takes. */
+  timestamp: string
+  /** Bytes on disk. */
+  size: number
+  /** BLAKE3 hash (hex) of the store file as it was then. */
+  hash: string
+  /** `diff`: recorded when the file was written. `backup`: a full copy made before migrations. */
+  kind: 'diff' | 'backup'
+}
+
+/** From `verifyHistory()`. */
+interface HistoryReport {
+  /** The whole chain verifies from the current state. */
+  ok: boolean
+  entries: number
+  verified: number
+  /** The entry where the chain ends early, and why. */
+  brokenAt?: string | null
+  reason?: string | null
 }
 
 interface OpenReport {
@@ -159,6 +186,16 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   flush(): Promise<void>
   /** Commits everything and delivers pending events; afterwards every call throws CLOSED. */
   close(): Promise<void>
+  /** Every recorded state, newest first: history diffs and migration backups. */
+  listHistory(): HistoryEntry[]
+  /**
+   * Puts the store back as it was at `timestamp`: checks the chain of hashes, validates the
+   * result, commits it as one change (recorded, so it can be undone) and fires change events
+   * for every key that differs. Rejects with HISTORY_NOT_FOUND or HISTORY_CORRUPT, changing nothing.
+   */
+  rollbackToTimestamp(timestamp: string | Date): Promise<void>
+  /** Checks every history entry from the current state back. */
+  verifyHistory(): Promise<HistoryReport>
   [Symbol.iterator](): IterableIterator<[keyof T & string, T[keyof T]]>
 }
 
@@ -184,11 +221,15 @@ declare class StoreManager<T extends Record<string, any> = Record<string, unknow
   onDidAnyChange(callback: (newValue: T, oldValue: T) => void): Unsubscribe
   flush(): Promise<void>
   close(): Promise<void>
+  listHistory(): HistoryEntry[]
+  /** Resolves once the rollback is durable. */
+  rollbackToTimestamp(timestamp: string | Date): Promise<void>
+  verifyHistory(): Promise<HistoryReport>
 }
 
 declare namespace Store {
   export { Store, StoreManager, Store as default }
-  export type { DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport }
+  export type { DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport, HistoryEntry, HistoryReport }
 }
 
 export = Store

@@ -99,8 +99,27 @@ async function child(impl, sizeName, fixture) {
   result.thousandSetsExtrapolated = n < 1000
   await close(store)
   result.peakRssMb = process.resourceUsage().maxRSS / 1024
+  if (impl === 'tad-store') Object.assign(result, historyCost(fixture))
   fs.rmSync(dir, { recursive: true, force: true })
   return result
+}
+
+/**
+ * One history entry for a one-value change: the diff the committer makes after a `set`
+ * (background CPU), applying it (a rollback step), and its size on disk. Median of runs.
+ */
+function historyCost(fixture) {
+  const native = require('../js/native')
+  const older = fs.readFileSync(fixture)
+  const text = older.toString('utf8')
+  const newer = Buffer.from(text.replace('"fontSize": 14', '"fontSize": 15'))
+  if (newer.equals(older)) throw new Error('the fixture has no fontSize to change')
+  const runs = Array.from({ length: older.length > 4 << 20 ? 3 : 7 }, () => native.measureHistoryEntry(newer, older))
+  return {
+    historyDiffMs: median(runs.map((r) => r.diffMicros)) / 1000,
+    historyApplyMs: median(runs.map((r) => r.applyMicros)) / 1000,
+    historyEntryBytes: runs[0].bytes,
+  }
 }
 
 function fmt(v, unit) {
@@ -151,6 +170,12 @@ function main() {
     lines.push(...table(rows, by['tad-store'], [['conf', by.conf], ['conf `cache: true`', by['conf-cache']]]))
     lines.push(`\n#### ${label}, validated against the TAD app schema\n`)
     lines.push(...table(schemaRows, by['tad-store+schema'], [['conf', by['conf+schema']]]))
+  }
+  lines.push('\n### History: one entry for a one-value change (`storeHistory/*.diff`)\n')
+  lines.push('| store | diff (background) | apply (rollback step) | entry size |')
+  lines.push('| --- | --- | --- | --- |')
+  for (const r of results.filter((x) => x.impl === 'tad-store')) {
+    lines.push(`| ${r.size} | ${fmt(r.historyDiffMs, 'ms')} | ${fmt(r.historyApplyMs, 'ms')} | ${r.historyEntryBytes} B |`)
   }
   lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
   fs.rmSync(fixtures, { recursive: true, force: true })

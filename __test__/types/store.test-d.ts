@@ -52,3 +52,17 @@ tad.set('settings.theme', 'sepia')
 // @ts-expect-error: workspaces need an id, a name and a path
 tad.appendToArray('workspaces', { name: 'x' })
 void provider
+
+// History.
+async function history() {
+  const entries: Store.HistoryEntry[] = store.listHistory()
+  await store.rollbackToTimestamp(entries[0].timestamp)
+  await store.rollbackToTimestamp(new Date())
+  const report: Store.HistoryReport = await store.verifyHistory()
+  // @ts-expect-error: a timestamp, not a number
+  await store.rollbackToTimestamp(5)
+  new Store({ history: false })
+  new Store({ history: { maxEntries: 10 } })
+  return report.ok
+}
+void history

@@ -650,3 +650,36 @@ pub fn default_config_dir(project_name: String) -> Result<String> {
             )
         })
 }
+
+/// What one history entry costs, for `npm run bench`.
+#[napi(object)]
+pub struct HistoryEntryCost {
+    pub diff_micros: f64,
+    pub apply_micros: f64,
+    pub bytes: u32,
+}
+
+/// Builds the history entry turning `newer` back into `older` and applies it, timing
+/// both (the work the committer does per snapshot, and per step of a rollback).
+#[napi]
+pub fn measure_history_entry(env: Env, newer: Buffer, older: Buffer) -> Result<HistoryEntryCost> {
+    use crate::engine::history;
+    let started = std::time::Instant::now();
+    let entry = history::encode(0, &newer, &older).map_err(|e| throw(&env, &e))?;
+    let diff_micros = started.elapsed().as_secs_f64() * 1e6;
+    let started = std::time::Instant::now();
+    let rebuilt = history::apply(std::path::Path::new("bench"), &entry, &newer)
+        .map_err(|e| throw(&env, &e))?;
+    let apply_micros = started.elapsed().as_secs_f64() * 1e6;
+    if rebuilt[..] != older[..] {
+        return Err(Error::new(
+            Status::GenericFailure,
+            "the entry did not rebuild the older state",
+        ));
+    }
+    Ok(HistoryEntryCost {
+        diff_micros,
+        apply_micros,
+        bytes: entry.len() as u32,
+    })
+}

@@ -889,3 +889,41 @@ fn history_can_be_turned_off() {
         .keys()
         .all(|k| !k.to_string_lossy().contains("storeHistory")));
 }
+
+/// Where an entry is missing, a migration backup of exactly the state it would give
+/// bridges the gap, so older states stay reachable.
+#[test]
+fn a_backup_bridges_a_gap_in_the_chain() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    let mut recorded = Vec::new();
+    for n in 0..4 {
+        engine.set(&p("n"), j(&n.to_string())).unwrap();
+        recorded.push(record(&engine, &fs));
+        if n == 1 {
+            engine
+                .write_backup("config-1.0.0-to-2.0.0-2020-01-01T00-00-00-000Z.json")
+                .unwrap();
+        }
+    }
+    let gap = engine
+        .list_history()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.timestamp == recorded[2].0)
+        .unwrap();
+    fs.remove(&gap.file).unwrap();
+    let Ok(HistoryAnswer::State(state)) =
+        engine.history_blocking(HistoryQuery::StateAt(recorded[0].0.clone()))
+    else {
+        panic!("the backup should bridge the gap");
+    };
+    assert_eq!(state, recorded[0].1);
+    let listed = engine.list_history().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|e| e.kind == history::EntryKind::Backup
+                && e.timestamp == "2020-01-01T00:00:00.000Z")
+    );
+}
