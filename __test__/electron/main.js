@@ -1,0 +1,116 @@
+'use strict'
+// A stand-in for Electron's main-process modules, for tests: `ipcMain`, `webContents`,
+// `BrowserWindow`-like windows whose renderers are separate OS processes talking over
+// Node's `serialization: 'advanced'` IPC (V8 structured clone, as Electron's IPC).
+const { fork } = require('node:child_process')
+const path = require('node:path')
+const { EventEmitter } = require('node:events')
+
+function createElectron({ userData } = {}) {
+  const handlers = new Map()
+  const all = new Map()
+  let nextId = 1
+
+  const ipcMain = {
+    handle(channel, handler) {
+      if (handlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`)
+      handlers.set(channel, handler)
+    },
+    removeHandler(channel) {
+      handlers.delete(channel)
+    },
+    handlerCount: () => handlers.size,
+  }
+
+  /**
+   * Opens a window on `url` whose renderer loads `preload` (a file) in its own process.
+   * `frame` simulates where requests come from: 'main' (default), 'sub' (an iframe) or
+   * 'none' (a frame that is gone).
+   */
+  function openWindow(url, { preload, frame = 'main' } = {}) {
+    const id = nextId++
+    const child = fork(path.join(__dirname, 'renderer.js'), [preload ?? ''], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const emitter = new EventEmitter()
+    const mainFrame = { url, parent: null, routingId: id }
+    const subFrame = { url, parent: mainFrame, routingId: id * 1000 }
+    let destroyed = false
+    const webContents = {
+      id,
+      mainFrame,
+      send(channel, ...args) {
+        if (!destroyed) child.send({ type: 'event', channel, args })
+      },
+      isDestroyed: () => destroyed,
+      once: (event, listener) => emitter.once(event, listener),
+      on: (event, listener) => emitter.on(event, listener),
+    }
+    all.set(id, webContents)
+    const pending = new Map()
+    let nextRun = 1
+    const reports = []
+    child.on('message', async (message) => {
+      if (message.type === 'invoke') {
+        const handler = handlers.get(message.channel)
+        const senderFrame = frame === 'main' ? mainFrame : frame === 'sub' ? subFrame : null
+        let reply
+        try {
+          if (!handler) throw new Error(`No handler registered for '${message.channel}'`)
+          reply = { type: 'reply', id: message.id, value: await handler({ sender: webContents, senderFrame }, ...message.args) }
+        } catch (error) {
+          reply = { type: 'reply', id: message.id, error: { message: `Error invoking remote method '${message.channel}': ${error}` } }
+        }
+        if (!destroyed) child.send(reply)
+      } else if (message.type === 'result') {
+        pending.get(message.id)?.(message)
+        pending.delete(message.id)
+      } else if (message.type === 'report') {
+        reports.push(message.data)
+        emitter.emit('report', message.data)
+      }
+    })
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    return {
+      webContents,
+      reports,
+      /** Runs `code` (an async function body with `window` and `report` in scope) in the renderer. */
+      run(code) {
+        const runId = nextRun++
+        return new Promise((resolve, reject) => {
+          pending.set(runId, (m) => (m.error ? reject(Object.assign(new Error(m.error.message), m.error)) : resolve(m.value)))
+          child.send({ type: 'run', id: runId, code })
+        })
+      },
+      /** Resolves once `predicate(reports)` holds. */
+      until(predicate, timeout = 10_000) {
+        return new Promise((resolve, reject) => {
+          if (predicate(reports)) return resolve(reports)
+          const timer = setTimeout(() => reject(new Error(`timed out; reports: ${JSON.stringify(reports).slice(0, 500)}`)), timeout)
+          const check = () => {
+            if (predicate(reports)) {
+              clearTimeout(timer)
+              emitter.off('report', check)
+              resolve(reports)
+            }
+          }
+          emitter.on('report', check)
+        })
+      },
+      async close() {
+        if (destroyed) return
+        destroyed = true
+        all.delete(id)
+        emitter.emit('destroyed')
+        child.kill()
+        await exited
+      },
+    }
+  }
+
+  const app = { getPath: (name) => (name === 'userData' ? userData : undefined), getVersion: () => '2.0.0' }
+  return { ipcMain, app, webContents: { getAllWebContents: () => [...all.values()], fromId: (id) => all.get(id) }, openWindow }
+}
+
+module.exports = { createElectron }

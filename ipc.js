@@ -1,0 +1,3 @@
+'use strict'
+// require('tad-store/ipc'): the main-process bridge for renderers.
+module.exports = require('./js/ipc')
