@@ -66,3 +66,17 @@ async function history() {
   return report.ok
 }
 void history
+
+// Renderer entry points.
+import { registerStoreIpc } from '../../ipc'
+import { useStore } from '../../react'
+import type { StoreAPI } from '../../preload'
+const dispose: () => void = registerStoreIpc(store, { policy: { origins: { 'app://tad': { read: ['*'], write: ['settings'] } } } })
+declare const api: StoreAPI
+function Theme() {
+  const { value, updateValue } = useStore<'light' | 'dark'>('settings.theme', 'light', api)
+  // @ts-expect-error: not a theme
+  void updateValue('sepia')
+  return value
+}
+void dispose, Theme
