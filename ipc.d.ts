@@ -34,5 +34,5 @@ export interface RegisterOptions {
 }
 
 /** Handles the `tad-store:*` channels for `store`. Returns a disposer. */
-export function registerStoreIpc(store: Store, options: RegisterOptions): () => void
+export function registerStoreIpc<T extends Record<string, any>>(store: Store<T>, options: RegisterOptions): () => void
 export const EVENT_CHANNEL: 'tad-store:changes'
