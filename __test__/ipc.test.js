@@ -7,7 +7,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const Store = require('..')
 const { registerStoreIpc } = require('../ipc')
-const { createElectron } = require('./electron/main')
+const { createElectron } = require('../examples/electron-standin/main')
 const { tempDir, closeLater } = require('./helpers')
 
 const PRELOAD = path.join(__dirname, 'fixtures', 'preload.js')

@@ -58,6 +58,41 @@ async function main() {
   say(fs.readFileSync(again.path, 'utf8').replace(/^/gm, '   '))
   await again.close()
   fs.rmSync(cwd, { recursive: true, force: true })
+  await twoWindows()
+}
+
+/**
+ * Part two: examples/electron-app, unmodified, under the Electron stand-in (Electron's
+ * binary cannot be installed here). Each window's renderer is its own process with
+ * contextIsolation and sandbox on; all it has is window.storeAPI.
+ */
+async function twoWindows() {
+  const { createElectron, withElectron } = require('./electron-standin/main')
+  const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'tad-store-demo-app-'))
+  say(`\n7. The example Electron app, two windows (userData: ${userData})`)
+  const electron = createElectron({ userData })
+  const { ready } = withElectron(electron, () => require('./electron-app/main.js'))
+  const { store, windows } = await ready
+  const [one, two] = windows.map((w) => w.handle)
+  for (let i = 0; i < 200 && store.listHistory().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  const watch = `window.storeAPI.onDidChange('settings.theme', (v, old) => report({ theme: v, was: old })); await window.storeAPI.get('settings.theme')`
+  await one.run(watch)
+  await two.run(watch)
+  one.webContents.on('report', (r) => say(`   window 1 sees settings.theme: ${r.was} -> ${r.theme}`))
+  two.webContents.on('report', (r) => say(`   window 2 sees settings.theme: ${r.was} -> ${r.theme}`))
+  say('   window 1 sets the theme to dark')
+  await one.run(`await window.storeAPI.set('settings.theme', 'dark')`)
+  await two.until((r) => r.some((x) => x.theme === 'dark'))
+  const history = await two.run(`return window.storeAPI.listHistory()`)
+  say(`   window 2 lists the history: ${history.map((e) => `${e.timestamp} (${e.kind})`).join(', ')}`)
+  const first = history.at(-1).timestamp
+  say(`   window 2 rolls back to ${first}`)
+  await two.run(`await window.storeAPI.rollbackToTimestamp(${JSON.stringify(first)})`)
+  await one.until((r) => r.some((x) => x.theme === 'auto'))
+  const refused = await one.run(`await window.storeAPI.get('ai.credentials.apiKey')`).catch((e) => e)
+  say(`   window 1 asks for the API key: ${refused.code} (${refused.message})`)
+  await electron.app.quit()
+  fs.rmSync(userData, { recursive: true, force: true })
 }
 
 main().catch((error) => {

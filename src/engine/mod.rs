@@ -458,7 +458,13 @@ impl Engine {
             let st = self.shared.lock();
             self.defaults.fill(&st.doc, &KeyPath::root())
         };
+        let filled = !fill.is_empty();
         self.commit_ops(set_ops(fill), false)?;
+        if filled && self.report.fresh {
+            // A new store gets its file (and its first history entry) at once, as conf
+            // writes the defaults at construction.
+            self.shared.lock().force_checkpoint = true;
+        }
         let Some(schema) = self.schema.clone() else {
             return Ok(());
         };

@@ -70,6 +70,7 @@ function createElectron({ userData } = {}) {
         reports.push(message.data)
         emitter.emit('report', message.data)
       }
+      // (webContents.on('report', …) listens to what the renderer reports, for demos.)
     })
     const exited = new Promise((resolve) => child.once('exit', resolve))
     return {
@@ -109,8 +110,71 @@ function createElectron({ userData } = {}) {
     }
   }
 
-  const app = { getPath: (name) => (name === 'userData' ? userData : undefined), getVersion: () => '2.0.0' }
-  return { ipcMain, app, webContents: { getAllWebContents: () => [...all.values()], fromId: (id) => all.get(id) }, openWindow }
+  const appEvents = new EventEmitter()
+  const app = {
+    getPath: (name) => (name === 'userData' ? userData : undefined),
+    getVersion: () => '2.0.0',
+    whenReady: () => Promise.resolve(),
+    on: (event, listener) => appEvents.on(event, listener),
+    once: (event, listener) => appEvents.once(event, listener),
+    /** Emits before-quit and will-quit, as Electron does, awaiting async listeners. */
+    async quit() {
+      for (const event of ['before-quit', 'will-quit']) {
+        await Promise.all(appEvents.listeners(event).map((listener) => listener({ preventDefault() {} })))
+      }
+      await Promise.all([...windows].map((w) => w.close()))
+    },
+  }
+
+  const windows = new Set()
+  /** Electron's BrowserWindow, as far as an app's main process uses it. */
+  class BrowserWindow {
+    constructor(options = {}) {
+      this.options = options
+      this.handle = undefined
+      windows.add(this)
+    }
+    static getAllWindows() {
+      return [...windows]
+    }
+    get webContents() {
+      return this.handle?.webContents
+    }
+    async loadFile(file) {
+      return this.loadURL(require('node:url').pathToFileURL(file).href)
+    }
+    async loadURL(url) {
+      const prefs = this.options.webPreferences ?? {}
+      if (prefs.contextIsolation === false || prefs.nodeIntegration === true) throw new Error('The stand-in only runs isolated, sandboxed renderers')
+      this.handle = openWindow(url, { preload: prefs.preload })
+    }
+    async close() {
+      windows.delete(this)
+      await this.handle?.close()
+    }
+  }
+
+  return { ipcMain, app, BrowserWindow, webContents: { getAllWebContents: () => [...all.values()], fromId: (id) => all.get(id) }, openWindow }
 }
 
-module.exports = { createElectron }
+/**
+ * Runs `fn` with `require('electron')` (and `require('tad-store…')`) answered by the
+ * stand-in, so an app's main file loads unmodified.
+ */
+function withElectron(electron, fn) {
+  const Module = require('node:module')
+  const root = path.resolve(__dirname, '..', '..')
+  const load = Module._load
+  Module._load = function (request, ...rest) {
+    if (request === 'electron') return electron
+    if (request === 'tad-store' || request.startsWith('tad-store/')) request = root + request.slice('tad-store'.length)
+    return load.call(this, request, ...rest)
+  }
+  try {
+    return fn()
+  } finally {
+    Module._load = load
+  }
+}
+
+module.exports = { createElectron, withElectron }

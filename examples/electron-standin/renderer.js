@@ -52,9 +52,13 @@ const contextBridge = {
 }
 
 const electron = { ipcRenderer, contextBridge }
+const ROOT = require('node:path').resolve(__dirname, '..', '..')
 const load = Module._load
 Module._load = function (request, ...rest) {
-  return request === 'electron' ? electron : load.call(this, request, ...rest)
+  if (request === 'electron') return electron
+  // An app's preload requires the installed package; here it is this repository.
+  if (request === 'tad-store' || request.startsWith('tad-store/')) request = ROOT + request.slice('tad-store'.length)
+  return load.call(this, request, ...rest)
 }
 
 process.on('message', async (message) => {

@@ -1,0 +1,43 @@
+'use strict'
+// The TAD example app's main process: one store, the IPC bridge with a policy, and two
+// windows with contextIsolation and sandbox on. Run it with `npx electron .` here.
+const path = require('node:path')
+const { app, BrowserWindow, ipcMain } = require('electron')
+const Store = require('tad-store')
+const { registerStoreIpc } = require('tad-store/ipc')
+const { storeOptions } = require('tad-store/schemas')
+
+// What the app's own pages (loaded from files) may do. Credentials stay in this process.
+const policy = {
+  origins: {
+    'file://': { read: ['settings', 'ui', 'workspaces'], write: ['settings', 'ui'], readOnly: ['settings.locale'], history: true },
+  },
+  sensitiveKeys: ['ai.credentials.apiKey', 'profile.auth.token', 'profile.auth.refreshToken'],
+}
+
+function createWindow() {
+  const win = new BrowserWindow({
+    width: 960,
+    height: 720,
+    webPreferences: {
+      preload: path.join(__dirname, 'preload.js'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+    },
+  })
+  win.loadFile(path.join(__dirname, 'renderer', 'index.html'))
+  return win
+}
+
+const ready = app.whenReady().then(() => {
+  const store = new Store(storeOptions({ cwd: app.getPath('userData') }))
+  const dispose = registerStoreIpc(store, { policy, ipcMain })
+  app.on('before-quit', async () => {
+    dispose()
+    await store.close()
+  })
+  return { store, windows: [createWindow(), createWindow()] }
+})
+
+module.exports = { ready, policy }

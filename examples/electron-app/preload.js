@@ -1,0 +1,3 @@
+'use strict'
+// Runs with contextIsolation and sandbox on: exposes window.storeAPI, nothing else.
+require('tad-store/preload').exposeStoreAPI()
