@@ -177,6 +177,16 @@ function main() {
   for (const r of results.filter((x) => x.impl === 'tad-store')) {
     lines.push(`| ${r.size} | ${fmt(r.historyDiffMs, 'ms')} | ${fmt(r.historyApplyMs, 'ms')} | ${r.historyEntryBytes} B |`)
   }
+  if (!arg('--no-ipc')) {
+    process.stderr.write('bench: renderer bridge latency...\n')
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'ipc-bench.js')], { encoding: 'utf8' })
+    if (r.status !== 0) {
+      console.error(r.stderr)
+      process.exit(1)
+    }
+    lines.push('\n### Renderer bridge (Electron stand-in: renderer processes, V8-serialised IPC)\n')
+    lines.push(r.stdout.trim())
+  }
   lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
   fs.rmSync(fixtures, { recursive: true, force: true })
   console.log(lines.join('\n'))
