@@ -20,6 +20,12 @@ function createElectron({ userData } = {}) {
       handlers.delete(channel)
     },
     handlerCount: () => handlers.size,
+    /** Calls the handler for `channel` as an invoke from `event` would (for other transports). */
+    async dispatch(channel, event, args) {
+      const handler = handlers.get(channel)
+      if (!handler) throw new Error(`No handler registered for '${channel}'`)
+      return handler(event, ...args)
+    },
   }
 
   /**

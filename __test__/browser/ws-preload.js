@@ -1,0 +1,46 @@
+// Browser entry, bundled by the test: the real preload (exposeStoreAPI), with its
+// `ipcRenderer` carried over a WebSocket to the main process under the stand-in, and a
+// `contextBridge` that freezes the API onto `window`.
+const { exposeStoreAPI } = require('../../preload')
+
+const socket = new WebSocket(`ws://${location.host}/ipc`)
+const opened = new Promise((resolve) => socket.addEventListener('open', resolve, { once: true }))
+const pending = new Map()
+const listeners = new Map()
+let next = 1
+
+socket.addEventListener('message', (event) => {
+  const message = JSON.parse(event.data)
+  if (message.type === 'reply') {
+    const call = pending.get(message.id)
+    pending.delete(message.id)
+    if (message.error) call?.reject(new Error(message.error))
+    else call?.resolve(message.value)
+  } else if (message.type === 'event') {
+    for (const listener of listeners.get(message.channel) ?? []) listener({}, ...message.args)
+  }
+})
+
+const ipcRenderer = {
+  async invoke(channel, ...args) {
+    await opened
+    const id = next++
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject })
+      socket.send(JSON.stringify({ type: 'invoke', id, channel, args }))
+    })
+  },
+  on(channel, listener) {
+    if (!listeners.has(channel)) listeners.set(channel, new Set())
+    listeners.get(channel).add(listener)
+    return ipcRenderer
+  },
+}
+
+const contextBridge = {
+  exposeInMainWorld(name, api) {
+    Object.defineProperty(window, name, { value: Object.freeze(api), enumerable: true })
+  },
+}
+
+exposeStoreAPI({ contextBridge, ipcRenderer })
