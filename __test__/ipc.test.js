@@ -171,3 +171,17 @@ test('the exposed API has exactly the documented methods, frozen', async (t) => 
     frozen: true,
   })
 })
+
+test('the audit log rotates by size and never holds a value', async (t) => {
+  const { AuditLog } = require('../js/audit')
+  const dir = tempDir(t)
+  const log = new AuditLog(path.join(dir, 'config.json'), { maxBytes: 400, keep: 2 })
+  for (let i = 0; i < 40; i++) log.append({ origin: 'https://a.example', op: 'set', key: `k${i}`, outcome: 'ok' })
+  await log.flush()
+  const files = fs.readdirSync(dir).sort()
+  assert.deepEqual(files, ['audit.log', 'audit.log.1', 'audit.log.2'])
+  for (const file of files) assert.ok(fs.statSync(path.join(dir, file)).size <= 400, file)
+  const last = fs.readFileSync(path.join(dir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  assert.equal(last.at(-1).key, 'k39')
+  assert.deepEqual(Object.keys(last[0]).sort(), ['key', 'op', 'origin', 'outcome', 'time'])
+})
