@@ -49,6 +49,8 @@ type ErrorCode =
   | 'PERMISSION_DENIED'
   | 'IO'
   | 'CLOSED'
+  | 'LOCKED'
+  | 'READ_ONLY'
   | 'NOT_INITIALIZED'
   | 'NATIVE_MISSING'
 
@@ -101,6 +103,8 @@ interface Options<T extends Record<string, any>> {
   projectVersion?: string
   /** Called before each migration step. */
   beforeEachMigration?: (store: Store<T>, context: { fromVersion: string; toVersion: string; finalVersion: string; versions: string[] }) => unknown
+  /** Open without the writer's lock, to read a store another process (or Store) holds: writes throw READ_ONLY, nothing is ever written, migrations do not run. @default false */
+  readOnly?: boolean
   /** Keep a reverse diff of every snapshot in `storeHistory/` for `rollbackToTimestamp`, within these limits; `false` keeps none. @default { maxEntries: 500, maxAgeDays: 30, maxBytes: 64 MiB } */
   history?: false | { maxEntries?: number; maxAgeDays?: number; maxBytes?: number }
   /** Fold the journal into the file after this many ms without writes. @default 500 */

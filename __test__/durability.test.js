@@ -81,7 +81,7 @@ for (const [name, content] of Object.entries({
   })
 }
 
-test('a read-only directory: writes stay in memory, flush rejects, the file is unchanged', async (t) => {
+test('a read-only directory: opening to write is PERMISSION_DENIED, readOnly reads, the file is unchanged', async (t) => {
   const cwd = tempDir(t)
   const dir = path.join(cwd, 'ro')
   fs.mkdirSync(dir)
@@ -91,20 +91,24 @@ test('a read-only directory: writes stay in memory, flush rejects, the file is u
   fs.chmodSync(dir, 0o555)
   const code = `
     const Store = require('.')
-    const store = new Store({ cwd: ${JSON.stringify(dir)} })
-    store.set('a', 2)
-    console.log(JSON.stringify({ value: store.get('a') }))
-    store.flush().then(() => console.log('resolved'), (e) => console.log(JSON.stringify({ code: e.code, kind: e.kind, file: e.file })))
-      .then(() => store.close()).catch((e) => console.log(JSON.stringify({ closeCode: e.code })))
+    try {
+      new Store({ cwd: ${JSON.stringify(dir)} })
+      console.log(JSON.stringify({ opened: true }))
+    } catch (e) {
+      console.log(JSON.stringify({ code: e.code, kind: e.kind, file: e.file }))
+    }
+    const reader = new Store({ cwd: ${JSON.stringify(dir)}, readOnly: true })
+    console.log(JSON.stringify({ value: reader.get('a') }))
+    try { reader.set('a', 2) } catch (e) { console.log(JSON.stringify({ writeCode: e.code })) }
+    reader.close().then(() => console.log(JSON.stringify({ closed: true })))
   `
   const result = await runNode(code, isRoot ? { uid: 65534, gid: 65534 } : {}).finally(() => fs.chmodSync(dir, 0o755))
   assert.equal(result.code, 0, result.stderr)
   const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l))
-  assert.deepEqual(lines[0], { value: 2 })
-  assert.equal(lines[1].code, 'PERMISSION_DENIED')
-  assert.equal(lines[1].kind, 'persistent')
-  assert.ok(lines[1].file.startsWith(dir))
-  assert.equal(lines[2].closeCode, 'PERMISSION_DENIED')
+  assert.equal(lines[0].code, 'PERMISSION_DENIED')
+  assert.equal(lines[0].kind, 'persistent')
+  assert.ok(lines[0].file.startsWith(dir))
+  assert.deepEqual(lines.slice(1), [{ value: 1 }, { writeCode: 'READ_ONLY' }, { closed: true }])
   assert.deepEqual(fs.readdirSync(dir), ['config.json'])
   assert.equal(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'), '{\n\t"a": 1\n}')
 })
@@ -158,7 +162,7 @@ test('StoreManager: one instance per file; set resolves once durable', async (t)
   manager.onDidChange('theme', (v, old) => seen.push([v, old]))
   await manager.set('theme', 'dark')
   // Durable: another process reading the files now sees it.
-  const result = await runNode(`const S = require('.'); const s = new S({ cwd: ${JSON.stringify(cwd)}, checkpointIdleMs: 60000 }); console.log(s.get('theme'))`)
+  const result = await runNode(`const S = require('.'); const s = new S({ cwd: ${JSON.stringify(cwd)}, readOnly: true }); console.log(s.get('theme'))`)
   assert.equal(result.stdout.trim(), 'dark', result.stderr)
   assert.equal(manager.get('theme'), 'dark')
   await manager.delete('theme')
@@ -211,4 +215,41 @@ test('kill -9 at random points never loses an acknowledged write (100 rounds)', 
     lastAcked = last
     await store.close()
   }
+})
+
+test('one writer at a time: LOCKED with the holder pid; readOnly reads; a killed holder lets go', async (t) => {
+  const cwd = tempDir(t)
+  const holder = spawn(process.execPath, ['-e', `
+    const Store = require('.')
+    const store = new Store({ cwd: ${JSON.stringify(cwd)} })
+    store.set('who', 'holder')
+    store.flush().then(() => console.log('ready'))
+    setInterval(() => {}, 1000)
+  `], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  t.after(() => holder.kill('SIGKILL'))
+  await new Promise((resolve) => holder.stdout.once('data', resolve))
+  const error = codeOf(() => new Store({ cwd }))
+  assert.equal(error.code, 'LOCKED')
+  assert.equal(error.kind, 'transient')
+  assert.match(error.message, new RegExp(`pid ${holder.pid}`))
+  assert.match(error.message, /readOnly/)
+  const reader = new Store({ cwd, readOnly: true })
+  assert.equal(reader.get('who'), 'holder')
+  assert.equal(codeOf(() => reader.set('who', 'me')).code, 'READ_ONLY')
+  await reader.close()
+  holder.kill('SIGKILL')
+  await new Promise((resolve) => holder.once('exit', resolve))
+  const writer = closeLater(t, new Store({ cwd }))
+  writer.set('who', 'me')
+  assert.equal(writer.get('who'), 'me')
+})
+
+test('a second Store on the same file in one process is refused, not a second writer', async (t) => {
+  const cwd = tempDir(t)
+  const first = new Store({ cwd })
+  const error = codeOf(() => new Store({ cwd }))
+  assert.equal(error.code, 'LOCKED')
+  assert.match(error.message, /in this process/)
+  await first.close()
+  closeLater(t, new Store({ cwd }))
 })

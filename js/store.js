@@ -81,7 +81,8 @@ class Store {
       throw inputError('INVALID_OPTION', 'The `defaults` option must be an object')
     }
     const schema = rootSchemaOf(this.#options)
-    const migrating = migrate.checkMigrationOptions(this.#options)
+    // A reader never writes, so it runs no migrations: it shows the store as it is.
+    const migrating = !this.#options.readOnly && migrate.checkMigrationOptions(this.#options)
     // The engine's callbacks hold the store weakly, so a store that is dropped without
     // close() can still be collected (its engine then commits and closes on its own).
     const self = new WeakRef(this)
@@ -96,6 +97,7 @@ class Store {
           checkpointIdleMs: this.#options.checkpointIdleMs,
           schemaJson: schema === undefined ? undefined : JSON.stringify(schema),
           deferSettle: migrating,
+          readOnly: Boolean(this.#options.readOnly),
           ...historyOptions(this.#options.history),
         },
         () => self.deref()?.#deliver(),

@@ -37,6 +37,8 @@ pub struct NativeOptions {
     pub schema_json: Option<String>,
     /// Stay in the opening transaction for migrations; then `settle()` and `commit()`.
     pub defer_settle: Option<bool>,
+    /// Open without the writer's lock; nothing is ever written.
+    pub read_only: Option<bool>,
     /// Keep history (default true) and its limits.
     pub history: Option<bool>,
     pub history_max_entries: Option<u32>,
@@ -229,6 +231,7 @@ impl NativeStore {
         engine_options.file_mode = options.file_mode.unwrap_or(0o666);
         engine_options.clear_invalid_config = options.clear_invalid_config.unwrap_or(false);
         engine_options.defer_settle = options.defer_settle.unwrap_or(false);
+        engine_options.read_only = options.read_only.unwrap_or(false);
         engine_options.history = options.history.unwrap_or(true).then(|| {
             let defaults = HistoryPolicy::default();
             HistoryPolicy {

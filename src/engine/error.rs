@@ -60,6 +60,10 @@ pub enum StoreError {
     HistoryNotFound { timestamp: String },
     #[error("The history entry `{}` cannot be used: {reason}", file.display())]
     HistoryCorrupt { file: PathBuf, reason: String },
+    #[error("The store `{}` is open for writing in another {}: open it with `readOnly: true` to read it", file.display(), match pid { Some(pid) if *pid == std::process::id() => "store in this process".to_string(), Some(pid) => format!("process (pid {pid})"), None => "process".to_string() })]
+    Locked { file: PathBuf, pid: Option<u32> },
+    #[error("The store `{}` was opened read-only", file.display())]
+    ReadOnly { file: PathBuf },
     #[error("The store `{}` is closed", file.display())]
     Closed { file: PathBuf },
 }
@@ -82,6 +86,8 @@ impl StoreError {
             StoreError::InvalidOption { .. } => "INVALID_OPTION",
             StoreError::HistoryNotFound { .. } => "HISTORY_NOT_FOUND",
             StoreError::HistoryCorrupt { .. } => "HISTORY_CORRUPT",
+            StoreError::Locked { .. } => "LOCKED",
+            StoreError::ReadOnly { .. } => "READ_ONLY",
             StoreError::Closed { .. } => "CLOSED",
         }
     }
@@ -95,7 +101,10 @@ impl StoreError {
             | StoreError::SchemaViolation { .. }
             | StoreError::InvalidOption { .. }
             | StoreError::HistoryNotFound { .. }
+            | StoreError::ReadOnly { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
+            // The holder may close: trying again later can work.
+            StoreError::Locked { .. } => ErrorKind::Transient,
             StoreError::HistoryCorrupt { .. } => ErrorKind::Critical,
             StoreError::CorruptFile { .. } => ErrorKind::Critical,
             StoreError::Io { errno, .. } => match errno {
@@ -125,6 +134,8 @@ impl StoreError {
             | StoreError::Io { file, .. }
             | StoreError::Serialize { file, .. }
             | StoreError::HistoryCorrupt { file, .. }
+            | StoreError::Locked { file, .. }
+            | StoreError::ReadOnly { file }
             | StoreError::Closed { file } => Some(file),
             StoreError::SchemaViolation { file, .. } => file.as_deref(),
             _ => None,

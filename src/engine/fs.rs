@@ -17,8 +17,14 @@ pub trait FsFile: Send {
     fn set_len(&mut self, len: u64) -> io::Result<()>;
 }
 
+/// An exclusive advisory lock; released when dropped (or when the process dies).
+pub trait FsLock: Send {}
+
 /// The operations the engine needs, and only those.
 pub trait Fs: Send + Sync {
+    /// Takes an exclusive lock on `path` (created if absent) without waiting:
+    /// `ErrorKind::WouldBlock` when another holder has it.
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>>;
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Creates or truncates `path` for writing, with permission `mode` for a new file.
     fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>>;
@@ -40,6 +46,10 @@ pub struct RealFs;
 
 struct RealFile(File);
 
+/// Holds the lock file open; the OS drops the lock with the descriptor.
+struct RealLock(#[allow(dead_code)] File);
+impl FsLock for RealLock {}
+
 impl FsFile for RealFile {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         // std's write_all loops over short writes and turns a zero-byte write into an
@@ -55,6 +65,18 @@ impl FsFile for RealFile {
 }
 
 impl Fs for RealFs {
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>> {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => io::Error::from(io::ErrorKind::WouldBlock),
+            std::fs::TryLockError::Error(e) => e,
+        })?;
+        Ok(Box::new(RealLock(file)))
+    }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
     }
@@ -138,6 +160,8 @@ struct SimState {
 
 #[derive(Default)]
 struct Sim {
+    /// Paths locked now (locks are not files: a crash or a reboot drops them).
+    locks: std::collections::BTreeSet<PathBuf>,
     state: SimState,
     /// The state before the first mutating operation.
     initial: SimState,
@@ -354,7 +378,27 @@ fn not_found() -> io::Error {
     io::Error::from(io::ErrorKind::NotFound)
 }
 
+struct SimLock {
+    fs: SimFs,
+    path: PathBuf,
+}
+impl FsLock for SimLock {}
+impl Drop for SimLock {
+    fn drop(&mut self) {
+        self.fs.lock().locks.remove(&self.path);
+    }
+}
+
 impl Fs for SimFs {
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>> {
+        if !self.lock().locks.insert(path.to_path_buf()) {
+            return Err(io::Error::from(io::ErrorKind::WouldBlock));
+        }
+        Ok(Box::new(SimLock {
+            fs: self.clone(),
+            path: path.to_path_buf(),
+        }))
+    }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         let sim = self.lock();
         let id = sim.state.names.get(path).ok_or_else(not_found)?;

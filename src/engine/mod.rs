@@ -17,6 +17,7 @@ pub mod error;
 pub mod fs;
 pub mod history;
 pub mod journal;
+pub mod lock;
 pub mod map;
 pub mod path;
 pub mod schema;
@@ -74,6 +75,9 @@ pub struct EngineOptions {
     pub defer_settle: bool,
     /// Keep a reverse diff of every snapshot in `storeHistory/`; `None` keeps none.
     pub history: Option<history::HistoryPolicy>,
+    /// Open without the writer's lock: reads only, nothing is ever written, and a store
+    /// another process holds can be read.
+    pub read_only: bool,
 }
 
 impl EngineOptions {
@@ -89,6 +93,7 @@ impl EngineOptions {
             schema: None,
             defer_settle: false,
             history: Some(history::HistoryPolicy::default()),
+            read_only: false,
         }
     }
 }
@@ -235,6 +240,10 @@ struct Shared {
     policy: CheckpointPolicy,
     serialize: Option<snapshot::Serializer>,
     history: Option<history::HistoryPolicy>,
+    /// Nothing is ever written: no lock, no journal, no snapshot.
+    read_only: bool,
+    /// The writer's lock, released when the committer stops.
+    lock: Mutex<Option<Box<dyn fs::FsLock>>>,
     on_error: Mutex<Option<ErrorListener>>,
 }
 
@@ -289,10 +298,23 @@ impl Engine {
         let fs = options.fs.clone();
         let path = options.path.clone();
         let dir = snapshot::dir_of(&path);
-        fs.create_dir_all(&dir)
-            .map_err(|e| StoreError::io("create directory", &dir, &e))?;
+        let read_only = options.read_only;
+        if !read_only {
+            fs.create_dir_all(&dir)
+                .map_err(|e| StoreError::io("create directory", &dir, &e))?;
+        }
+        // The writer's lock comes first: everything below assumes no one else writes.
+        let lock = if read_only {
+            None
+        } else {
+            Some(lock::acquire(&*fs, &path)?)
+        };
         let mut report = OpenReport {
-            stale_temps: snapshot::remove_stale_temps(&*fs, &path)?,
+            stale_temps: if read_only {
+                0
+            } else {
+                snapshot::remove_stale_temps(&*fs, &path)?
+            },
             ..OpenReport::default()
         };
 
@@ -302,7 +324,9 @@ impl Engine {
                 report.fresh = true;
                 (Node::empty_object(), SnapshotId::of(b""))
             }
-            Err(err @ StoreError::CorruptFile { .. }) if options.clear_invalid_config => {
+            Err(err @ StoreError::CorruptFile { .. })
+                if options.clear_invalid_config && !read_only =>
+            {
                 report.quarantine_reason = Some(err.to_string());
                 report.quarantined = Some(snapshot::quarantine(&*fs, &path, "corrupt")?);
                 (Node::empty_object(), SnapshotId::of(b""))
@@ -321,6 +345,7 @@ impl Engine {
                     // never be replayed, even if that older snapshot came back.
                     // Beside a snapshot that was moved aside as corrupt, it is kept with it
                     // for inspection instead.
+                    None if read_only => {}
                     None if report.quarantined.is_some() => {
                         snapshot::quarantine(&*fs, &journal_path, "corrupt")?;
                     }
@@ -335,7 +360,7 @@ impl Engine {
                             apply_batch(&mut doc, batch)?;
                         }
                         journal_len = replay.valid_len as u64;
-                        if report.torn_bytes > 0 {
+                        if report.torn_bytes > 0 && !read_only {
                             // Cut the torn tail so new records follow the last whole one.
                             let mut file = fs
                                 .open_append(&journal_path)
@@ -392,17 +417,20 @@ impl Engine {
             policy: options.checkpoint,
             serialize: options.serialize,
             history: options.history,
+            read_only,
+            lock: Mutex::new(lock),
             on_error: Mutex::new(None),
         });
         let committer_shared = shared.clone();
         let last_history_millis = match options.history {
-            Some(_) => history::reconcile(&*shared.fs, &path, snapshot_id)?,
-            None => 0,
+            Some(_) if !read_only => history::reconcile(&*shared.fs, &path, snapshot_id)?,
+            _ => 0,
         };
         let mut committer = Committer {
             shared: committer_shared,
             journal: None,
-            journal_len,
+            // A reader never writes: it has no journal to extend or fold.
+            journal_len: if read_only { 0 } else { journal_len },
             base: snapshot_id,
             needs_checkpoint: report.quarantined.is_some(),
             backoff: None,
@@ -460,7 +488,7 @@ impl Engine {
         };
         let filled = !fill.is_empty();
         self.commit_ops(set_ops(fill), false)?;
-        if filled && self.report.fresh {
+        if filled && self.report.fresh && !self.shared.read_only {
             // A new store gets its file (and its first history entry) at once, as conf
             // writes the defaults at construction.
             self.shared.lock().force_checkpoint = true;
@@ -476,7 +504,7 @@ impl Engine {
             violations,
             file: Some(self.shared.path.clone()),
         };
-        if !(self.clear_invalid_config && allow_clear) {
+        if !(self.clear_invalid_config && allow_clear) || self.shared.read_only {
             return Err(refused);
         }
         // Start over from the defaults, if they themselves pass, before touching the file.
@@ -746,6 +774,11 @@ impl Engine {
                 file: self.shared.path.clone(),
             });
         }
+        if user && self.shared.read_only {
+            return Err(StoreError::ReadOnly {
+                file: self.shared.path.clone(),
+            });
+        }
         if ops.is_empty() {
             return Ok(Receipt {
                 seq: st.seq,
@@ -815,7 +848,12 @@ impl Engine {
             None => apply_batch(&mut st.doc, &batch)?,
         }
         st.seq = batch.seq;
-        st.pending.extend(journal::encode(&batch));
+        if self.shared.read_only {
+            // Defaults a reader fills in live in its memory only.
+            st.durable_seq = st.seq;
+        } else {
+            st.pending.extend(journal::encode(&batch));
+        }
         st.last_change = Instant::now();
         let schedule_delivery = newly_pending && !st.delivery_scheduled;
         if schedule_delivery {
@@ -1182,6 +1220,11 @@ impl Committer {
                 requests,
             } = self.next_work()
             else {
+                self.shared
+                    .lock
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
                 return;
             };
             let result = match snapshot {
@@ -1243,7 +1286,7 @@ impl Committer {
                 // store opened and closed without changes leaves its file untouched.
                 let closing_dirty =
                     closing && (self.journal_len > 0 || !records.is_empty() || undurable);
-                let checkpoint = closing_dirty
+                let checkpoint = !self.shared.read_only && closing_dirty
                     || too_big
                     || broken
                     || self.backoff.is_some()
@@ -1254,7 +1297,8 @@ impl Committer {
                 let dirty = self.journal_len > journal::HEADER_LEN as u64
                     || !records.is_empty()
                     || undurable;
-                let checkpoint = checkpoint || (!requests.is_empty() && dirty);
+                let checkpoint =
+                    checkpoint || (!requests.is_empty() && dirty && !self.shared.read_only);
                 let snapshot = checkpoint.then(|| st.doc.clone());
                 st.committer_idle = false;
                 return Work::Commit {
@@ -1470,6 +1514,12 @@ impl Committer {
         };
         if stop {
             st.closed = true;
+            // Another writer may open the store now.
+            self.shared
+                .lock
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
             // A closed store answers no reads: free its memory now rather than when the
             // JS object that owns it is collected, keeping only the events still owed.
             let owed = collect_events(&mut st);

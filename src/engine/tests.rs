@@ -404,7 +404,11 @@ fn stale_temp_files_are_removed_on_open() {
     ]));
     let engine = open(&fs);
     assert_eq!(engine.report().stale_temps, 1);
-    assert_eq!(fs.image().len(), 1);
+    let names: Vec<_> = fs.image().into_keys().collect();
+    assert_eq!(
+        names,
+        vec![PathBuf::from(STORE), lock::lock_path_for(Path::new(STORE))]
+    );
 }
 
 #[test]
@@ -664,10 +668,12 @@ fn an_invalid_file_is_refused_untouched_or_moved_aside() {
     let err = Engine::open(schema_options(&fs)).err().unwrap();
     assert_eq!(err.code(), "SCHEMA_VIOLATION");
     assert_eq!(err.file(), Some(Path::new(STORE)));
+    let mut image = fs.image();
+    image.remove(&lock::lock_path_for(Path::new(STORE)));
     assert_eq!(
-        fs.image(),
+        image,
         Image::from([(PathBuf::from(STORE), bad.clone())]),
-        "nothing written"
+        "nothing written but the lock file"
     );
 
     let mut opts = schema_options(&fs);
@@ -925,5 +931,39 @@ fn a_backup_bridges_a_gap_in_the_chain() {
             .iter()
             .any(|e| e.kind == history::EntryKind::Backup
                 && e.timestamp == "2020-01-01T00:00:00.000Z")
+    );
+}
+
+#[test]
+fn one_writer_at_a_time_and_readers_never_write() {
+    let fs = SimFs::from_image(&Image::from([(
+        PathBuf::from(STORE),
+        br#"{"a":1}"#.to_vec(),
+    )]));
+    let mut writer = open(&fs);
+    let err = Engine::open(options(&fs)).err().unwrap();
+    assert_eq!(err.code(), "LOCKED");
+    let mut opts = options(&fs);
+    opts.read_only = true;
+    opts.defaults = vec![(p("b"), j("2"))];
+    let mut reader = Engine::open(opts).unwrap();
+    assert_eq!(reader.get_json(&p("a")).unwrap().as_deref(), Some("1"));
+    assert_eq!(
+        reader.get_json(&p("b")).unwrap().as_deref(),
+        Some("2"),
+        "defaults show in memory"
+    );
+    assert_eq!(reader.set(&p("a"), j("5")).unwrap_err().code(), "READ_ONLY");
+    let before = fs.op_count();
+    reader.close_blocking().unwrap();
+    assert_eq!(
+        fs.op_count(),
+        before,
+        "a reader writes nothing, even on close"
+    );
+    writer.close_blocking().unwrap();
+    assert!(
+        Engine::open(options(&fs)).is_ok(),
+        "closing released the lock"
     );
 }
