@@ -33,6 +33,6 @@ export interface RegisterOptions {
   onAuditError?: (error: Error) => void
 }
 
-/** Handles the `tad-store:*` channels for `store`. Returns a disposer. */
-export function registerStoreIpc<T extends Record<string, any>>(store: Store<T>, options: RegisterOptions): () => void
+/** Handles the `tad-store:*` channels for `store`. Returns a disposer (its promise settles once the audit log is written). */
+export function registerStoreIpc<T extends Record<string, any>>(store: Store<T>, options: RegisterOptions): () => Promise<void>
 export const EVENT_CHANNEL: 'tad-store:changes'

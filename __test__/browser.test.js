@@ -77,8 +77,8 @@ async function serve(t, store) {
       }
     })
   })
+  closeLater(t, { close: dispose })
   t.after(async () => {
-    dispose()
     for (const client of wss.clients) client.terminate()
     await new Promise((resolve) => wss.close(resolve))
     await new Promise((resolve) => server.close(resolve))
@@ -90,6 +90,7 @@ test('two pages of the example renderer in Chromium stay in sync; a refused writ
   const store = closeLater(t, new Store(storeOptions({ cwd: tempDir(t) })))
   const origin = await serve(t, store)
   const { chromium } = require('playwright-core')
+  // (The browser is closed by its own hook; the bridge and the store by closeLater.)
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -4,7 +4,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { createElectron, withElectron } = require('../examples/electron-standin/main')
-const { tempDir } = require('./helpers')
+const { tempDir, closeLater } = require('./helpers')
 
 const MAIN = path.join(__dirname, '..', 'examples', 'electron-app', 'main.js')
 
@@ -13,7 +13,8 @@ async function startApp(t) {
   delete require.cache[MAIN]
   const { ready } = withElectron(electron, () => require(MAIN))
   const { store, windows } = await ready
-  t.after(() => electron.app.quit())
+  // Quit (closing the store and the windows) before the directory is removed.
+  closeLater(t, { close: () => electron.app.quit() })
   // A new store writes its file, and its first history entry, right away.
   for (let i = 0; i < 200 && store.listHistory().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
   // loadFile is asynchronous in Electron too: wait for both renderers.

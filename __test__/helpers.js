@@ -8,7 +8,10 @@ const ROOT = path.resolve(__dirname, '..')
 
 const storesOf = new WeakMap()
 
-/** Closes `store` when the test ends, before its directory is removed. */
+/**
+ * Closes `store` (anything with `close()`: a store, a window, a bridge) when the test
+ * ends, before its directory is removed; last registered, first closed.
+ */
 function closeLater(t, store) {
   if (!storesOf.has(t)) {
     storesOf.set(t, [])
@@ -21,9 +24,10 @@ function closeLater(t, store) {
 function tempDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tad-store-test-'))
   t.after(async () => {
-    for (const store of storesOf.get(t) ?? []) await store.close().catch(() => {})
+    for (const store of (storesOf.get(t) ?? []).reverse()) await Promise.resolve(store.close()).catch(() => {})
     storesOf.delete(t)
-    fs.rmSync(dir, { recursive: true, force: true })
+    // Retries: a background write (the audit log, a renderer) may still be finishing.
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 })
   })
   return dir
 }

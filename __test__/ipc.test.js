@@ -26,16 +26,8 @@ async function setup(t, extra = {}) {
   const store = closeLater(t, new Store({ cwd: tempDir(t), defaults: { settings: { theme: 'light', locked: 1 }, ai: { credentials: { apiKey: 'sk-secret-123' } } } }))
   const electron = createElectron()
   const dispose = registerStoreIpc(store, { policy, ipcMain: electron.ipcMain, ...extra })
-  const windows = []
-  const open = (url = `${APP}/index.html`, options = {}) => {
-    const win = electron.openWindow(url, { preload: PRELOAD, ...options })
-    windows.push(win)
-    return win
-  }
-  t.after(async () => {
-    await Promise.all(windows.map((w) => w.close()))
-    dispose()
-  })
+  closeLater(t, { close: dispose })
+  const open = (url = `${APP}/index.html`, options = {}) => closeLater(t, electron.openWindow(url, { preload: PRELOAD, ...options }))
   return { store, electron, open, dispose }
 }
 
@@ -119,12 +111,8 @@ test('every request is checked: frames, origins, keys, payloads, grants', async 
 test('a refused write from a renderer reports the store error code', async (t) => {
   const store = closeLater(t, new Store({ cwd: tempDir(t), schema: { ui: { type: 'object', properties: { zoom: { type: 'number' } } } } }))
   const electron = createElectron()
-  const dispose = registerStoreIpc(store, { policy, ipcMain: electron.ipcMain })
-  const win = electron.openWindow(`${APP}/`, { preload: PRELOAD })
-  t.after(async () => {
-    await win.close()
-    dispose()
-  })
+  closeLater(t, { close: registerStoreIpc(store, { policy, ipcMain: electron.ipcMain }) })
+  const win = closeLater(t, electron.openWindow(`${APP}/`, { preload: PRELOAD }))
   const error = await win.run(`await window.storeAPI.set('ui.zoom', 'big')`).then(() => null, (e) => e)
   assert.equal(error?.code, 'SCHEMA_VIOLATION')
 })

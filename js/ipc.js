@@ -187,9 +187,11 @@ function registerStoreIpc(store, options = {}) {
     win.sender.send(EVENT_CHANNEL, { seq: win.seq, changes })
   }
 
+  /** Removes the handlers and subscriptions; the promise settles once the audit log is written. */
   return function dispose() {
     for (const op of CHANNELS) ipcMain.removeHandler(`tad-store:${op}`)
     for (const id of [...windows.keys()]) dropWindow(id)
+    return audit.flush()
   }
 }
 

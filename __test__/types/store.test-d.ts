@@ -71,7 +71,7 @@ void history
 import { registerStoreIpc } from '../../ipc'
 import { useStore } from '../../react'
 import type { StoreAPI } from '../../preload'
-const dispose: () => void = registerStoreIpc(store, { policy: { origins: { 'app://tad': { read: ['*'], write: ['settings'] } } } })
+const dispose: () => Promise<void> = registerStoreIpc(store, { policy: { origins: { 'app://tad': { read: ['*'], write: ['settings'] } } } })
 declare const api: StoreAPI
 function Theme() {
   const { value, updateValue } = useStore<'light' | 'dark'>('settings.theme', 'light', api)

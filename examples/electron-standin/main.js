@@ -39,6 +39,10 @@ function createElectron({ userData } = {}) {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
+    // A renderer never outlives the main process, whatever happens to the test.
+    const killChild = () => child.kill()
+    process.once('exit', killChild)
+    child.once('exit', () => process.off('exit', killChild))
     const emitter = new EventEmitter()
     const mainFrame = { url, parent: null, routingId: id }
     const subFrame = { url, parent: mainFrame, routingId: id * 1000 }
