@@ -172,11 +172,14 @@ test('StoreManager: one instance per file; set resolves once durable', async (t)
   assert.notEqual(new StoreManager({ cwd }), manager, 'a closed manager is forgotten')
 })
 
-test('kill -9 at random points never loses an acknowledged write (100 rounds)', async (t) => {
+test('kill -9 at random points during sets, checkpoints, history writes and rollbacks (200 rounds)', async (t) => {
   const cwd = tempDir(t)
+  // Each round: sets (acknowledged by flush), frequent checkpoints with history entries,
+  // and rollbacks to the newest recorded state (which keep every acknowledged write, so
+  // the check below holds while the rollback machinery runs under the kills).
   const writer = `
     const Store = require('.')
-    const store = new Store({ cwd: ${JSON.stringify(cwd)}, checkpointIdleMs: 2 })
+    const store = new Store({ cwd: ${JSON.stringify(cwd)}, checkpointIdleMs: 2, history: { maxEntries: 50 } })
     let n = store.get('last', 0)
     const loop = async () => {
       for (;;) {
@@ -186,12 +189,18 @@ test('kill -9 at random points never loses an acknowledged write (100 rounds)', 
         if (n % 3 === 0) store.store = { ...store.store, replaced: n }
         await store.flush()
         process.stdout.write(n + '\\n')
+        if (n % 5 === 0) {
+          await store.verifyHistory() // records the current state
+          const [newest] = store.listHistory()
+          if (newest) await store.rollbackToTimestamp(newest.timestamp)
+          await store.flush()
+        }
       }
     }
     loop()
   `
   let lastAcked = 0
-  for (let round = 0; round < 100; round++) {
+  for (let round = 0; round < 200; round++) {
     const child = spawn(process.execPath, ['-e', writer], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
@@ -212,6 +221,8 @@ test('kill -9 at random points never loses an acknowledged write (100 rounds)', 
     for (let k = 1; k <= lastAcked; k++) {
       assert.equal(store.get(`k${k}`)?.n, k, `round ${round}: acknowledged write k${k} lost`)
     }
+    const report = await store.verifyHistory()
+    assert.equal(report.ok, true, `round ${round}: history chain broken: ${JSON.stringify(report)}`)
     lastAcked = last
     await store.close()
   }
