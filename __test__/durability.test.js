@@ -264,3 +264,38 @@ test('a second Store on the same file in one process is refused, not a second wr
   await first.close()
   closeLater(t, new Store({ cwd }))
 })
+
+test('corrupt inputs on a real disk: a directory, a symlink, mode 0000', async (t) => {
+  // A directory where the file should be: a typed error, nothing touched.
+  const withDir = tempDir(t)
+  fs.mkdirSync(path.join(withDir, 'config.json'))
+  const error = codeOf(() => new Store({ cwd: withDir }))
+  assert.equal(error.code, 'IO')
+  assert.ok(fs.statSync(path.join(withDir, 'config.json')).isDirectory())
+
+  // A symlink is read through; the first write replaces the link with a file of its
+  // own (atomically, by rename) and leaves the link's target as it was.
+  const withLink = tempDir(t)
+  const target = path.join(withLink, 'elsewhere.json')
+  fs.writeFileSync(target, '{"a":1}')
+  fs.symlinkSync(target, path.join(withLink, 'config.json'))
+  const linked = new Store({ cwd: withLink })
+  assert.equal(linked.get('a'), 1)
+  linked.set('a', 2)
+  await linked.close()
+  assert.equal(fs.readFileSync(target, 'utf8'), '{"a":1}')
+  assert.equal(fs.lstatSync(path.join(withLink, 'config.json')).isSymbolicLink(), false)
+  assert.equal(JSON.parse(fs.readFileSync(path.join(withLink, 'config.json'), 'utf8')).a, 2)
+
+  // Mode 0000 (as `nobody` when root, who reads anything): PERMISSION_DENIED, untouched.
+  const locked = tempDir(t)
+  fs.writeFileSync(path.join(locked, 'config.json'), '{"a":1}')
+  fs.chmodSync(path.join(locked, 'config.json'), 0o000)
+  fs.chmodSync(locked, 0o777)
+  const result = await runNode(
+    `const S = require('.'); try { new S({ cwd: ${JSON.stringify(locked)} }) } catch (e) { console.log(e.code) }`,
+    isRoot ? { uid: 65534, gid: 65534 } : {},
+  ).finally(() => fs.chmodSync(path.join(locked, 'config.json'), 0o600))
+  assert.equal(result.stdout.trim(), 'PERMISSION_DENIED', result.stderr)
+  assert.equal(fs.readFileSync(path.join(locked, 'config.json'), 'utf8'), '{"a":1}')
+})

@@ -967,3 +967,96 @@ fn one_writer_at_a_time_and_readers_never_write() {
         "closing released the lock"
     );
 }
+
+/// The corrupt-input corpus: every input has a defined outcome, no panic, nothing lost.
+#[test]
+fn corrupt_inputs_have_defined_outcomes() {
+    let good = br#"{"settings":{"theme":"dark","list":[1,2,3]},"name":"x"}"#.to_vec();
+    let deep_ok = format!("{{\"a\":{}1{}}}", "[".repeat(110), "]".repeat(110));
+    let too_deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+    let mut cases: Vec<(String, Vec<u8>, Option<&str>)> = vec![
+        ("empty".into(), b"".to_vec(), Some("CORRUPT_FILE")),
+        ("NUL blocks".into(), vec![0u8; 4096], Some("CORRUPT_FILE")),
+        (
+            "trailing garbage".into(),
+            [&good[..], b"}}garbage"].concat(),
+            Some("CORRUPT_FILE"),
+        ),
+        (
+            "invalid UTF-8".into(),
+            b"{\"a\":\"\xff\xfe\"}".to_vec(),
+            Some("CORRUPT_FILE"),
+        ),
+        (
+            "BOM".into(),
+            [&b"\xEF\xBB\xBF"[..], &good[..]].concat(),
+            None,
+        ),
+        (
+            "lone surrogate".into(),
+            br#"{"a":"\ud800"}"#.to_vec(),
+            Some("CORRUPT_FILE"),
+        ),
+        (
+            "nesting past the parser's limit".into(),
+            too_deep.into_bytes(),
+            Some("CORRUPT_FILE"),
+        ),
+        ("deep but loadable".into(), deep_ok.into_bytes(), None),
+        (
+            "a __proto__ key".into(),
+            br#"{"__proto__":{"polluted":true},"a":1}"#.to_vec(),
+            None,
+        ),
+        (
+            "not an object".into(),
+            b"\"just a string\"".to_vec(),
+            Some("CORRUPT_FILE"),
+        ),
+    ];
+    for cut in 0..good.len() {
+        cases.push((
+            format!("truncated at {cut}"),
+            good[..cut].to_vec(),
+            Some("CORRUPT_FILE"),
+        ));
+    }
+    for (name, bytes, expected) in cases {
+        let fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), bytes.clone())]));
+        match (Engine::open(options(&fs)), expected) {
+            (Ok(engine), None) => {
+                assert!(engine.store_json().is_ok(), "{name}");
+            }
+            (Err(err), Some(code)) => {
+                assert_eq!(err.code(), code, "{name}");
+                assert_eq!(
+                    fs.image()[&PathBuf::from(STORE)],
+                    bytes,
+                    "{name}: the file is untouched"
+                );
+                // With clearInvalidConfig it is moved aside, never lost, and the store opens.
+                let mut opts = options(&fs);
+                opts.clear_invalid_config = true;
+                let engine = Engine::open(opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let aside = engine.report().quarantined.clone().expect("moved aside");
+                assert_eq!(fs.image()[&aside], bytes, "{name}: kept byte for byte");
+            }
+            (Ok(_), Some(code)) => panic!("{name}: opened, expected {code}"),
+            (Err(err), None) => panic!("{name}: refused with {err}"),
+        }
+    }
+    // A `__proto__` key in the file stays data: readable through its parent, never a path.
+    let fs = SimFs::from_image(&Image::from([(
+        PathBuf::from(STORE),
+        br#"{"__proto__":{"x":1},"a":1}"#.to_vec(),
+    )]));
+    let engine = open(&fs);
+    assert_eq!(
+        engine.store_json().unwrap(),
+        r#"{"__proto__":{"x":1},"a":1}"#
+    );
+    assert_eq!(
+        KeyPath::parse("__proto__.x").unwrap_err().code(),
+        "INVALID_KEY"
+    );
+}
