@@ -15,6 +15,7 @@ pub mod defaults;
 pub mod document;
 pub mod error;
 pub mod fs;
+pub mod fuzzing;
 pub mod history;
 pub mod journal;
 pub mod lock;
