@@ -10,7 +10,9 @@ use std::path::Path;
 
 /// Key paths: parsing never panics, and what parses prints back to the same path.
 pub fn key_path(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(path) = KeyPath::parse(text) {
         let again = KeyPath::parse(&path.to_string()).expect("a printed path parses");
         assert_eq!(again, path, "round trip of {text:?}");
@@ -19,10 +21,13 @@ pub fn key_path(data: &[u8]) {
 
 /// Loading a document: never panics; what loads writes out and loads back the same.
 pub fn load_document(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(node) = Node::from_json(text) {
         let pretty = node.to_pretty_json();
-        let again = Node::from_json(std::str::from_utf8(&pretty).expect("UTF-8")).expect("our output loads");
+        let again = Node::from_json(std::str::from_utf8(&pretty).expect("UTF-8"))
+            .expect("our output loads");
         assert_eq!(again, node);
     }
 }
@@ -33,7 +38,8 @@ pub fn history_apply(data: &[u8]) {
     let split = data.first().map_or(0, |b| *b as usize).min(data.len());
     let (base, entry) = data.split_at(split);
     if let Ok(old) = history::apply(Path::new("fuzz"), entry, base) {
-        let header = history::decode_header(Path::new("fuzz"), entry).expect("applied, so it decodes");
+        let header =
+            history::decode_header(Path::new("fuzz"), entry).expect("applied, so it decodes");
         assert_eq!(journal::SnapshotId::of(&old), header.old);
     }
 }
@@ -46,8 +52,11 @@ pub fn journal_replay(data: &[u8]) {
     }
 }
 
+/// A check: panics when an invariant breaks.
+pub type Check = fn(&[u8]);
+
 /// Every target, by the directory name of its corpus.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("key_path", key_path),
     ("load_document", load_document),
     ("history_apply", history_apply),
@@ -61,16 +70,23 @@ mod tests {
     /// CI replays each target's saved corpus as ordinary tests.
     #[test]
     fn fuzz_corpus_replays() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join("corpus");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz")
+            .join("corpus");
         let mut ran = 0;
         for (name, check) in TARGETS {
             let dir = root.join(name);
-            let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let entries =
+                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
             for entry in entries {
                 let path = entry.unwrap().path();
                 let data = std::fs::read(&path).unwrap();
                 let outcome = std::panic::catch_unwind(|| check(&data));
-                assert!(outcome.is_ok(), "{name}: {} breaks an invariant", path.display());
+                assert!(
+                    outcome.is_ok(),
+                    "{name}: {} breaks an invariant",
+                    path.display()
+                );
                 ran += 1;
             }
         }
@@ -81,8 +97,13 @@ mod tests {
     #[test]
     #[ignore]
     fn write_seeds() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join("corpus");
-        let (new, old) = (br#"{"a":2,"b":[1,2,3]}"#.to_vec(), br#"{"a":1,"b":[1,2]}"#.to_vec());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz")
+            .join("corpus");
+        let (new, old) = (
+            br#"{"a":2,"b":[1,2,3]}"#.to_vec(),
+            br#"{"a":1,"b":[1,2]}"#.to_vec(),
+        );
         let entry = history::encode(1, &new, &old).unwrap();
         let seed = [&[new.len() as u8][..], &new, &entry].concat();
         std::fs::write(root.join("history_apply").join("valid-entry"), seed).unwrap();

@@ -318,6 +318,10 @@ pub fn write(
     Ok(path)
 }
 
+fn read(fs: &dyn Fs, file: &Path) -> Result<Vec<u8>> {
+    fs.read(file).map_err(|e| StoreError::io("read", file, &e))
+}
+
 fn list_dir(fs: &dyn Fs, dir: &Path) -> Result<Vec<String>> {
     match fs.list(dir) {
         Ok(names) => Ok(names),
@@ -341,9 +345,7 @@ pub fn reconcile(fs: &dyn Fs, store: &Path, current: SnapshotId) -> Result<u64> 
         return Ok(0);
     };
     let file = dir.join(&name);
-    let bytes = fs
-        .read(&file)
-        .map_err(|e| StoreError::io("read", &file, &e))?;
+    let bytes = read(fs, &file)?;
     if let Ok(header) = decode_header(&file, &bytes) {
         if header.new != current && header.old == current {
             fs.remove(&file)
@@ -366,9 +368,7 @@ pub fn diffs(fs: &dyn Fs, store: &Path) -> Result<Vec<(Entry, Option<StoreError>
             continue;
         };
         let file = dir.join(&name);
-        let bytes = fs
-            .read(&file)
-            .map_err(|e| StoreError::io("read", &file, &e))?;
+        let bytes = read(fs, &file)?;
         let decoded = decode_header(&file, &bytes);
         let entry = Entry {
             timestamp: iso(millis),
@@ -404,9 +404,7 @@ pub fn backups(fs: &dyn Fs, store: &Path) -> Result<Vec<Entry>> {
             continue;
         };
         let file = dir.join(&name);
-        let bytes = fs
-            .read(&file)
-            .map_err(|e| StoreError::io("read", &file, &e))?;
+        let bytes = read(fs, &file)?;
         out.push(Entry {
             timestamp: iso(millis),
             millis,
@@ -449,9 +447,7 @@ pub fn reconstruct(
     let target = parse_iso(timestamp).ok_or_else(not_found)?;
     let backups = backups(fs, store)?;
     if let Some(backup) = backups.iter().find(|b| b.millis == target) {
-        return fs
-            .read(&backup.file)
-            .map_err(|e| StoreError::io("read", &backup.file, &e));
+        return read(fs, &backup.file);
     }
     let chain = diffs(fs, store)?;
     if !chain.iter().any(|(e, _)| e.millis == target) {
@@ -467,11 +463,7 @@ pub fn reconstruct(
             // A full backup of exactly the state this entry starts from continues the chain.
             let bridge = backups.iter().find(|b| b.hash == hex(&header.new.hash));
             match bridge {
-                Some(b) => {
-                    state = fs
-                        .read(&b.file)
-                        .map_err(|e| StoreError::io("read", &b.file, &e))?
-                }
+                Some(b) => state = read(fs, &b.file)?,
                 None => {
                     return Err(corrupt(
                         &entry.file,
@@ -483,9 +475,7 @@ pub fn reconstruct(
         if entry.millis == target {
             return Ok(state);
         }
-        let bytes = fs
-            .read(&entry.file)
-            .map_err(|e| StoreError::io("read", &entry.file, &e))?;
+        let bytes = read(fs, &entry.file)?;
         state = apply(&entry.file, &bytes, &state)?;
     }
     Err(not_found())
@@ -504,10 +494,7 @@ pub fn verify(fs: &dyn Fs, store: &Path, current: Vec<u8>) -> Result<Report> {
     for (entry, broken) in chain {
         let step = match broken {
             Some(err) => Err(err),
-            None => fs
-                .read(&entry.file)
-                .map_err(|e| StoreError::io("read", &entry.file, &e))
-                .and_then(|bytes| apply(&entry.file, &bytes, &state)),
+            None => read(fs, &entry.file).and_then(|bytes| apply(&entry.file, &bytes, &state)),
         };
         match step {
             Ok(old) => {

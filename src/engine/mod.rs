@@ -1439,11 +1439,7 @@ impl Committer {
         };
         let fs = &*self.shared.fs;
         let path = &self.shared.path;
-        let old = match fs.read(path) {
-            Ok(old) => old,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(StoreError::io("read", path, &e)),
-        };
+        let old = snapshot::read_or_empty(fs, path)?;
         if old == new {
             return Ok(None);
         }
@@ -1463,11 +1459,7 @@ impl Committer {
     fn answer(&self, query: &HistoryQuery) -> Result<HistoryAnswer> {
         let fs = &*self.shared.fs;
         let path = &self.shared.path;
-        let current = match fs.read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(StoreError::io("read", path, &e)),
-        };
+        let current = snapshot::read_or_empty(fs, path)?;
         match query {
             HistoryQuery::StateAt(timestamp) => {
                 history::reconstruct(fs, path, current, timestamp).map(HistoryAnswer::State)

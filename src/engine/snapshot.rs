@@ -97,6 +97,15 @@ pub fn load(
     Ok(Some(Loaded { doc, id }))
 }
 
+/// The snapshot's bytes as they are on disk; nothing at all when there is no file.
+pub fn read_or_empty(fs: &dyn Fs, path: &Path) -> Result<Vec<u8>> {
+    match fs.read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(StoreError::io("read", path, &e)),
+    }
+}
+
 /// Replaces the file at `path` with `bytes`, atomically and durably: a temporary file in
 /// the same directory, every byte written, fsync, rename over `path`, fsync of the
 /// directory. Durable when it returns `Ok`. On any error the old file is untouched and
