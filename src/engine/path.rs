@@ -140,7 +140,9 @@ impl fmt::Display for KeyPath {
                         f.write_str(".")?;
                     }
                     for c in name.chars() {
-                        if matches!(c, '.' | '[' | ']' | '\\') {
+                        // dot-prop reads `]` outside an index as itself, and `\]` as two
+                        // characters: only these three need escaping.
+                        if matches!(c, '.' | '[' | '\\') {
                             f.write_str("\\")?;
                         }
                         write!(f, "{c}")?;
@@ -331,7 +333,15 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for key in ["a.b", r"a\.b.c", "list[3].x", r"back\\slash"] {
+        for key in [
+            "a.b",
+            r"a\.b.c",
+            "list[3].x",
+            r"back\\slash",
+            "list[0].].na",
+            "]a",
+            r"a\[",
+        ] {
             let parsed = KeyPath::parse(key).unwrap();
             assert_eq!(
                 KeyPath::parse(&parsed.to_string()).unwrap(),
