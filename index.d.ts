@@ -51,6 +51,7 @@ type ErrorCode =
   | 'CLOSED'
   | 'LOCKED'
   | 'READ_ONLY'
+  | 'EXTERNAL_EDIT_REFUSED'
   | 'NOT_INITIALIZED'
   | 'NATIVE_MISSING'
 
@@ -87,7 +88,7 @@ interface Options<T extends Record<string, any>> {
   configFileMode?: number
   /** Project name for the default directory outside Electron. @default 'tad-electron' */
   projectName?: string
-  /** Accepted for electron-store compatibility; watching the file for external edits is not implemented yet. */
+  /** Follow edits other programs make to the file: valid ones apply with change events; broken or invalid ones are moved aside and reported (EXTERNAL_EDIT_REFUSED on onError). @default false */
   watch?: boolean
   /** Turns the whole store into the file's text. Runs whenever the file is rewritten (not on every set). @default value => JSON.stringify(value, undefined, '\t') */
   serialize?: (value: T) => string

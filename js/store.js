@@ -98,6 +98,8 @@ class Store {
           schemaJson: schema === undefined ? undefined : JSON.stringify(schema),
           deferSettle: migrating,
           readOnly: Boolean(this.#options.readOnly),
+          // Custom formats need the JS thread to read; the watch reads JSON only.
+          watch: Boolean(this.#options.watch) && !deserialize,
           ...historyOptions(this.#options.history),
         },
         () => self.deref()?.#deliver(),

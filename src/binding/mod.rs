@@ -39,6 +39,8 @@ pub struct NativeOptions {
     pub defer_settle: Option<bool>,
     /// Open without the writer's lock; nothing is ever written.
     pub read_only: Option<bool>,
+    /// Follow edits other programs make to the file.
+    pub watch: Option<bool>,
     /// Keep history (default true) and its limits.
     pub history: Option<bool>,
     pub history_max_entries: Option<u32>,
@@ -232,6 +234,7 @@ impl NativeStore {
         engine_options.clear_invalid_config = options.clear_invalid_config.unwrap_or(false);
         engine_options.defer_settle = options.defer_settle.unwrap_or(false);
         engine_options.read_only = options.read_only.unwrap_or(false);
+        engine_options.watch = options.watch.unwrap_or(false);
         engine_options.history = options.history.unwrap_or(true).then(|| {
             let defaults = HistoryPolicy::default();
             HistoryPolicy {
@@ -291,6 +294,18 @@ impl NativeStore {
             .weak::<true>()
             .callee_handled::<false>()
             .build()?;
+        // Changes found by the file watch are delivered through the same (weak) function.
+        let from_watch: EventsFn = on_events
+            .build_threadsafe_function()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?;
+        engine.set_notifier(Some(Arc::new(move || {
+            let status = from_watch.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            if status != Status::Ok {
+                eprintln!("tad-store: could not deliver an external change ({status})");
+            }
+        })));
         engine.set_error_listener(Some(Arc::new(move |err: &StoreError| {
             let status = errors.call(
                 ErrorInfo::from(err),

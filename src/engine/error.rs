@@ -62,6 +62,8 @@ pub enum StoreError {
     HistoryCorrupt { file: PathBuf, reason: String },
     #[error("The store `{}` is open for writing in another {}: open it with `readOnly: true` to read it", file.display(), match pid { Some(pid) if *pid == std::process::id() => "store in this process".to_string(), Some(pid) => format!("process (pid {pid})"), None => "process".to_string() })]
     Locked { file: PathBuf, pid: Option<u32> },
+    #[error("An edit another program made to `{}` was not taken: {reason}", file.display())]
+    ExternalEditRefused { file: PathBuf, reason: String },
     #[error("The store `{}` was opened read-only", file.display())]
     ReadOnly { file: PathBuf },
     #[error("The store `{}` is closed", file.display())]
@@ -88,6 +90,7 @@ impl StoreError {
             StoreError::HistoryCorrupt { .. } => "HISTORY_CORRUPT",
             StoreError::Locked { .. } => "LOCKED",
             StoreError::ReadOnly { .. } => "READ_ONLY",
+            StoreError::ExternalEditRefused { .. } => "EXTERNAL_EDIT_REFUSED",
             StoreError::Closed { .. } => "CLOSED",
         }
     }
@@ -102,6 +105,7 @@ impl StoreError {
             | StoreError::InvalidOption { .. }
             | StoreError::HistoryNotFound { .. }
             | StoreError::ReadOnly { .. }
+            | StoreError::ExternalEditRefused { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
             // The holder may close: trying again later can work.
             StoreError::Locked { .. } => ErrorKind::Transient,
@@ -136,6 +140,7 @@ impl StoreError {
             | StoreError::HistoryCorrupt { file, .. }
             | StoreError::Locked { file, .. }
             | StoreError::ReadOnly { file }
+            | StoreError::ExternalEditRefused { file, .. }
             | StoreError::Closed { file } => Some(file),
             StoreError::SchemaViolation { file, .. } => file.as_deref(),
             _ => None,

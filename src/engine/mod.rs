@@ -23,6 +23,7 @@ pub mod map;
 pub mod path;
 pub mod schema;
 pub mod snapshot;
+pub mod watch;
 
 use defaults::Defaults;
 use document::Node;
@@ -79,6 +80,8 @@ pub struct EngineOptions {
     /// Open without the writer's lock: reads only, nothing is ever written, and a store
     /// another process holds can be read.
     pub read_only: bool,
+    /// Follow edits other programs make to the file (see [`watch`]).
+    pub watch: bool,
 }
 
 impl EngineOptions {
@@ -95,6 +98,7 @@ impl EngineOptions {
             defer_settle: false,
             history: Some(history::HistoryPolicy::default()),
             read_only: false,
+            watch: false,
         }
     }
 }
@@ -245,6 +249,11 @@ struct Shared {
     read_only: bool,
     /// The writer's lock, released when the committer stops.
     lock: Mutex<Option<Box<dyn fs::FsLock>>>,
+    /// The bytes (by id) the store file holds as far as this store knows: loaded, or last
+    /// written by the committer. A file that differs was changed by someone else.
+    known_file: Mutex<SnapshotId>,
+    /// Wakes event delivery from a thread other than the JS thread (the file watch).
+    notifier: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
     on_error: Mutex<Option<ErrorListener>>,
 }
 
@@ -253,6 +262,10 @@ impl Shared {
         // The state is only changed in small steps that leave it consistent, so a panic
         // elsewhere does not make it unusable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn known_file(&self) -> MutexGuard<'_, SnapshotId> {
+        self.known_file.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn report(&self, err: &StoreError) {
@@ -272,7 +285,9 @@ impl Shared {
 pub struct Engine {
     shared: Arc<Shared>,
     committer: Option<JoinHandle<()>>,
-    defaults: Defaults,
+    /// The watch on the file's directory, with `watch: true`.
+    file_watch: Option<watch::FileWatch>,
+    defaults: Arc<Defaults>,
     schema: Option<Arc<Schema>>,
     clear_invalid_config: bool,
     report: OpenReport,
@@ -380,7 +395,7 @@ impl Engine {
         for (key, _) in &options.defaults {
             refuse_internal(key)?;
         }
-        let defaults = Defaults::new(options.defaults, options.schema.clone())?;
+        let defaults = Arc::new(Defaults::new(options.defaults, options.schema.clone())?);
         let opened = Transaction {
             doc: doc.clone(),
             seq: 0,
@@ -420,6 +435,8 @@ impl Engine {
             history: options.history,
             read_only,
             lock: Mutex::new(lock),
+            known_file: Mutex::new(snapshot_id),
+            notifier: Mutex::new(None),
             on_error: Mutex::new(None),
         });
         let committer_shared = shared.clone();
@@ -444,6 +461,7 @@ impl Engine {
         let mut engine = Engine {
             shared,
             committer: Some(handle),
+            file_watch: None,
             defaults,
             schema: options.schema,
             clear_invalid_config: options.clear_invalid_config,
@@ -456,7 +474,35 @@ impl Engine {
             }
             engine.commit();
         }
+        if options.watch {
+            let (shared, schema, defaults) = (
+                engine.shared.clone(),
+                engine.schema.clone(),
+                engine.defaults.clone(),
+            );
+            let follow = move || {
+                let st = shared.lock();
+                if st.closing || st.closed {
+                    return false;
+                }
+                drop(st);
+                on_file_changed(&shared, schema.as_deref(), &defaults);
+                true
+            };
+            let watch = watch::watch_file(&path, Arc::new(follow))
+                .map_err(|e| StoreError::io("watch", &dir, &e))?;
+            engine.file_watch = Some(watch);
+        }
         Ok(engine)
+    }
+
+    /// Wakes event delivery when a change comes from another thread (the file watch).
+    pub fn set_notifier(&self, notifier: Option<Arc<dyn Fn() + Send + Sync>>) {
+        *self
+            .shared
+            .notifier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = notifier;
     }
 
     pub fn report(&self) -> &OpenReport {
@@ -1126,6 +1172,111 @@ fn dedup(violations: Vec<schema::Violation>) -> Vec<schema::Violation> {
     out
 }
 
+/// The store file changed on disk (`watch: true`). Someone else's valid edit replaces the
+/// document as one change, with events; the store's own writes are recognised and
+/// ignored. An edit that does not parse or fails the schema never replaces good state:
+/// the bad file is moved aside, the good state written again, and `onError` told. So is a
+/// deletion: the file is written again from memory. A reader never writes; it only
+/// follows valid edits and reports the rest.
+fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults) {
+    let fs = &*shared.fs;
+    let path = &shared.path;
+    let refuse = |reason: String| StoreError::ExternalEditRefused {
+        file: path.clone(),
+        reason,
+    };
+    let bytes = match fs.read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !shared.read_only {
+                shared.lock().force_checkpoint = true;
+                shared.wake.notify_one();
+            }
+            return shared.report(&refuse(
+                "it was deleted; the store keeps its state and writes the file again".into(),
+            ));
+        }
+        Err(e) => return shared.report(&StoreError::io("read", path, &e)),
+    };
+    let id = SnapshotId::of(&bytes);
+    if id == *shared.known_file() {
+        return; // this store's own write, or no change
+    }
+    let parsed = snapshot::parse(path, &bytes, None).and_then(|mut doc| {
+        for (key, value) in defaults.fill(&doc.clone(), &KeyPath::root()) {
+            doc.set(&key, value)?;
+        }
+        match schema.map(|s| s.validate_document(&doc)) {
+            Some(violations) if !violations.is_empty() => Err(StoreError::SchemaViolation {
+                violations,
+                file: Some(path.clone()),
+            }),
+            _ => Ok(doc),
+        }
+    });
+    let doc = match parsed {
+        Ok(doc) => doc,
+        Err(err) => {
+            if !shared.read_only {
+                let tag = if matches!(err, StoreError::SchemaViolation { .. }) {
+                    "invalid"
+                } else {
+                    "corrupt"
+                };
+                if let Err(e) = snapshot::quarantine(fs, path, tag) {
+                    shared.report(&e);
+                }
+                shared.lock().force_checkpoint = true;
+                shared.wake.notify_one();
+            }
+            return shared.report(&refuse(format!("{err}; the store keeps its state")));
+        }
+    };
+    *shared.known_file() = id;
+    let mut st = shared.lock();
+    let batch = Batch {
+        seq: st.seq + 1,
+        ops: vec![Op::Set {
+            key: Vec::new(),
+            value: doc.clone(),
+        }],
+    };
+    let mut newly_pending = false;
+    let State {
+        watchers,
+        doc: current,
+        ..
+    } = &mut *st;
+    for watcher in watchers.iter_mut().filter(|w| w.old.is_none()) {
+        watcher.old = Some(current.get(&watcher.path).cloned());
+        newly_pending = true;
+    }
+    st.doc = doc;
+    st.seq = batch.seq;
+    if shared.read_only {
+        st.durable_seq = st.seq;
+    } else {
+        // The file is someone else's now: the next commit is a checkpoint, so the journal
+        // is rebased on what this store writes instead of extending the old base.
+        st.pending.extend(journal::encode(&batch));
+        st.force_checkpoint = true;
+    }
+    let deliver = newly_pending && !st.delivery_scheduled;
+    st.delivery_scheduled |= deliver;
+    drop(st);
+    shared.wake.notify_one();
+    if deliver {
+        let notifier = shared
+            .notifier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(notify) = notifier {
+            notify();
+        }
+    }
+}
+
 /// Fails exactly when applying `op` to `doc` would.
 fn check_op(doc: &Node, op: &Op) -> Result<()> {
     match op {
@@ -1394,9 +1545,13 @@ impl Committer {
                 None
             }
         };
+        // Known before the rename, so the watch never takes this write for someone else's.
+        let written = journal::SnapshotId::of(&bytes);
+        let previous = std::mem::replace(&mut *self.shared.known_file(), written);
         if let Err(err) =
             snapshot::write_atomic(&*fs, &self.shared.path, &bytes, self.shared.file_mode)
         {
+            *self.shared.known_file() = previous;
             if let Some(entry) = entry {
                 if let Err(e) = fs.remove(&entry) {
                     self.shared.report(&StoreError::io("remove", &entry, &e));

@@ -64,11 +64,27 @@ pub fn load(
         Err(e) => return Err(StoreError::io("read", path, &e)),
     };
     let id = SnapshotId::of(&bytes);
+    let doc = parse(path, &bytes, deserialize)?;
+    Ok(Some(Loaded { doc, id }))
+}
+
+/// The snapshot's bytes as they are on disk; nothing at all when there is no file.
+pub fn read_or_empty(fs: &dyn Fs, path: &Path) -> Result<Vec<u8>> {
+    match fs.read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(StoreError::io("read", path, &e)),
+    }
+}
+
+/// Parses a snapshot's bytes (as `load` reads them). Anything that is not a JSON object
+/// is `CORRUPT_FILE`; the error never quotes the content.
+pub fn parse(path: &Path, bytes: &[u8], deserialize: Option<Deserializer<'_>>) -> Result<Node> {
     let corrupt = |reason: String| StoreError::CorruptFile {
         file: path.to_path_buf(),
         reason,
     };
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(body)
         .map_err(|e| corrupt(format!("it is not UTF-8 (at byte {})", e.valid_up_to())))?;
     let decoded;
@@ -94,16 +110,7 @@ pub fn load(
     if doc.as_object().is_none() {
         return Err(corrupt("its top level is not a JSON object".into()));
     }
-    Ok(Some(Loaded { doc, id }))
-}
-
-/// The snapshot's bytes as they are on disk; nothing at all when there is no file.
-pub fn read_or_empty(fs: &dyn Fs, path: &Path) -> Result<Vec<u8>> {
-    match fs.read(path) {
-        Ok(bytes) => Ok(bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(StoreError::io("read", path, &e)),
-    }
+    Ok(doc)
 }
 
 /// Replaces the file at `path` with `bytes`, atomically and durably: a temporary file in
