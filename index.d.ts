@@ -141,6 +141,8 @@ interface OpenReport {
   /** Where an unreadable file was moved, with `clearInvalidConfig`. */
   quarantined?: string
   quarantineReason?: string
+  /** The backup an unreadable file was restored from. */
+  restoredFrom?: string
   /** There was no store file: a new store. */
   fresh: boolean
   /** Journal records replayed on open (after a crash). */
@@ -164,6 +166,8 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   store: T
   /** What opening found: a file moved aside, journal records replayed. */
   readonly openReport: OpenReport
+  /** How opening recovered from an unreadable file (restored from a backup, or defaults), or null. The bad file is kept at `quarantined`. */
+  readonly recovery: { from: 'backup' | 'defaults'; file: string | null; quarantined: string; reason: string } | null
 
   /** The value at `key`, or `undefined`. */
   get<K extends DotPath<T>>(key: K): DotValue<T, K> | undefined

@@ -299,3 +299,18 @@ test('corrupt inputs on a real disk: a directory, a symlink, mode 0000', async (
   assert.equal(result.stdout.trim(), 'PERMISSION_DENIED', result.stderr)
   assert.equal(fs.readFileSync(path.join(locked, 'config.json'), 'utf8'), '{"a":1}')
 })
+
+test('an unreadable file is restored from the newest backup that reads, and said so', async (t) => {
+  const cwd = tempDir(t)
+  fs.mkdirSync(path.join(cwd, 'backups'))
+  fs.writeFileSync(path.join(cwd, 'backups', 'config-1.0.0-to-2.0.0-2026-01-01T00-00-00-000Z.json'), '{"theme":"from backup"}')
+  fs.writeFileSync(path.join(cwd, 'config.json'), '{"theme": "da')
+  const warned = new Promise((resolve) => process.once('warning', resolve))
+  const store = closeLater(t, new Store({ cwd }))
+  assert.equal(store.get('theme'), 'from backup')
+  assert.equal(store.recovery.from, 'backup')
+  assert.match(store.recovery.file, /2026-01-01/)
+  assert.equal(fs.readFileSync(store.recovery.quarantined, 'utf8'), '{"theme": "da')
+  assert.equal((await warned).code, 'TAD_STORE_RECOVERED')
+  assert.equal(closeLater(t, new Store({ cwd: tempDir(t) })).recovery, null)
+})

@@ -112,6 +112,26 @@ class Store {
       throw error.code ? error : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })
     }
     if (migrating && !options[kDeferMigrations]) this.#finishOpening(() => migrate.runSync(this.#pass()))
+    const { recovery } = this
+    if (recovery) {
+      // Never silent: the app can also read `store.recovery`.
+      process.emitWarning(`tad-store: ${this.path} could not be read (${recovery.reason}); it was moved to ${recovery.quarantined} and the store ${recovery.from === 'backup' ? `was restored from ${recovery.file}` : 'starts from its defaults'}`, { code: 'TAD_STORE_RECOVERED' })
+    }
+  }
+
+  /**
+   * How opening recovered from an unreadable file, or null: `{ from: 'backup' | 'defaults',
+   * file, quarantined, reason }`. The unreadable file is kept at `quarantined`.
+   */
+  get recovery() {
+    const report = this.#native.openReport
+    if (!report.quarantined) return null
+    return {
+      from: report.restoredFrom ? 'backup' : 'defaults',
+      file: report.restoredFrom ?? null,
+      quarantined: report.quarantined,
+      reason: report.quarantineReason,
+    }
   }
 
   /** Runs the migration pass (inside the opening transaction), then validates and commits. */

@@ -121,6 +121,7 @@ impl From<ChangeEvent> for NativeChange {
 pub struct NativeOpenReport {
     pub quarantined: Option<String>,
     pub quarantine_reason: Option<String>,
+    pub restored_from: Option<String>,
     pub replayed: u32,
     pub torn_bytes: u32,
     pub stale_temps: u32,
@@ -451,6 +452,7 @@ impl NativeStore {
                 .as_ref()
                 .map(|p| p.to_string_lossy().into_owned()),
             quarantine_reason: r.quarantine_reason.clone(),
+            restored_from: r.restored_from.as_ref().map(|p| p.to_string_lossy().into_owned()),
             replayed: r.replayed as u32,
             torn_bytes: r.torn_bytes as u32,
             stale_temps: r.stale_temps as u32,

@@ -110,6 +110,9 @@ pub struct OpenReport {
     pub quarantined: Option<PathBuf>,
     /// The reason it was unreadable.
     pub quarantine_reason: Option<String>,
+    /// The good state an unreadable file was restored from (the newest migration
+    /// backup that reads), when there was one.
+    pub restored_from: Option<PathBuf>,
     /// Journal batches replayed on top of the snapshot (non-zero after a crash).
     pub replayed: usize,
     /// Bytes of torn journal tail dropped (a crash mid-append).
@@ -340,12 +343,22 @@ impl Engine {
                 report.fresh = true;
                 (Node::empty_object(), SnapshotId::of(b""))
             }
-            Err(err @ StoreError::CorruptFile { .. })
-                if options.clear_invalid_config && !read_only =>
-            {
+            Err(err @ StoreError::CorruptFile { .. }) if !read_only => {
+                // The newest good state that can be proven: a backup that reads. Failing
+                // that, electron-store's rule: defaults with clearInvalidConfig, else refuse.
+                let backup = newest_good_backup(&*fs, &path);
+                if backup.is_none() && !options.clear_invalid_config {
+                    return Err(err);
+                }
                 report.quarantine_reason = Some(err.to_string());
                 report.quarantined = Some(snapshot::quarantine(&*fs, &path, "corrupt")?);
-                (Node::empty_object(), SnapshotId::of(b""))
+                match backup {
+                    Some((file, doc)) => {
+                        report.restored_from = Some(file);
+                        (doc, SnapshotId::of(b""))
+                    }
+                    None => (Node::empty_object(), SnapshotId::of(b"")),
+                }
             }
             Err(err) => return Err(err),
         };
@@ -1170,6 +1183,16 @@ fn dedup(violations: Vec<schema::Violation>) -> Vec<schema::Violation> {
         }
     }
     out
+}
+
+/// The newest migration backup that parses, for restoring an unreadable store file.
+fn newest_good_backup(fs: &dyn fs::Fs, store: &Path) -> Option<(PathBuf, Node)> {
+    let backups = history::backups(fs, store).ok()?;
+    backups.into_iter().find_map(|entry| {
+        let bytes = fs.read(&entry.file).ok()?;
+        let doc = snapshot::parse(&entry.file, &bytes, None).ok()?;
+        Some((entry.file, doc))
+    })
 }
 
 /// The store file changed on disk (`watch: true`). Someone else's valid edit replaces the

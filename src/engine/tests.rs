@@ -1060,3 +1060,41 @@ fn corrupt_inputs_have_defined_outcomes() {
         "INVALID_KEY"
     );
 }
+
+#[test]
+fn an_unreadable_file_is_restored_from_the_newest_backup_that_reads() {
+    let backups = PathBuf::from("/app/backups");
+    let fs = SimFs::from_image(&Image::from([
+        (PathBuf::from(STORE), b"{\"half".to_vec()),
+        (
+            backups.join("config-1.0.0-to-2.0.0-2026-01-01T00-00-00-000Z.json"),
+            br#"{"v":"older"}"#.to_vec(),
+        ),
+        (
+            backups.join("config-2.0.0-to-3.0.0-2026-02-01T00-00-00-000Z.json"),
+            br#"{"v":"newer"}"#.to_vec(),
+        ),
+        (
+            backups.join("config-3.0.0-to-4.0.0-2026-03-01T00-00-00-000Z.json"),
+            b"not json".to_vec(),
+        ),
+    ]));
+    let mut engine = open(&fs);
+    assert_eq!(
+        engine.get_json(&p("v")).unwrap().as_deref(),
+        Some(r#""newer""#)
+    );
+    let report = engine.report().clone();
+    assert!(report
+        .restored_from
+        .unwrap()
+        .to_string_lossy()
+        .contains("2026-02-01"));
+    let aside = report.quarantined.unwrap();
+    assert_eq!(fs.image()[&aside], b"{\"half", "the bad file is kept");
+    engine.close_blocking().unwrap();
+    assert_eq!(
+        Node::from_json(std::str::from_utf8(&fs.image()[&PathBuf::from(STORE)]).unwrap()).unwrap(),
+        j(r#"{"v":"newer"}"#)
+    );
+}
