@@ -452,7 +452,10 @@ impl NativeStore {
                 .as_ref()
                 .map(|p| p.to_string_lossy().into_owned()),
             quarantine_reason: r.quarantine_reason.clone(),
-            restored_from: r.restored_from.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            restored_from: r
+                .restored_from
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
             replayed: r.replayed as u32,
             torn_bytes: r.torn_bytes as u32,
             stale_temps: r.stale_temps as u32,

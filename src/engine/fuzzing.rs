@@ -52,6 +52,30 @@ pub fn journal_replay(data: &[u8]) {
     }
 }
 
+/// Recovery: a store directory holding any snapshot and journal bytes opens or fails
+/// with a typed error, never panics, and what opens is a readable document.
+pub fn recovery(data: &[u8]) {
+    use super::fs::{Image, SimFs};
+    use super::{Engine, EngineOptions};
+    let split = data.first().map_or(0, |b| *b as usize * 4).min(data.len());
+    let (snapshot_bytes, journal_bytes) = data.split_at(split);
+    let store = std::path::PathBuf::from("/fuzz/config.json");
+    let image = Image::from([
+        (store.clone(), snapshot_bytes.to_vec()),
+        (super::journal_path_for(&store), journal_bytes.to_vec()),
+    ]);
+    for clear in [false, true] {
+        let fs = SimFs::from_image(&image);
+        let mut options = EngineOptions::new(&store, std::sync::Arc::new(fs));
+        options.clear_invalid_config = clear;
+        options.checkpoint.idle = std::time::Duration::from_secs(3600);
+        if let Ok(mut engine) = Engine::open(options) {
+            engine.store_json().expect("an open store reads");
+            engine.close_blocking().expect("an open store closes");
+        }
+    }
+}
+
 /// A check: panics when an invariant breaks.
 pub type Check = fn(&[u8]);
 
@@ -61,6 +85,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("load_document", load_document),
     ("history_apply", history_apply),
     ("journal_replay", journal_replay),
+    ("recovery", recovery),
 ];
 
 #[cfg(test)]
@@ -116,6 +141,13 @@ mod tests {
                 value: Node::from_json("[1,{\"x\":null}]").unwrap(),
             }],
         }));
-        std::fs::write(root.join("journal_replay").join("one-record"), bytes).unwrap();
+        std::fs::write(
+            root.join("journal_replay").join("one-record"),
+            bytes.clone(),
+        )
+        .unwrap();
+        let snapshot = b"{}";
+        let seed = [&[1u8][..], &snapshot[..], &[b' '][..], &bytes].concat();
+        std::fs::write(root.join("recovery").join("snapshot-and-journal"), seed).unwrap();
     }
 }
