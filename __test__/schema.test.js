@@ -155,3 +155,14 @@ test('schema - with clearInvalidConfig the invalid file is moved aside and defau
   await store.close()
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, 'config.json'), 'utf8')), { foo: 50, settings: { theme: 'auto' } })
 })
+
+test('schema - a file that fails the schema is restored from a backup that passes', async (t) => {
+  const cwd = tempDir(t)
+  fs.mkdirSync(path.join(cwd, 'backups'))
+  fs.writeFileSync(path.join(cwd, 'backups', 'config-1.0.0-to-2.0.0-2026-01-01T00-00-00-000Z.json'), JSON.stringify({ foo: 9 }))
+  fs.writeFileSync(path.join(cwd, 'config.json'), JSON.stringify({ foo: 1000 }))
+  const store = closeLater(t, new Store({ cwd, schema }))
+  assert.equal(store.get('foo'), 9)
+  assert.equal(store.recovery.from, 'backup')
+  assert.match(path.basename(store.recovery.quarantined), /^config\.json\.invalid-/)
+})

@@ -564,6 +564,46 @@ impl Engine {
             violations,
             file: Some(self.shared.path.clone()),
         };
+        let defaults = &self.defaults;
+        let with_defaults = |doc: &Node| {
+            let mut doc = doc.clone();
+            for (key, value) in defaults.fill(&doc.clone(), &KeyPath::root()) {
+                doc.set(&key, value).ok()?;
+            }
+            Some(doc)
+        };
+        // Only a file that is invalid as it is on disk is replaced: not one that a
+        // migration (or anything else in this transaction) made invalid in memory.
+        let from_disk = {
+            let st = self.shared.lock();
+            st.hold
+                .as_ref()
+                .and_then(|t| with_defaults(&t.doc))
+                .is_some_and(|loaded| loaded == st.doc)
+        };
+        // The newest good state that can be proven: a backup that passes the schema.
+        if allow_clear && from_disk && !self.shared.read_only {
+            let passes = |doc: &Node| {
+                with_defaults(doc).is_some_and(|d| schema.validate_document(&d).is_empty())
+            };
+            if let Some((file, doc)) =
+                newest_backup_where(&*self.shared.fs, &self.shared.path, passes)
+            {
+                let doc = with_defaults(&doc).unwrap_or(doc);
+                self.report.quarantined = Some(snapshot::quarantine(
+                    &*self.shared.fs,
+                    &self.shared.path,
+                    "invalid",
+                )?);
+                self.report.quarantine_reason = Some(refused.to_string());
+                self.report.restored_from = Some(file);
+                let mut st = self.shared.lock();
+                st.doc = doc;
+                st.pending.clear();
+                st.force_checkpoint = true;
+                return Ok(());
+            }
+        }
         if !(self.clear_invalid_config && allow_clear) || self.shared.read_only {
             return Err(refused);
         }
@@ -1187,11 +1227,20 @@ fn dedup(violations: Vec<schema::Violation>) -> Vec<schema::Violation> {
 
 /// The newest migration backup that parses, for restoring an unreadable store file.
 fn newest_good_backup(fs: &dyn fs::Fs, store: &Path) -> Option<(PathBuf, Node)> {
+    newest_backup_where(fs, store, |_| true)
+}
+
+/// The newest migration backup that parses and passes `good`.
+fn newest_backup_where(
+    fs: &dyn fs::Fs,
+    store: &Path,
+    good: impl Fn(&Node) -> bool,
+) -> Option<(PathBuf, Node)> {
     let backups = history::backups(fs, store).ok()?;
     backups.into_iter().find_map(|entry| {
         let bytes = fs.read(&entry.file).ok()?;
         let doc = snapshot::parse(&entry.file, &bytes, None).ok()?;
-        Some((entry.file, doc))
+        good(&doc).then_some((entry.file, doc))
     })
 }
 

@@ -1098,3 +1098,40 @@ fn an_unreadable_file_is_restored_from_the_newest_backup_that_reads() {
         j(r#"{"v":"newer"}"#)
     );
 }
+
+#[test]
+fn a_file_failing_the_schema_is_restored_from_a_backup_that_passes() {
+    let backups = PathBuf::from("/app/backups");
+    let fs = SimFs::from_image(&Image::from([
+        (
+            PathBuf::from(STORE),
+            br#"{"settings":{"theme":"purple"}}"#.to_vec(),
+        ),
+        (
+            backups.join("config-1.0.0-to-2.0.0-2026-01-01T00-00-00-000Z.json"),
+            br#"{"settings":{"theme":"dark"}}"#.to_vec(),
+        ),
+        (
+            backups.join("config-2.0.0-to-3.0.0-2026-02-01T00-00-00-000Z.json"),
+            br#"{"settings":{"theme":"also purple"}}"#.to_vec(),
+        ),
+    ]));
+    let engine = Engine::open(schema_options(&fs)).unwrap();
+    assert_eq!(
+        engine.get_json(&p("settings.theme")).unwrap().as_deref(),
+        Some(r#""dark""#)
+    );
+    let report = engine.report();
+    assert!(report
+        .restored_from
+        .as_ref()
+        .unwrap()
+        .to_string_lossy()
+        .contains("2026-01-01"));
+    assert!(report
+        .quarantined
+        .as_ref()
+        .unwrap()
+        .to_string_lossy()
+        .contains("config.json.invalid-"));
+}
