@@ -167,7 +167,7 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   /** What opening found: a file moved aside, journal records replayed. */
   readonly openReport: OpenReport
   /** How opening recovered from an unreadable file (restored from a backup, or defaults), or null. The bad file is kept at `quarantined`. */
-  readonly recovery: { from: 'backup' | 'defaults'; file: string | null; quarantined: string; reason: string } | null
+  readonly recovery: { from: 'history' | 'backup' | 'defaults'; file: string | null; quarantined: string; reason: string } | null
 
   /** The value at `key`, or `undefined`. */
   get<K extends DotPath<T>>(key: K): DotValue<T, K> | undefined

@@ -314,3 +314,16 @@ test('an unreadable file is restored from the newest backup that reads, and said
   assert.equal((await warned).code, 'TAD_STORE_RECOVERED')
   assert.equal(closeLater(t, new Store({ cwd: tempDir(t) })).recovery, null)
 })
+
+test('a damaged file is restored to the previous snapshot that history kept', async (t) => {
+  const cwd = tempDir(t)
+  const store = new Store({ cwd, checkpointIdleMs: 5 })
+  store.set('v', 1)
+  await store.verifyHistory() // a checkpoint: v = 1 is the snapshot
+  store.set('v', 2)
+  await store.close() // v = 2 is the snapshot; v = 1 is kept as the previous one
+  fs.writeFileSync(path.join(cwd, 'config.json'), '{"v": 2, "torn')
+  const reopened = closeLater(t, new Store({ cwd }))
+  assert.equal(reopened.get('v'), 1)
+  assert.equal(reopened.recovery.from, 'history')
+})

@@ -115,19 +115,19 @@ class Store {
     const { recovery } = this
     if (recovery) {
       // Never silent: the app can also read `store.recovery`.
-      process.emitWarning(`tad-store: ${this.path} could not be read (${recovery.reason}); it was moved to ${recovery.quarantined} and the store ${recovery.from === 'backup' ? `was restored from ${recovery.file}` : 'starts from its defaults'}`, { code: 'TAD_STORE_RECOVERED' })
+      process.emitWarning(`tad-store: ${this.path} could not be read (${recovery.reason}); it was moved to ${recovery.quarantined} and the store ${recovery.file ? `was restored from ${recovery.file}` : 'starts from its defaults'}`, { code: 'TAD_STORE_RECOVERED' })
     }
   }
 
   /**
-   * How opening recovered from an unreadable file, or null: `{ from: 'backup' | 'defaults',
-   * file, quarantined, reason }`. The unreadable file is kept at `quarantined`.
+   * How opening recovered from an unreadable file, or null: `{ from: 'history' | 'backup' |
+   * 'defaults', file, quarantined, reason }`. The unreadable file is kept at `quarantined`.
    */
   get recovery() {
     const report = this.#native.openReport
     if (!report.quarantined) return null
     return {
-      from: report.restoredFrom ? 'backup' : 'defaults',
+      from: !report.restoredFrom ? 'defaults' : /storeHistory[\\/]base\.json$/.test(report.restoredFrom) ? 'history' : 'backup',
       file: report.restoredFrom ?? null,
       quarantined: report.quarantined,
       reason: report.quarantineReason,

@@ -32,6 +32,8 @@ pub trait Fs: Send + Sync {
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
     /// Atomically replaces `to` with `from`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes `to` a second name for the file at `from`, replacing `to`.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn remove(&self, path: &Path) -> io::Result<()>;
     /// Makes the directory's entries (creations, renames, removals) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
@@ -98,6 +100,14 @@ impl Fs for RealFs {
     }
     fn remove(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        match std::fs::remove_file(to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        std::fs::hard_link(from, to)
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         #[cfg(unix)]
@@ -438,6 +448,16 @@ impl Fs for SimFs {
                 return Err(errno_error(errno));
             }
             let id = state.names.remove(from).ok_or_else(not_found)?;
+            state.names.insert(to.to_path_buf(), id);
+            Ok(())
+        })
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            let id = *state.names.get(from).ok_or_else(not_found)?;
             state.names.insert(to.to_path_buf(), id);
             Ok(())
         })

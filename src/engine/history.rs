@@ -110,6 +110,24 @@ pub fn history_dir(store: &Path) -> PathBuf {
     snapshot::dir_of(store).join(DIR_NAME)
 }
 
+/// The snapshot before the current one, kept (as a hard link, no copy) so a damaged
+/// store file can be restored to it: its hash is the newest entry's `old`.
+pub fn base_path(store: &Path) -> PathBuf {
+    history_dir(store).join("base.json")
+}
+
+/// The previous snapshot, when it is exactly the state the newest entry says came before
+/// the current one. `None` when there is no such proof.
+pub fn proven_base(fs: &dyn Fs, store: &Path) -> Option<Vec<u8>> {
+    let chain = diffs(fs, store).ok()?;
+    let (newest, broken) = chain.into_iter().next()?;
+    if broken.is_some() {
+        return None;
+    }
+    let bytes = fs.read(&base_path(store)).ok()?;
+    (SnapshotId::of(&bytes) == newest.header?.old && !bytes.is_empty()).then_some(bytes)
+}
+
 pub fn backups_dir(store: &Path) -> PathBuf {
     snapshot::dir_of(store).join("backups")
 }

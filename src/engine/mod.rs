@@ -344,9 +344,14 @@ impl Engine {
                 (Node::empty_object(), SnapshotId::of(b""))
             }
             Err(err @ StoreError::CorruptFile { .. }) if !read_only => {
-                // The newest good state that can be proven: a backup that reads. Failing
-                // that, electron-store's rule: defaults with clearInvalidConfig, else refuse.
-                let backup = newest_good_backup(&*fs, &path);
+                // The newest good state that can be proven: the previous snapshot history
+                // kept (its hash is recorded), else a backup that reads. Failing both,
+                // electron-store's rule: defaults with clearInvalidConfig, else refuse.
+                let base = history::proven_base(&*fs, &path).and_then(|bytes| {
+                    let doc = snapshot::parse(&history::base_path(&path), &bytes, None).ok()?;
+                    Some((history::base_path(&path), doc))
+                });
+                let backup = base.or_else(|| newest_good_backup(&*fs, &path));
                 if backup.is_none() && !options.clear_invalid_config {
                     return Err(err);
                 }
@@ -1678,6 +1683,13 @@ impl Committer {
         let millis = now.max(self.last_history_millis + 1);
         let entry = history::write(fs, path, millis, new, &old, self.shared.file_mode)?;
         self.last_history_millis = millis;
+        if !old.is_empty() {
+            // Keep the snapshot being replaced: the state to restore if the new one is
+            // ever damaged. A second name for it, not a copy; renames never change it.
+            let base = history::base_path(path);
+            fs.hard_link(path, &base)
+                .map_err(|e| StoreError::io("link", &base, &e))?;
+        }
         history::prune(fs, path, &policy, now)?;
         Ok(Some(entry))
     }
