@@ -534,18 +534,25 @@ pub fn verify(fs: &dyn Fs, store: &Path, current: Vec<u8>) -> Result<Report> {
 pub fn prune(fs: &dyn Fs, store: &Path, policy: &HistoryPolicy, now_millis: u64) -> Result<usize> {
     let chain = diffs(fs, store)?;
     let mut bytes = 0u64;
-    let mut removed = 0;
+    let mut doomed = Vec::new();
     for (i, (entry, _)) in chain.iter().enumerate() {
         bytes += entry.size;
         let too_old = now_millis.saturating_sub(entry.millis) > policy.max_age.as_millis() as u64;
-        // The newest entry is always kept: it records the current state.
+        // The newest entry is always kept: it records the current state. Every test
+        // only grows along the chain, so what is kept is a run of the newest entries.
         let keep = i == 0 || (i < policy.max_entries && bytes <= policy.max_bytes && !too_old);
         if !keep {
-            match fs.remove(&entry.file) {
-                Ok(()) => removed += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StoreError::io("remove", &entry.file, &e)),
-            }
+            doomed.push(&entry.file);
+        }
+    }
+    // Oldest first: a crash part-way leaves the chain whole, only shorter. Newest first
+    // would leave a gap between what is kept and older entries not yet removed.
+    let mut removed = 0;
+    for file in doomed.into_iter().rev() {
+        match fs.remove(file) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("remove", file, &e)),
         }
     }
     Ok(removed)
@@ -555,6 +562,45 @@ pub fn prune(fs: &dyn Fs, store: &Path, policy: &HistoryPolicy, now_millis: u64)
 mod tests {
     use super::*;
     use crate::engine::fs::SimFs;
+
+    #[test]
+    fn pruning_interrupted_part_way_leaves_a_whole_chain() {
+        use crate::engine::fs::Fault;
+        let fs = SimFs::new();
+        let store = PathBuf::from("/d/config.json");
+        let states: Vec<Vec<u8>> = (0..7)
+            .map(|i| format!("{{\"n\":{i}}}").into_bytes())
+            .collect();
+        for i in 1..7 {
+            write(
+                &fs,
+                &store,
+                1000 + i as u64,
+                &states[i],
+                &states[i - 1],
+                0o600,
+            )
+            .unwrap();
+        }
+        // Four entries are beyond the limit; the disk fails after the first removal.
+        fs.set_fault(Some(Fault {
+            at: fs.op_count() + 1,
+            errno: libc::EIO,
+            sticky: true,
+        }));
+        let policy = HistoryPolicy {
+            max_entries: 2,
+            ..HistoryPolicy::default()
+        };
+        assert!(prune(&fs, &store, &policy, 2000).is_err());
+        fs.heal();
+        let report = verify(&fs, &store, states[6].clone()).unwrap();
+        assert_eq!(
+            (report.entries, report.verified, report.broken_at.clone()),
+            (5, 5, None),
+            "{report:?}"
+        );
+    }
 
     #[test]
     fn timestamps_round_trip() {
