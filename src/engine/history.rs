@@ -563,15 +563,15 @@ mod tests {
     use super::*;
     use crate::engine::fs::SimFs;
 
-    #[test]
-    fn pruning_interrupted_part_way_leaves_a_whole_chain() {
-        use crate::engine::fs::Fault;
+    /// A store with `n` states `{"n":0}`…, every one after the first recorded, at
+    /// timestamps 1001….
+    fn chain_of(n: usize) -> (SimFs, PathBuf, Vec<Vec<u8>>) {
         let fs = SimFs::new();
         let store = PathBuf::from("/d/config.json");
-        let states: Vec<Vec<u8>> = (0..7)
+        let states: Vec<Vec<u8>> = (0..n)
             .map(|i| format!("{{\"n\":{i}}}").into_bytes())
             .collect();
-        for i in 1..7 {
+        for i in 1..n {
             write(
                 &fs,
                 &store,
@@ -582,6 +582,13 @@ mod tests {
             )
             .unwrap();
         }
+        (fs, store, states)
+    }
+
+    #[test]
+    fn pruning_interrupted_part_way_leaves_a_whole_chain() {
+        use crate::engine::fs::Fault;
+        let (fs, store, states) = chain_of(7);
         // Four entries are beyond the limit; the disk fails after the first removal.
         fs.set_fault(Some(Fault {
             at: fs.op_count() + 1,
@@ -668,22 +675,7 @@ mod tests {
 
     #[test]
     fn pruning_removes_the_oldest_and_keeps_the_chain() {
-        let fs = SimFs::new();
-        let store = PathBuf::from("/d/config.json");
-        let states: Vec<Vec<u8>> = (0..10)
-            .map(|i| format!("{{\"n\":{i}}}").into_bytes())
-            .collect();
-        for i in 1..10 {
-            write(
-                &fs,
-                &store,
-                1000 + i as u64,
-                &states[i],
-                &states[i - 1],
-                0o600,
-            )
-            .unwrap();
-        }
+        let (fs, store, states) = chain_of(10);
         let policy = HistoryPolicy {
             max_entries: 4,
             ..HistoryPolicy::default()
