@@ -64,6 +64,14 @@ pub enum StoreError {
     Locked { file: PathBuf, pid: Option<u32> },
     #[error("An edit another program made to `{}` was not taken: {reason}", file.display())]
     ExternalEditRefused { file: PathBuf, reason: String },
+    /// Encryption of sensitive keys; `code` is one of SECRET_TAMPERED, DECRYPT_FAILED,
+    /// KEY_NOT_FOUND, SECRET_NOT_ENCRYPTED, ENCRYPT_FAILED, KEY_GENERATION_FAILED.
+    #[error("The secret at `{key}` cannot be used: {reason}")]
+    Crypto {
+        code: &'static str,
+        key: String,
+        reason: String,
+    },
     #[error("The store `{}` was opened read-only", file.display())]
     ReadOnly { file: PathBuf },
     #[error("The store `{}` is closed", file.display())]
@@ -90,6 +98,7 @@ impl StoreError {
             StoreError::HistoryCorrupt { .. } => "HISTORY_CORRUPT",
             StoreError::Locked { .. } => "LOCKED",
             StoreError::ReadOnly { .. } => "READ_ONLY",
+            StoreError::Crypto { code, .. } => code,
             StoreError::ExternalEditRefused { .. } => "EXTERNAL_EDIT_REFUSED",
             StoreError::Closed { .. } => "CLOSED",
         }
@@ -107,6 +116,8 @@ impl StoreError {
             | StoreError::ReadOnly { .. }
             | StoreError::ExternalEditRefused { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
+            // Damage or a key mismatch: the value cannot be trusted as it is.
+            StoreError::Crypto { .. } => ErrorKind::Critical,
             // The holder may close: trying again later can work.
             StoreError::Locked { .. } => ErrorKind::Transient,
             StoreError::HistoryCorrupt { .. } => ErrorKind::Critical,
@@ -123,7 +134,8 @@ impl StoreError {
         match self {
             StoreError::InvalidKey { key, .. }
             | StoreError::InvalidValue { key, .. }
-            | StoreError::TypeConflict { key, .. } => Some(key),
+            | StoreError::TypeConflict { key, .. }
+            | StoreError::Crypto { key, .. } => Some(key),
             StoreError::SchemaViolation { violations, .. } => {
                 violations.first().map(|v| v.key.as_str())
             }

@@ -11,6 +11,7 @@
 //!   into place and its directory fsynced.
 //! - The snapshot is only ever replaced by rename; a crash leaves the old or the new one.
 
+pub mod crypto;
 pub mod defaults;
 pub mod document;
 pub mod error;
