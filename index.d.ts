@@ -143,6 +143,8 @@ interface OpenReport {
   quarantineReason?: string
   /** The backup an unreadable file was restored from. */
   restoredFrom?: string
+  /** Which rung restored it: `history` (the previous snapshot) or `backup`. */
+  recoveredFrom?: 'history' | 'backup'
   /** There was no store file: a new store. */
   fresh: boolean
   /** Journal records replayed on open (after a crash). */

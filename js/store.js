@@ -127,7 +127,7 @@ class Store {
     const report = this.#native.openReport
     if (!report.quarantined) return null
     return {
-      from: !report.restoredFrom ? 'defaults' : /storeHistory[\\/]base\.json$/.test(report.restoredFrom) ? 'history' : 'backup',
+      from: report.recoveredFrom ?? 'defaults',
       file: report.restoredFrom ?? null,
       quarantined: report.quarantined,
       reason: report.quarantineReason,
@@ -139,10 +139,8 @@ class Store {
     try {
       const result = run()
       if (result && typeof result.then === 'function') {
-        return result.then(
-          () => this.#settle(),
-          (error) => this.#abandon(error),
-        )
+        // One failure path for the steps and the validation after them.
+        return result.then(() => this.#settle()).catch((error) => this.#abandon(error))
       }
       this.#settle()
     } catch (error) {
@@ -151,12 +149,8 @@ class Store {
   }
 
   #settle() {
-    try {
-      this.#native.settle(true)
-      this.#native.commit()
-    } catch (error) {
-      this.#abandon(error)
-    }
+    this.#native.settle(true)
+    this.#native.commit()
   }
 
   #abandon(error) {

@@ -122,6 +122,8 @@ pub struct NativeOpenReport {
     pub quarantined: Option<String>,
     pub quarantine_reason: Option<String>,
     pub restored_from: Option<String>,
+    /// `history` or `backup`, when an unreadable file was restored.
+    pub recovered_from: Option<String>,
     pub replayed: u32,
     pub torn_bytes: u32,
     pub stale_temps: u32,
@@ -456,6 +458,7 @@ impl NativeStore {
                 .restored_from
                 .as_ref()
                 .map(|p| p.to_string_lossy().into_owned()),
+            recovered_from: r.recovered_from.map(str::to_string),
             replayed: r.replayed as u32,
             torn_bytes: r.torn_bytes as u32,
             stale_temps: r.stale_temps as u32,

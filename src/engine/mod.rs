@@ -114,6 +114,8 @@ pub struct OpenReport {
     /// The good state an unreadable file was restored from (the newest migration
     /// backup that reads), when there was one.
     pub restored_from: Option<PathBuf>,
+    /// Which rung of the recovery ladder that file was: `history` or `backup`.
+    pub recovered_from: Option<&'static str>,
     /// Journal batches replayed on top of the snapshot (non-zero after a crash).
     pub replayed: usize,
     /// Bytes of torn journal tail dropped (a crash mid-append).
@@ -350,17 +352,20 @@ impl Engine {
                 // electron-store's rule: defaults with clearInvalidConfig, else refuse.
                 let base = history::proven_base(&*fs, &path).and_then(|bytes| {
                     let doc = snapshot::parse(&history::base_path(&path), &bytes, None).ok()?;
-                    Some((history::base_path(&path), doc))
+                    Some((history::base_path(&path), doc, "history"))
                 });
-                let backup = base.or_else(|| newest_good_backup(&*fs, &path));
+                let backup = base.or_else(|| {
+                    newest_good_backup(&*fs, &path).map(|(file, doc)| (file, doc, "backup"))
+                });
                 if backup.is_none() && !options.clear_invalid_config {
                     return Err(err);
                 }
                 report.quarantine_reason = Some(err.to_string());
                 report.quarantined = Some(snapshot::quarantine(&*fs, &path, "corrupt")?);
                 match backup {
-                    Some((file, doc)) => {
+                    Some((file, doc, rung)) => {
                         report.restored_from = Some(file);
+                        report.recovered_from = Some(rung);
                         (doc, SnapshotId::of(b""))
                     }
                     None => (Node::empty_object(), SnapshotId::of(b"")),
@@ -603,6 +608,7 @@ impl Engine {
                 )?);
                 self.report.quarantine_reason = Some(refused.to_string());
                 self.report.restored_from = Some(file);
+                self.report.recovered_from = Some("backup");
                 let mut st = self.shared.lock();
                 st.doc = doc;
                 st.pending.clear();
