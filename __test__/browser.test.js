@@ -87,7 +87,7 @@ async function serve(t, store) {
 }
 
 test('two pages of the example renderer in Chromium stay in sync; a refused write shows its error', { skip: !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)` }, async (t) => {
-  const store = closeLater(t, new Store(storeOptions({ cwd: tempDir(t) })))
+  const store = closeLater(t, new Store(storeOptions({ cwd: tempDir(t), secretKey: require('node:crypto').randomBytes(32) })))
   const origin = await serve(t, store)
   const { chromium } = require('playwright-core')
   // (The browser is closed by its own hook; the bridge and the store by closeLater.)

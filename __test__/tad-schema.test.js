@@ -10,6 +10,9 @@ const { storeOptions, schema, version, migrations } = require('tad-store/schemas
 const { settingsOfSize } = require('../benchmark/settings')
 const { tempDir, closeLater, codeOf, runNode } = require('./helpers')
 
+// The schema marks credentials `x-sensitive`: their data key, supplied (CI has no keyring).
+const KEY = require('node:crypto').randomBytes(32)
+
 test('the schema is exported from the package', async () => {
   assert.equal(require('tad-store/schemas/tad-app.schema.json'), schema)
   assert.equal(version, '2.0.0')
@@ -24,7 +27,7 @@ test('the generated TypeScript types are up to date', async () => {
 })
 
 test('a new TAD store holds every default and is valid', (t) => {
-  const store = closeLater(t, new Store({ cwd: tempDir(t), ...storeOptions() }))
+  const store = closeLater(t, new Store({ cwd: tempDir(t), ...storeOptions({ secretKey: KEY }) }))
   assert.equal(store.get('settings.theme'), 'auto')
   assert.equal(store.get('settings.editor.fontSize'), 14)
   assert.equal(store.get('ai.provider'), 'anthropic')
@@ -33,7 +36,7 @@ test('a new TAD store holds every default and is valid', (t) => {
 })
 
 test('the TAD schema refuses what the app must never store', (t) => {
-  const store = closeLater(t, new Store({ cwd: tempDir(t), ...storeOptions() }))
+  const store = closeLater(t, new Store({ cwd: tempDir(t), ...storeOptions({ secretKey: KEY }) }))
   assert.equal(codeOf(() => store.set('settings.theme', 'sepia')).code, 'SCHEMA_VIOLATION')
   assert.equal(codeOf(() => store.set('ai.request.temperature', 5)).code, 'SCHEMA_VIOLATION')
   assert.equal(codeOf(() => store.set('profile.email', 'not-an-email')).code, 'SCHEMA_VIOLATION')
@@ -52,7 +55,7 @@ test('the example migration upgrades a 1.x store to the 2.0.0 schema', async (t)
     __internal__: { migrations: { version: '1.4.0' } },
   }
   fs.writeFileSync(path.join(cwd, 'config.json'), JSON.stringify(v1, undefined, '\t'))
-  const store = closeLater(t, new Store({ cwd, ...storeOptions() }))
+  const store = closeLater(t, new Store({ cwd, ...storeOptions({ secretKey: KEY }) }))
   assert.equal(store.get('settings.theme'), 'dark')
   assert.equal(store.get('settings.editor.fontSize'), 16)
   assert.equal(store.get('settings.darkMode'), undefined)
@@ -70,12 +73,12 @@ test('a 10 MiB TAD store validates on open, and a violation deep inside is found
   const doc = settingsOfSize(10 << 20)
   doc.__internal__ = { migrations: { version: '2.0.0' } }
   fs.writeFileSync(path.join(cwd, 'config.json'), JSON.stringify(doc, undefined, '\t'))
-  const store = new Store({ cwd, ...storeOptions() })
+  const store = new Store({ cwd, ...storeOptions({ secretKey: KEY }) })
   assert.equal(store.get('workspaces').length, doc.workspaces.length)
   await store.close()
   doc.workspaces[doc.workspaces.length - 7].recent[3].cursor.line = -1
   fs.writeFileSync(path.join(cwd, 'config.json'), JSON.stringify(doc, undefined, '\t'))
-  const error = codeOf(() => new Store({ cwd, ...storeOptions() }))
+  const error = codeOf(() => new Store({ cwd, ...storeOptions({ secretKey: KEY }) }))
   assert.equal(error.code, 'SCHEMA_VIOLATION')
   assert.deepEqual(
     error.errors.map((e) => e.key),

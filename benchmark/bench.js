@@ -54,9 +54,11 @@ async function child(impl, sizeName, fixture) {
   const { schema: tad } = require('../schemas')
   const { properties, ...rootSchema } = tad
   const schemaOptions = withSchema ? { schema: properties, rootSchema } : {}
+  // The schema's credentials are sealed with this key (conf ignores the option).
+  const keyOption = withSchema ? { secretKey: Buffer.alloc(32, 7) } : {}
   if (impl.startsWith('tad-store')) {
     const Store = require('..')
-    open = () => new Store({ cwd: dir, ...schemaOptions })
+    open = () => new Store({ cwd: dir, ...schemaOptions, ...keyOption })
     close = (s) => s.close()
     flush = (s) => s.flush()
   } else {

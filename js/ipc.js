@@ -33,7 +33,12 @@ const failure = (error) => ({ ok: false, error: { code: error.code ?? 'INTERNAL'
 function registerStoreIpc(store, options = {}) {
   const electron = options.ipcMain ? {} : require('electron')
   const ipcMain = options.ipcMain ?? electron.ipcMain
-  const policy = policyLib.compilePolicy(options.policy)
+  // The store's own sensitive keys (its `sensitiveKeys` option and the schema's
+  // `x-sensitive`) are hidden from renderers whether or not the policy lists them.
+  const policy = policyLib.compilePolicy({
+    ...options.policy,
+    sensitiveKeys: [...(options.policy?.sensitiveKeys ?? []), ...(store.sensitiveKeys ?? [])],
+  })
   const audit = new AuditLog(store.path, options.audit, (error) => options.onAuditError?.(error))
   /** webContents id -> { sender, origin, grant, keys: Map<key, count>, seq, queue } */
   const windows = new Map()
@@ -57,7 +62,7 @@ function registerStoreIpc(store, options = {}) {
     if (needsWrite ? !policyLib.canWrite(grant, key) : !policyLib.canRead(grant, key)) {
       throw new AccessDenied(`This origin may not ${needsWrite ? 'write' : 'read'} \`${key}\``, key)
     }
-    if (needsWrite && policyLib.hiddenFor(policy, grant).some((s) => policyLib.covers(key, s) && s !== key)) {
+    if (needsWrite && policyLib.hiddenFor(policy, grant).some((s) => policyLib.reaches(key, s) && s !== key)) {
       throw new AccessDenied(`Writing \`${key}\` would replace sensitive keys below it`, key)
     }
     return grant

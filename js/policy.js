@@ -32,16 +32,39 @@ function segmentsOf(key) {
   return segments
 }
 
-/** Whether `pattern` (`*`, `a.b`, `a.b.*`) covers `key` and everything below it. */
+/**
+ * Whether `pattern` (`*`, `a.b`, `a.b.*`, `a.*.c`) covers `key` and everything below it.
+ * A `*` inside a pattern stands for any one segment.
+ */
 function covers(pattern, key) {
   if (pattern === '*') return true
   const base = pattern.endsWith('.*') ? pattern.slice(0, -2) : pattern
-  return key === base || key.startsWith(`${base}.`)
+  if (!base.includes('*')) return key === base || key.startsWith(`${base}.`)
+  const want = base.split('.')
+  const have = key.split('.')
+  return have.length >= want.length && want.every((s, i) => s === '*' || s === have[i])
+}
+
+/** Whether `pattern` names something at or below `key` (the reverse of `covers`). */
+function reaches(key, pattern) {
+  const want = pattern.split('.')
+  const have = key.split('.')
+  return have.length <= want.length && have.every((s, i) => want[i] === '*' || want[i] === s)
+}
+
+/** Deletes, in place, what the pattern segments `parts` name below `node`. */
+function removeMatching(node, parts) {
+  if (node === null || typeof node !== 'object') return
+  const [head, ...rest] = parts
+  for (const name of head === '*' ? Object.keys(node) : [head]) {
+    if (rest.length === 0) delete node[name]
+    else removeMatching(node[name], rest)
+  }
 }
 
 /** Whether `key` lies below (or is) a sensitive key, or holds one below it. */
 function touchesSensitive(key, sensitive) {
-  return sensitive.some((s) => covers(s, key) || covers(key, s))
+  return sensitive.some((s) => covers(s, key) || reaches(key, s))
 }
 
 /**
@@ -95,18 +118,11 @@ function hiddenFor(policy, grant) {
  */
 function redact(key, value, hidden) {
   if (hidden.some((s) => covers(s, key))) return undefined
-  const below = hidden.filter((s) => covers(key, s) && s !== key)
+  const below = hidden.filter((s) => reaches(key, s) && s.split('.').length > key.split('.').length)
   if (below.length === 0 || value === null || typeof value !== 'object') return value
   const copy = structuredClone(value)
-  for (const s of below) {
-    const rest = s.slice(key.length + 1).split('.')
-    let node = copy
-    for (const part of rest.slice(0, -1)) {
-      node = node?.[part]
-      if (node === null || typeof node !== 'object') break
-    }
-    if (node && typeof node === 'object') delete node[rest.at(-1)]
-  }
+  const depth = key.split('.').length
+  for (const s of below) removeMatching(copy, s.split('.').slice(depth))
   return copy
 }
 
@@ -133,4 +149,4 @@ function checkPayload(policy, value) {
   return undefined
 }
 
-module.exports = { originOf, segmentsOf, covers, touchesSensitive, compilePolicy, grantFor, canRead, canWrite, hiddenFor, redact, checkPayload }
+module.exports = { originOf, segmentsOf, covers, reaches, touchesSensitive, compilePolicy, grantFor, canRead, canWrite, hiddenFor, redact, checkPayload }

@@ -7,11 +7,14 @@ const { toError, inputError } = require('./errors')
 const { resolveStorePath, fileMode, electronModule } = require('./paths')
 const { rootSchemaOf } = require('./schema')
 const migrate = require('./migrate')
+const keys = require('./keys')
 
 /** Internal: open without running migrations, for StoreManager's asynchronous pass. */
 const kDeferMigrations = Symbol('tad-store.deferMigrations')
 /** Internal: run migrations on an open store (`async`, or between two versions). */
 const kMigrate = Symbol('tad-store.migrate')
+/** Internal: seal sensitive values found in plaintext (migrateToFieldEncryption). */
+const kSealPlaintext = Symbol('tad-store.sealPlaintext')
 
 const parse = (text) => (text == null ? undefined : JSON.parse(text)) // napi gives null for None
 
@@ -45,6 +48,27 @@ function textOf(serialized) {
   if (typeof serialized === 'string') return serialized
   if (serialized instanceof Uint8Array) return Buffer.from(serialized).toString('utf8')
   throw new TypeError(`\`serialize\` must return a string, got ${typeof serialized}`)
+}
+
+/**
+ * Before an encrypted store is rewritten as JSON: a durable copy of the encrypted file in
+ * `backups/` (still encrypted, so it leaks nothing). Returns its path, or null.
+ */
+function keepEncryptedCopy(file) {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  if (!fs.existsSync(file)) return null
+  const dir = path.join(path.dirname(file), 'backups')
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const copy = path.join(dir, `${path.basename(file)}.encryptionKey-${new Date().toISOString().replace(/[:.]/g, '-')}.enc`)
+  fs.copyFileSync(file, copy)
+  const fd = fs.openSync(copy, 'r+')
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+  return copy
 }
 
 /** Throws `error` on a later turn, where it surfaces as an uncaught exception. */
@@ -81,6 +105,11 @@ class Store {
       throw inputError('INVALID_OPTION', 'The `defaults` option must be an object')
     }
     const schema = rootSchemaOf(this.#options)
+    const { sensitiveKeys, keyStore } = this.#options
+    if (sensitiveKeys !== undefined && !(Array.isArray(sensitiveKeys) && sensitiveKeys.every((k) => typeof k === 'string'))) {
+      throw inputError('INVALID_OPTION', 'The `sensitiveKeys` option must be an array of key patterns')
+    }
+    const secretKeys = keys.suppliedKeys(this.#options, this.path)
     // A reader never writes, so it runs no migrations: it shows the store as it is.
     const migrating = !this.#options.readOnly && migrate.checkMigrationOptions(this.#options)
     // The engine's callbacks hold the store weakly, so a store that is dropped without
@@ -101,6 +130,12 @@ class Store {
           // Custom formats need the JS thread to read; the watch reads JSON only.
           watch: Boolean(this.#options.watch) && !deserialize,
           ...historyOptions(this.#options.history),
+          sensitiveKeys,
+          secretKeys,
+          keyStore,
+          sealPlaintextSecrets: Boolean(options[kSealPlaintext]),
+          encryptionKey: keys.encryptionKeyBytes(this.#options.encryptionKey),
+          encryptionAlgorithm: this.#options.encryptionAlgorithm,
         },
         () => self.deref()?.#deliver(),
         (info) => self.deref()?.#reportError(toError(info)),
@@ -336,6 +371,46 @@ class Store {
     const { error, value } = await this.#native.verifyHistory()
     if (error) throw toError(error)
     return JSON.parse(value)
+  }
+
+  /** The sensitive-key patterns in force: the `sensitiveKeys` option's and the schema's `x-sensitive` ones. */
+  get sensitiveKeys() {
+    return this.#native.sensitiveKeys
+  }
+
+  /**
+   * Re-encrypts every sensitive value under a new data key. With keys the store keeps
+   * (the keyring, a key file) a new key is made there; with app-supplied keys pass the
+   * new one, and supply `[newKey, oldKey]` until this resolves. Crash-safe: the old key
+   * stays readable until everything is durable under the new one.
+   */
+  async rotateKey(newKey) {
+    const bytes = newKey === undefined ? undefined : keys.suppliedKeys({ secretKey: newKey })[0]
+    const { error } = await this.#native.rotateKey(bytes)
+    if (error) throw toError(error)
+  }
+
+  /**
+   * Moves a store to per-field encryption, in one call: a store electron-store wrote
+   * with `encryptionKey` (pass the same `encryptionKey`, and `encryptionAlgorithm` if
+   * it was not CBC) is decrypted and rewritten as JSON, and sensitive values found in
+   * plaintext are sealed with the store's data key. Earlier states on disk that held
+   * plaintext secrets (the history, migration backups) are removed or sealed. Open the
+   * store afterwards without `encryptionKey`. Resolves to `{ sealed, decrypted, backup }`.
+   */
+  static async migrateToFieldEncryption(options = {}) {
+    const { encryptionKey } = options
+    const store = new Store({ ...options, watch: false, [kSealPlaintext]: true })
+    let backup = null
+    try {
+      if (encryptionKey !== undefined && encryptionKey !== null) {
+        backup = keepEncryptedCopy(store.path)
+        store.#native.dropFileCipher()
+      }
+    } finally {
+      await store.close()
+    }
+    return { sealed: store.openReport.sealed, decrypted: Boolean(encryptionKey), backup }
   }
 
   /** What opening the file found: a file moved aside, journal records replayed. */

@@ -2,12 +2,14 @@
 // The TAD example app's main process: one store, the IPC bridge with a policy, and two
 // windows with contextIsolation and sandbox on. Run it with `npx electron .` here.
 const path = require('node:path')
-const { app, BrowserWindow, ipcMain } = require('electron')
+const { app, BrowserWindow, ipcMain, safeStorage } = require('electron')
 const Store = require('tad-store')
+const { safeStorageKeyProvider } = require('tad-store')
 const { registerStoreIpc } = require('tad-store/ipc')
 const { storeOptions } = require('tad-store/schemas')
 
-// What the app's own pages (loaded from files) may do. Credentials stay in this process.
+// What the app's own pages (loaded from files) may do. Credentials stay in this process:
+// the schema's `x-sensitive` keys are hidden from every renderer, listed here or not.
 const policy = {
   origins: {
     'file://': { read: ['settings', 'ui', 'workspaces'], write: ['settings', 'ui'], readOnly: ['settings.locale'], history: true },
@@ -31,7 +33,10 @@ function createWindow() {
 }
 
 const ready = app.whenReady().then(() => {
-  const store = new Store(storeOptions({ cwd: app.getPath('userData') }))
+  const userData = app.getPath('userData')
+  // The data key that seals the credentials, kept encrypted by safeStorage (the OS keychain).
+  const keyProvider = safeStorageKeyProvider({ safeStorage, file: path.join(userData, 'tad-store.key') })
+  const store = new Store(storeOptions({ cwd: userData, keyProvider }))
   const dispose = registerStoreIpc(store, { policy, ipcMain })
   app.on('before-quit', async () => {
     dispose()

@@ -164,7 +164,31 @@ function createElectron({ userData } = {}) {
     }
   }
 
-  return { ipcMain, app, BrowserWindow, webContents: { getAllWebContents: () => [...all.values()], fromId: (id) => all.get(id) }, openWindow }
+  return { ipcMain, app, BrowserWindow, safeStorage: standInSafeStorage(userData), webContents: { getAllWebContents: () => [...all.values()], fromId: (id) => all.get(id) }, openWindow }
+}
+
+/**
+ * Electron's safeStorage, as far as a key provider uses it. The real one encrypts with a
+ * key the OS keeps (Keychain, DPAPI, Secret Service); the stand-in's key is derived from
+ * its user-data path, so it is stable across restarts of the same stand-in app.
+ */
+function standInSafeStorage(userData) {
+  const crypto = require('node:crypto')
+  const key = crypto.createHash('sha256').update(`stand-in os keychain:${userData}`).digest()
+  return {
+    isEncryptionAvailable: () => true,
+    encryptString(text) {
+      const iv = crypto.randomBytes(12)
+      const cipher = crypto.createCipheriv('aes-256-gcm', key, iv)
+      const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()])
+      return Buffer.concat([iv, cipher.getAuthTag(), body])
+    },
+    decryptString(buffer) {
+      const decipher = crypto.createDecipheriv('aes-256-gcm', key, buffer.subarray(0, 12))
+      decipher.setAuthTag(buffer.subarray(12, 28))
+      return Buffer.concat([decipher.update(buffer.subarray(28)), decipher.final()]).toString('utf8')
+    },
+  }
 }
 
 /**

@@ -6,12 +6,16 @@
 //! building objects through Node-API one property at a time, and `JSON.parse` makes a
 //! `__proto__` key an own property, never a prototype.
 
+use crate::engine::crypto::DataKey;
 use crate::engine::document::{parse_value, Node};
 use crate::engine::error::{Result as EngineResult, StoreError};
+use crate::engine::file_cipher::FileCipher;
 use crate::engine::fs::RealFs;
 use crate::engine::history::HistoryPolicy;
+use crate::engine::keys::{self, KeySource};
 use crate::engine::path::{KeyPath, MAX_DEPTH};
 use crate::engine::schema::Schema;
+use crate::engine::secrets::Pattern;
 use crate::engine::{ChangeEvent, Engine, EngineOptions, HistoryAnswer, HistoryQuery, Receipt};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -46,6 +50,18 @@ pub struct NativeOptions {
     pub history_max_entries: Option<u32>,
     pub history_max_age_days: Option<f64>,
     pub history_max_bytes: Option<f64>,
+    /// Patterns of sensitive keys, besides the schema's `x-sensitive` ones.
+    pub sensitive_keys: Option<Vec<String>>,
+    /// Data keys the app supplies (32 bytes each; the first seals). Absent: the keys
+    /// are kept by `key_store`.
+    pub secret_keys: Option<Vec<Buffer>>,
+    /// `keyring` (default) or `file` (opt-in key file beside the store).
+    pub key_store: Option<String>,
+    /// Seal sensitive values the file holds in plaintext at open.
+    pub seal_plaintext_secrets: Option<bool>,
+    /// electron-store's `encryptionKey` (whole-file encryption) and its algorithm.
+    pub encryption_key: Option<Buffer>,
+    pub encryption_algorithm: Option<String>,
 }
 
 /// One schema violation, as `err.errors[i]`.
@@ -128,6 +144,53 @@ pub struct NativeOpenReport {
     pub torn_bytes: u32,
     pub stale_temps: u32,
     pub fresh: bool,
+    /// Sensitive values sealed at open (they were in plaintext).
+    pub sealed: Vec<String>,
+}
+
+fn data_key(bytes: &[u8]) -> EngineResult<DataKey> {
+    keys::key_from_bytes(bytes).ok_or_else(|| StoreError::InvalidOption {
+        option: "secretKey".into(),
+        reason: format!("a data key is 32 bytes, not {}", bytes.len()),
+    })
+}
+
+/// The options about secrets: sensitive keys, where their keys come from, and
+/// electron-store's whole-file encryption.
+fn secrets_options(engine: &mut EngineOptions, options: &NativeOptions) -> EngineResult<()> {
+    engine.sensitive_keys = options
+        .sensitive_keys
+        .iter()
+        .flatten()
+        .map(|p| Pattern::parse(p))
+        .collect::<EngineResult<_>>()?;
+    engine.seal_plaintext = options.seal_plaintext_secrets.unwrap_or(false);
+    engine.key_source = match (&options.secret_keys, options.key_store.as_deref()) {
+        (Some(supplied), _) => Some(KeySource::Supplied(
+            supplied
+                .iter()
+                .map(|b| data_key(b))
+                .collect::<EngineResult<_>>()?,
+        )),
+        (None, None | Some("keyring")) => None,
+        (None, Some("file")) => Some(KeySource::Stored(Arc::new(keys::KeyFile {
+            path: keys::key_file_path(&engine.path),
+            fs: engine.fs.clone(),
+        }))),
+        (None, Some(other)) => {
+            return Err(StoreError::InvalidOption {
+                option: "keyStore".into(),
+                reason: format!("`{other}` is not `keyring` or `file`"),
+            })
+        }
+    };
+    if let Some(key) = &options.encryption_key {
+        engine.file_cipher = Some(Arc::new(FileCipher::new(
+            key.to_vec(),
+            options.encryption_algorithm.as_deref(),
+        )?));
+    }
+    Ok(())
 }
 
 /// Throws `err` as a JS `Error` carrying `code`, `kind`, `key` and `file`.
@@ -233,7 +296,8 @@ impl NativeStore {
     ) -> Result<Self> {
         let dot_notation = options.access_properties_by_dot_notation.unwrap_or(true);
         let mut engine_options = EngineOptions::new(&options.path, Arc::new(RealFs));
-        engine_options.file_mode = options.file_mode.unwrap_or(0o666);
+        // Private by default: a store can hold secrets (sealed, but still the user's).
+        engine_options.file_mode = options.file_mode.unwrap_or(0o600);
         engine_options.clear_invalid_config = options.clear_invalid_config.unwrap_or(false);
         engine_options.defer_settle = options.defer_settle.unwrap_or(false);
         engine_options.read_only = options.read_only.unwrap_or(false);
@@ -263,6 +327,7 @@ impl NativeStore {
             let schema = Schema::compile(root).map_err(|e| throw(&env, &e))?;
             engine_options.schema = Some(Arc::new(schema));
         }
+        secrets_options(&mut engine_options, &options).map_err(|e| throw(&env, &e))?;
         if let Some(ms) = options.checkpoint_idle_ms {
             engine_options.checkpoint.idle = std::time::Duration::from_millis(ms.into());
         }
@@ -463,6 +528,7 @@ impl NativeStore {
             torn_bytes: r.torn_bytes as u32,
             stale_temps: r.stale_temps as u32,
             fresh: r.fresh,
+            sealed: r.sealed.clone(),
         }
     }
 
@@ -502,6 +568,39 @@ impl NativeStore {
             settle(deferred, result.map(|()| None))
         }));
         Ok(promise)
+    }
+
+    /// Re-encrypts every sensitive value under a new data key: `new_key` (32 bytes) when
+    /// the app supplies its keys, else one generated and kept in the key store. Resolves
+    /// once the old key is no longer needed.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn rotate_key<'env>(
+        &self,
+        env: &'env Env,
+        new_key: Option<Buffer>,
+    ) -> Result<Object<'env>> {
+        let key = match new_key {
+            Some(bytes) => Some(data_key(&bytes).map_err(|e| throw(env, &e))?),
+            None => None,
+        };
+        let (deferred, promise) = outcome_promise(env)?;
+        self.engine.rotate_key(
+            key,
+            Box::new(move |result| settle(deferred, result.map(|()| None))),
+        );
+        Ok(promise)
+    }
+
+    /// The sensitive-key patterns in force (the option's and the schema's).
+    #[napi(getter)]
+    pub fn sensitive_keys(&self) -> Vec<String> {
+        self.engine.sensitive_keys()
+    }
+
+    /// Stops whole-file encryption; the next checkpoint writes JSON.
+    #[napi]
+    pub fn drop_file_cipher(&self) {
+        self.engine.drop_file_cipher();
     }
 
     /// Commits everything, writes a final snapshot and stops; resolves like `flush`.

@@ -84,6 +84,14 @@ pub fn is_envelope(text: &str) -> bool {
     text.starts_with(PREFIX)
 }
 
+/// The id of the key an envelope names (empty when it names none).
+pub fn key_id(envelope: &str) -> &str {
+    envelope
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("")
+}
+
 /// Encrypts `plaintext` for the value at `path` of store `store_id`.
 pub fn seal(key: &DataKey, store_id: &str, path: &KeyPath, plaintext: &[u8]) -> Result<String> {
     let mut nonce = [0u8; NONCE_LEN];

@@ -72,6 +72,14 @@ pub enum StoreError {
         key: String,
         reason: String,
     },
+    /// The data key of sensitive keys cannot be had: `code` is KEYRING_UNAVAILABLE (no
+    /// keyring to keep it in, or it refused) or KEY_NOT_FOUND (what is kept is unusable).
+    #[error("The key for the store's sensitive values is not available: {reason}")]
+    KeyUnavailable { code: &'static str, reason: String },
+    /// electron-store's whole-file encryption: the file does not decrypt with the
+    /// `encryptionKey` given (a wrong key, or damage the cipher cannot tell from it).
+    #[error("`{}` does not decrypt with this `encryptionKey` (a wrong key, or a damaged file)", file.display())]
+    FileDecrypt { file: PathBuf },
     #[error("The store `{}` was opened read-only", file.display())]
     ReadOnly { file: PathBuf },
     #[error("The store `{}` is closed", file.display())]
@@ -98,9 +106,10 @@ impl StoreError {
             StoreError::HistoryCorrupt { .. } => "HISTORY_CORRUPT",
             StoreError::Locked { .. } => "LOCKED",
             StoreError::ReadOnly { .. } => "READ_ONLY",
-            StoreError::Crypto { code, .. } => code,
+            StoreError::Crypto { code, .. } | StoreError::KeyUnavailable { code, .. } => code,
             StoreError::ExternalEditRefused { .. } => "EXTERNAL_EDIT_REFUSED",
             StoreError::Closed { .. } => "CLOSED",
+            StoreError::FileDecrypt { .. } => "DECRYPT_FAILED",
         }
     }
 
@@ -117,7 +126,8 @@ impl StoreError {
             | StoreError::ExternalEditRefused { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
             // Damage or a key mismatch: the value cannot be trusted as it is.
-            StoreError::Crypto { .. } => ErrorKind::Critical,
+            StoreError::Crypto { .. } | StoreError::FileDecrypt { .. } => ErrorKind::Critical,
+            StoreError::KeyUnavailable { .. } => ErrorKind::Persistent,
             // The holder may close: trying again later can work.
             StoreError::Locked { .. } => ErrorKind::Transient,
             StoreError::HistoryCorrupt { .. } => ErrorKind::Critical,
@@ -152,6 +162,7 @@ impl StoreError {
             | StoreError::HistoryCorrupt { file, .. }
             | StoreError::Locked { file, .. }
             | StoreError::ReadOnly { file }
+            | StoreError::FileDecrypt { file }
             | StoreError::ExternalEditRefused { file, .. }
             | StoreError::Closed { file } => Some(file),
             StoreError::SchemaViolation { file, .. } => file.as_deref(),

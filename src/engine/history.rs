@@ -406,6 +406,24 @@ pub fn diffs(fs: &dyn Fs, store: &Path) -> Result<Vec<(Entry, Option<StoreError>
     Ok(out)
 }
 
+/// Removes every recorded state: the diff entries and the kept previous snapshot. Used
+/// once the states they hold must not be kept (they held secrets in plaintext).
+pub fn clear(fs: &dyn Fs, store: &Path) -> Result<usize> {
+    let dir = history_dir(store);
+    let mut removed = 0;
+    for name in list_dir(fs, &dir)? {
+        let file = dir.join(&name);
+        fs.remove(&file)
+            .map_err(|e| StoreError::io("remove", &file, &e))?;
+        removed += 1;
+    }
+    if removed > 0 {
+        fs.sync_dir(&dir)
+            .map_err(|e| StoreError::io("fsync directory", &dir, &e))?;
+    }
+    Ok(removed)
+}
+
 /// Migration backups (`backups/<name>-<from>-to-<to>-<timestamp>.json`), newest first.
 pub fn backups(fs: &dyn Fs, store: &Path) -> Result<Vec<Entry>> {
     let dir = backups_dir(store);

@@ -15,14 +15,17 @@ pub mod crypto;
 pub mod defaults;
 pub mod document;
 pub mod error;
+pub mod file_cipher;
 pub mod fs;
 pub mod fuzzing;
 pub mod history;
 pub mod journal;
+pub mod keys;
 pub mod lock;
 pub mod map;
 pub mod path;
 pub mod schema;
+pub mod secrets;
 pub mod snapshot;
 pub mod watch;
 
@@ -83,6 +86,19 @@ pub struct EngineOptions {
     pub read_only: bool,
     /// Follow edits other programs make to the file (see [`watch`]).
     pub watch: bool,
+    /// Keys whose values are kept sealed (see [`secrets`]), besides those the schema
+    /// marks `x-sensitive`.
+    pub sensitive_keys: Vec<secrets::Pattern>,
+    /// Where the data keys come from when there are sensitive keys; `None` is the
+    /// platform's keyring.
+    pub key_source: Option<keys::KeySource>,
+    /// Seal, at open, sensitive values the file holds in plaintext (a store written
+    /// before they were sensitive), instead of refusing to read them.
+    pub seal_plaintext: bool,
+    /// electron-store's `encryptionKey`: the whole file (and backups) encrypted. Such a
+    /// store keeps no journal (it would hold plaintext) and no history: every commit
+    /// rewrites the file, as electron-store does.
+    pub file_cipher: Option<Arc<file_cipher::FileCipher>>,
 }
 
 impl EngineOptions {
@@ -90,7 +106,7 @@ impl EngineOptions {
         EngineOptions {
             path: path.into(),
             fs,
-            file_mode: 0o666,
+            file_mode: 0o600,
             clear_invalid_config: false,
             defaults: Vec::new(),
             checkpoint: CheckpointPolicy::default(),
@@ -100,6 +116,10 @@ impl EngineOptions {
             history: Some(history::HistoryPolicy::default()),
             read_only: false,
             watch: false,
+            sensitive_keys: Vec::new(),
+            key_source: None,
+            seal_plaintext: false,
+            file_cipher: None,
         }
     }
 }
@@ -125,6 +145,8 @@ pub struct OpenReport {
     /// There was no store: no file and no journal (migrations then start at the current
     /// version, as in conf).
     pub fresh: bool,
+    /// Sensitive values found in plaintext and sealed at open (with `seal_plaintext`).
+    pub sealed: Vec<String>,
 }
 
 /// A change to a watched key, ready to be delivered.
@@ -198,6 +220,12 @@ struct State {
     last_change: Instant,
     /// The last background failure, until a commit succeeds.
     failure: Option<StoreError>,
+    /// Sensitive keys and the keys that seal them; `None` when the store has none. While
+    /// set, every location in `doc` holds an envelope (see [`secrets`]).
+    secrets: Option<secrets::Secrets>,
+    /// The next checkpoint records no history and then removes all of it: the states it
+    /// holds had secrets in plaintext (set when they are sealed at open).
+    purge_history: bool,
 }
 
 impl State {
@@ -251,6 +279,8 @@ struct Shared {
     policy: CheckpointPolicy,
     serialize: Option<snapshot::Serializer>,
     history: Option<history::HistoryPolicy>,
+    /// electron-store's whole-file encryption; while set there is no journal.
+    file_cipher: Mutex<Option<Arc<file_cipher::FileCipher>>>,
     /// Nothing is ever written: no lock, no journal, no snapshot.
     read_only: bool,
     /// The writer's lock, released when the committer stops.
@@ -268,6 +298,13 @@ impl Shared {
         // The state is only changed in small steps that leave it consistent, so a panic
         // elsewhere does not make it unusable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn cipher(&self) -> Option<Arc<file_cipher::FileCipher>> {
+        self.file_cipher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn known_file(&self) -> MutexGuard<'_, SnapshotId> {
@@ -297,6 +334,8 @@ pub struct Engine {
     schema: Option<Arc<Schema>>,
     clear_invalid_config: bool,
     report: OpenReport,
+    /// Where the data keys are kept, when the store keeps them (not app-supplied).
+    key_store: Option<Arc<dyn keys::KeyStore>>,
 }
 
 pub fn journal_path_for(path: &Path) -> PathBuf {
@@ -340,39 +379,46 @@ impl Engine {
             ..OpenReport::default()
         };
 
-        let (mut doc, snapshot_id) = match snapshot::load(&*fs, &path, deserialize) {
-            Ok(Some(loaded)) => (loaded.doc, loaded.id),
-            Ok(None) => {
-                report.fresh = true;
-                (Node::empty_object(), SnapshotId::of(b""))
-            }
-            Err(err @ StoreError::CorruptFile { .. }) if !read_only => {
-                // The newest good state that can be proven: the previous snapshot history
-                // kept (its hash is recorded), else a backup that reads. Failing both,
-                // electron-store's rule: defaults with clearInvalidConfig, else refuse.
-                let base = history::proven_base(&*fs, &path).and_then(|bytes| {
-                    let doc = snapshot::parse(&history::base_path(&path), &bytes, None).ok()?;
-                    Some((history::base_path(&path), doc, "history"))
-                });
-                let backup = base.or_else(|| {
-                    newest_good_backup(&*fs, &path).map(|(file, doc)| (file, doc, "backup"))
-                });
-                if backup.is_none() && !options.clear_invalid_config {
-                    return Err(err);
+        let cipher = options.file_cipher.clone();
+        let (mut doc, snapshot_id) =
+            match snapshot::load(&*fs, &path, deserialize, cipher.as_deref()) {
+                Ok(Some(loaded)) => (loaded.doc, loaded.id),
+                Ok(None) => {
+                    report.fresh = true;
+                    (Node::empty_object(), SnapshotId::of(b""))
                 }
-                report.quarantine_reason = Some(err.to_string());
-                report.quarantined = Some(snapshot::quarantine(&*fs, &path, "corrupt")?);
-                match backup {
-                    Some((file, doc, rung)) => {
-                        report.restored_from = Some(file);
-                        report.recovered_from = Some(rung);
-                        (doc, SnapshotId::of(b""))
+                Err(err @ (StoreError::CorruptFile { .. } | StoreError::FileDecrypt { .. }))
+                    if !read_only =>
+                {
+                    // The newest good state that can be proven: the previous snapshot history
+                    // kept (its hash is recorded), else a backup that reads. Failing both,
+                    // electron-store's rule: defaults with clearInvalidConfig, else refuse.
+                    let base = history::proven_base(&*fs, &path).and_then(|bytes| {
+                        let doc =
+                            parse_stored(cipher.as_deref(), &history::base_path(&path), &bytes)
+                                .ok()?;
+                        Some((history::base_path(&path), doc, "history"))
+                    });
+                    let backup = base.or_else(|| {
+                        newest_good_backup(&*fs, &path, cipher.as_deref())
+                            .map(|(file, doc)| (file, doc, "backup"))
+                    });
+                    if backup.is_none() && !options.clear_invalid_config {
+                        return Err(err);
                     }
-                    None => (Node::empty_object(), SnapshotId::of(b"")),
+                    report.quarantine_reason = Some(err.to_string());
+                    report.quarantined = Some(snapshot::quarantine(&*fs, &path, "corrupt")?);
+                    match backup {
+                        Some((file, doc, rung)) => {
+                            report.restored_from = Some(file);
+                            report.recovered_from = Some(rung);
+                            (doc, SnapshotId::of(b""))
+                        }
+                        None => (Node::empty_object(), SnapshotId::of(b"")),
+                    }
                 }
-            }
-            Err(err) => return Err(err),
-        };
+                Err(err) => return Err(err),
+            };
 
         let journal_path = journal_path_for(&path);
         let mut journal_len = 0u64;
@@ -416,6 +462,8 @@ impl Engine {
             Err(e) => return Err(StoreError::io("read", &journal_path, &e)),
         }
 
+        let (secrets, new_store_id, key_store) = open_secrets(&options, &doc)?;
+
         for (key, _) in &options.defaults {
             refuse_internal(key)?;
         }
@@ -448,6 +496,8 @@ impl Engine {
                 committer_idle: false,
                 last_change: Instant::now(),
                 failure: None,
+                secrets,
+                purge_history: false,
             }),
             wake: Condvar::new(),
             path: path.clone(),
@@ -456,7 +506,10 @@ impl Engine {
             file_mode: options.file_mode,
             policy: options.checkpoint,
             serialize: options.serialize,
-            history: options.history,
+            // A whole-file encrypted store keeps no history: its entries would be
+            // whole ciphertexts, and a diff of plaintexts would leak them.
+            history: options.history.filter(|_| cipher.is_none()),
+            file_cipher: Mutex::new(cipher),
             read_only,
             lock: Mutex::new(lock),
             known_file: Mutex::new(snapshot_id),
@@ -490,13 +543,19 @@ impl Engine {
             schema: options.schema,
             clear_invalid_config: options.clear_invalid_config,
             report,
+            key_store,
         };
+        if let Err(err) = engine.prepare_secrets(new_store_id, options.seal_plaintext) {
+            engine.abandon();
+            return Err(err);
+        }
         if !options.defer_settle {
             if let Err(err) = engine.settle(true) {
                 engine.abandon();
                 return Err(err);
             }
             engine.commit();
+            engine.finish_rotation()?;
         }
         if options.watch {
             let (shared, schema, defaults) = (
@@ -567,6 +626,7 @@ impl Engine {
         let Some(schema) = self.schema.clone() else {
             return Ok(());
         };
+        let cipher = self.shared.cipher();
         let violations = schema.validate_document(&self.shared.lock().doc);
         if violations.is_empty() {
             return Ok(());
@@ -597,9 +657,12 @@ impl Engine {
             let passes = |doc: &Node| {
                 with_defaults(doc).is_some_and(|d| schema.validate_document(&d).is_empty())
             };
-            if let Some((file, doc)) =
-                newest_backup_where(&*self.shared.fs, &self.shared.path, passes)
-            {
+            if let Some((file, doc)) = newest_backup_where(
+                &*self.shared.fs,
+                &self.shared.path,
+                cipher.as_deref(),
+                passes,
+            ) {
                 let doc = with_defaults(&doc).unwrap_or(doc);
                 self.report.quarantined = Some(snapshot::quarantine(
                     &*self.shared.fs,
@@ -709,9 +772,175 @@ impl Engine {
         fs.sync_dir(&store_dir)
             .map_err(|e| StoreError::io("fsync directory", &store_dir, &e))?;
         let path = dir.join(file_name);
-        let bytes = self.shared.lock().doc.to_pretty_json();
+        let doc = self.shared.lock().doc.clone();
+        let bytes = snapshot::encode(&path, &doc, None, self.shared.cipher().as_deref())?;
         snapshot::write_atomic(fs, &path, &bytes, self.shared.file_mode)?;
         Ok(path)
+    }
+
+    // ----- secrets -------------------------------------------------------------------
+
+    /// Inside the opening transaction: records a new store id, and with `seal_plaintext`
+    /// seals sensitive values the file held in plaintext.
+    fn prepare_secrets(&mut self, new_id: Option<String>, seal_plaintext: bool) -> Result<()> {
+        if let Some(id) = new_id {
+            let key = KeyPath::parse(secrets::STORE_ID_KEY)?;
+            self.commit_ops(set_ops(vec![(key, Node::String(id))]), false)?;
+        }
+        if !seal_plaintext {
+            return Ok(());
+        }
+        let plain: Vec<(KeyPath, Node)> = {
+            let st = self.shared.lock();
+            let Some(secrets) = &st.secrets else {
+                return Ok(());
+            };
+            secrets
+                .plaintext_locations(&st.doc)
+                .into_iter()
+                .filter_map(|l| st.doc.get(&l).cloned().map(|v| (l, v)))
+                .collect()
+        };
+        if plain.is_empty() {
+            return Ok(());
+        }
+        self.report.sealed = plain.iter().map(|(k, _)| k.to_string()).collect();
+        self.commit_ops(set_ops(plain), false)?;
+        self.seal_backups()?;
+        let mut st = self.shared.lock();
+        // Every earlier state on disk holds the plaintext: the history goes, the file is
+        // rewritten at once.
+        st.purge_history = true;
+        st.force_checkpoint = true;
+        Ok(())
+    }
+
+    /// Seals, in place, the plaintext secrets migration backups hold.
+    fn seal_backups(&self) -> Result<()> {
+        let fs = &*self.shared.fs;
+        for entry in history::backups(fs, &self.shared.path)? {
+            let bytes = fs
+                .read(&entry.file)
+                .map_err(|e| StoreError::io("read", &entry.file, &e))?;
+            let cipher = self.shared.cipher();
+            let Ok(mut doc) = parse_stored(cipher.as_deref(), &entry.file, &bytes) else {
+                continue;
+            };
+            let st = self.shared.lock();
+            let Some(secrets) = &st.secrets else {
+                return Ok(());
+            };
+            let plain = secrets.plaintext_locations(&doc);
+            if plain.is_empty() {
+                continue;
+            }
+            for location in plain {
+                if let Some(value) = doc.get(&location).cloned() {
+                    doc.set(&location, secrets.seal(&location, &value)?)?;
+                }
+            }
+            drop(st);
+            let bytes = snapshot::encode(&entry.file, &doc, None, cipher.as_deref())?;
+            snapshot::write_atomic(fs, &entry.file, &bytes, self.shared.file_mode)?;
+        }
+        Ok(())
+    }
+
+    /// Stops encrypting the whole file (electron-store's `encryptionKey`) and rewrites it
+    /// as JSON, sealed values sealed: the last step of `migrateToFieldEncryption`.
+    /// Durable after a flush; a crash before leaves the encrypted file, after it the new.
+    pub fn drop_file_cipher(&self) {
+        self.shared
+            .file_cipher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.shared.lock().force_checkpoint = true;
+        self.shared.wake.notify_one();
+    }
+
+    /// The sensitive-key patterns in force (the option's and the schema's).
+    pub fn sensitive_keys(&self) -> Vec<String> {
+        let st = self.shared.lock();
+        st.secrets
+            .as_ref()
+            .map(|s| s.patterns().collect())
+            .unwrap_or_default()
+    }
+
+    /// Re-encrypts every sensitive value under a new data key (`new`, or a generated
+    /// one kept in the key store). Crash-safe: the key store first holds the new key and
+    /// the old one, then every envelope is sealed again in one change, and only once that
+    /// is durable is the old key dropped; a crash in between leaves both keys readable,
+    /// and the next open finishes the rotation. `done` is called when it has finished.
+    pub fn rotate_key(&self, new: Option<crypto::DataKey>, done: Completion) {
+        let started = (|| {
+            let new = match (new, &self.key_store) {
+                (Some(key), _) => key,
+                (None, Some(_)) => crypto::DataKey::generate()?,
+                (None, None) => {
+                    return Err(StoreError::InvalidOption {
+                        option: "rotateKey".into(),
+                        reason: "this store's key is supplied by the app: pass the new key".into(),
+                    })
+                }
+            };
+            let mut guard = self.shared.lock();
+            let st = &mut *guard;
+            let Some(secrets) = st.secrets.as_mut() else {
+                return Err(StoreError::InvalidOption {
+                    option: "rotateKey".into(),
+                    reason: "the store has no sensitive keys".into(),
+                });
+            };
+            let mut ring = vec![new];
+            ring.extend(secrets.keys().iter().cloned());
+            let previous = secrets.keys().to_vec();
+            secrets.set_keys(ring.clone());
+            // Nothing changes if an envelope does not open (or the keyring refuses).
+            let resealed = secrets.reseal_all(&st.doc).and_then(|resealed| {
+                if let Some(store) = &self.key_store {
+                    store.save(secrets.store_id(), &ring)?;
+                }
+                Ok(resealed)
+            });
+            let resealed = match resealed {
+                Ok(resealed) => resealed,
+                Err(err) => {
+                    if let Some(secrets) = st.secrets.as_mut() {
+                        secrets.set_keys(previous);
+                    }
+                    return Err(err);
+                }
+            };
+            drop(guard);
+            self.commit_ops_with(set_ops(resealed), false, false)?;
+            Ok(())
+        })();
+        if let Err(err) = started {
+            return done(Err(err));
+        }
+        let shared = self.shared.clone();
+        let key_store = self.key_store.clone();
+        self.flush(Box::new(move |result| {
+            done(result.and_then(|()| drop_old_keys(&shared, key_store.as_deref())))
+        }));
+    }
+
+    /// Finishes a rotation a crash interrupted: the key store still holds old keys.
+    fn finish_rotation(&mut self) -> Result<()> {
+        let resealed = {
+            let st = self.shared.lock();
+            match &st.secrets {
+                Some(secrets) if secrets.keys().len() > 1 && !self.shared.read_only => {
+                    secrets.reseal_all(&st.doc)?
+                }
+                _ => return Ok(()),
+            }
+        };
+        self.commit_ops_with(set_ops(resealed), false, false)?;
+        self.flush_blocking()?;
+        drop_old_keys(&self.shared, self.key_store.as_deref())
     }
 
     // ----- reads ---------------------------------------------------------------------
@@ -728,18 +957,33 @@ impl Engine {
     }
 
     /// The value at `key` as compact JSON, or `None` when absent.
+    ///
+    /// Sensitive values come back decrypted; one that does not decrypt fails the read
+    /// with its code (`SECRET_TAMPERED`, `DECRYPT_FAILED`, …), never a value.
     pub fn get_json(&self, key: &KeyPath) -> Result<Option<String>> {
         let st = self.read()?;
-        Ok(st.doc.get(key).map(|node| user_json(key, node)))
+        match &st.secrets {
+            Some(secrets) if secrets.touches(key) => Ok(secrets
+                .reveal(&st.doc, key)?
+                .map(|node| user_json(key, &node))),
+            _ => Ok(st.doc.get(key).map(|node| user_json(key, node))),
+        }
     }
 
     pub fn has(&self, key: &KeyPath) -> Result<bool> {
-        Ok(self.read()?.doc.get(key).is_some())
+        let st = self.read()?;
+        match &st.secrets {
+            Some(secrets) if secrets.above(key).is_some() => {
+                Ok(secrets.reveal(&st.doc, key)?.is_some())
+            }
+            _ => Ok(st.doc.get(key).is_some()),
+        }
     }
 
     /// The whole store as compact JSON, without conf's `__internal__` bookkeeping.
     pub fn store_json(&self) -> Result<String> {
-        Ok(user_json(&KeyPath::root(), &self.read()?.doc))
+        self.get_json(&KeyPath::root())
+            .map(|json| json.unwrap_or_else(|| "{}".into()))
     }
 
     /// Number of top-level keys, without `__internal__`.
@@ -880,6 +1124,12 @@ impl Engine {
     /// A `user` change also gets the defaults it removed filled back in, and is validated
     /// against the schema where it can matter (unless a migration is running).
     fn commit_ops(&self, ops: Vec<Op>, user: bool) -> Result<Receipt> {
+        self.commit_ops_with(ops, user, true)
+    }
+
+    /// [`Engine::commit_ops`]; with `reseal` false, envelopes the ops carry are kept as
+    /// they are instead of being taken for plaintext (a rollback, a rotation).
+    fn commit_ops_with(&self, ops: Vec<Op>, user: bool, reseal: bool) -> Result<Receipt> {
         let mut st = self.shared.lock();
         if st.closing {
             return Err(StoreError::Closed {
@@ -903,16 +1153,23 @@ impl Engine {
         };
         let validate = user && self.schema.is_some() && st.hold.as_ref().is_none_or(|t| t.validate);
         let fill = user && !self.defaults.is_empty();
-        // A lone op with nothing to fill or validate is checked, then applied in place.
-        // Otherwise the ops go to a copy-on-write clone (only containers on their paths
-        // are copied), so a failing op or a violation leaves `doc` as it was.
+        let secret = st
+            .secrets
+            .as_ref()
+            .is_some_and(|s| batch.ops.iter().any(|op| s.touches(&op_key(op))));
+        // A lone op with nothing to fill, validate or seal is checked, then applied in
+        // place. Otherwise the ops go to a copy-on-write clone (only containers on their
+        // paths are copied), so a failing op or a violation leaves `doc` as it was.
         let next = match batch.ops.as_slice() {
-            [op] if !validate && !fill => {
+            [op] if !validate && !fill && !secret => {
                 check_op(&st.doc, op)?;
                 None
             }
             _ => {
                 let mut next = st.doc.clone();
+                if let (true, Some(secrets)) = (secret, &st.secrets) {
+                    secrets.open_for_write(&mut next, &batch.ops)?;
+                }
                 apply_batch(&mut next, &batch)?;
                 if fill {
                     let keys: Vec<KeyPath> = batch.ops.iter().map(op_key).collect();
@@ -942,16 +1199,26 @@ impl Engine {
                         });
                     }
                 }
+                // Sealed last, so the schema saw the plaintext; the ops are rewritten so
+                // the journal records only envelopes.
+                if let Some(secrets) = &st.secrets {
+                    secrets.seal_ops(&mut next, &mut batch.ops, reseal)?;
+                }
                 Some(next)
             }
         };
 
         let touched: Vec<KeyPath> = batch.ops.iter().map(op_key).collect();
         let mut newly_pending = false;
-        let State { watchers, doc, .. } = &mut *st;
+        let State {
+            watchers,
+            doc,
+            secrets,
+            ..
+        } = &mut *st;
         for watcher in watchers.iter_mut().filter(|w| w.old.is_none()) {
             if touched.iter().any(|t| t.overlaps(&watcher.path)) {
-                watcher.old = Some(doc.get(&watcher.path).cloned());
+                watcher.old = Some(visible(secrets.as_ref(), doc, &watcher.path, &self.shared));
                 newly_pending = true;
             }
         }
@@ -985,16 +1252,26 @@ impl Engine {
 
     /// Replaces the whole document, bookkeeping included, with `doc` (a rollback): one
     /// change, validated, with change events for every watched key that differs.
-    pub fn restore(&self, doc: Node) -> Result<Receipt> {
+    ///
+    /// Sealed values are restored as they were (a state from before a key rotation holds
+    /// values the retired key sealed: reading them gives `DECRYPT_FAILED`). The store's
+    /// id is kept, since the envelopes are bound to it.
+    pub fn restore(&self, mut doc: Node) -> Result<Receipt> {
         if doc.as_object().is_none() {
             return Err(StoreError::invalid_value("", "the store must be an object"));
         }
-        self.commit_ops(
+        let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
+        let id = self.shared.lock().doc.get(&id_key).cloned();
+        if let Some(id) = id {
+            doc.set(&id_key, id)?;
+        }
+        self.commit_ops_with(
             vec![Op::Set {
                 key: Vec::new(),
                 value: doc,
             }],
             true,
+            false,
         )
     }
 
@@ -1067,7 +1344,7 @@ impl Engine {
         let mut st = self.shared.lock();
         st.delivery_scheduled = false;
         let mut events = std::mem::take(&mut st.undelivered);
-        events.extend(collect_events(&mut st));
+        events.extend(collect_events(&mut st, &self.shared));
         events
     }
 
@@ -1160,16 +1437,21 @@ impl Drop for Engine {
 
 /// Turns the watchers' pending changes into events, comparing each old value with the
 /// value now.
-fn collect_events(st: &mut State) -> Vec<ChangeEvent> {
+fn collect_events(st: &mut State, shared: &Shared) -> Vec<ChangeEvent> {
     let State {
-        watchers, doc, seq, ..
+        watchers,
+        doc,
+        seq,
+        secrets,
+        ..
     } = st;
     let mut events = Vec::new();
     for watcher in watchers.iter_mut() {
         let Some(old) = watcher.old.take() else {
             continue;
         };
-        let new = doc.get(&watcher.path);
+        let new = visible(secrets.as_ref(), doc, &watcher.path, shared);
+        let new = new.as_ref();
         let same = match (&old, new) {
             (Some(a), Some(b)) => a == b,
             (None, None) => true,
@@ -1185,6 +1467,81 @@ fn collect_events(st: &mut State) -> Vec<ChangeEvent> {
         }
     }
     events
+}
+
+/// The end of a rotation, once the resealed document is durable: only the current key
+/// is kept, in memory and in the key store.
+fn drop_old_keys(shared: &Shared, key_store: Option<&dyn keys::KeyStore>) -> Result<()> {
+    let mut st = shared.lock();
+    let Some(secrets) = st.secrets.as_mut() else {
+        return Ok(());
+    };
+    let current = secrets.keys()[..1.min(secrets.keys().len())].to_vec();
+    if let Some(store) = key_store {
+        store.save(secrets.store_id(), &current)?;
+    }
+    secrets.set_keys(current);
+    Ok(())
+}
+
+/// The store's sensitive keys, its id and its data keys, as opening finds them: the id
+/// from the document (or a new one, returned to be recorded), the keys from the app or
+/// the key store (created there when there are none yet). No sensitive keys, no secrets:
+/// nothing touches a keyring.
+#[allow(clippy::type_complexity)]
+fn open_secrets(
+    options: &EngineOptions,
+    doc: &Node,
+) -> Result<(
+    Option<secrets::Secrets>,
+    Option<String>,
+    Option<Arc<dyn keys::KeyStore>>,
+)> {
+    let mut patterns = options.sensitive_keys.clone();
+    if let Some(schema) = &options.schema {
+        patterns.extend(schema.sensitive_patterns());
+    }
+    if patterns.is_empty() {
+        return Ok((None, None, None));
+    }
+    let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
+    let (store_id, new_id) = match doc.get(&id_key) {
+        Some(Node::String(id)) if !id.is_empty() => (id.clone(), None),
+        _ => {
+            let mut bytes = [0u8; 16];
+            getrandom::fill(&mut bytes).map_err(|e| StoreError::KeyUnavailable {
+                code: "KEY_GENERATION_FAILED",
+                reason: e.to_string(),
+            })?;
+            let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            (id.clone(), Some(id))
+        }
+    };
+    let (keys, store) = match options.key_source.clone() {
+        Some(keys::KeySource::Supplied(keys)) => (keys, None),
+        source => {
+            let store: Arc<dyn keys::KeyStore> = match source {
+                Some(keys::KeySource::Stored(store)) => store,
+                _ => Arc::new(keys::KeyringStore::new(keys::KeyringBackend::Platform)),
+            };
+            let keys = match store.load(&store_id)? {
+                Some(keys) => keys,
+                // A reader never writes, not even a key: it reads what it can.
+                None if options.read_only => Vec::new(),
+                None => {
+                    let key = crypto::DataKey::generate()?;
+                    store.save(&store_id, std::slice::from_ref(&key))?;
+                    vec![key]
+                }
+            };
+            (keys, Some(store))
+        }
+    };
+    Ok((
+        Some(secrets::Secrets::new(patterns, store_id, keys)),
+        new_id,
+        store,
+    ))
 }
 
 fn refuse_internal(key: &KeyPath) -> Result<()> {
@@ -1238,20 +1595,37 @@ fn dedup(violations: Vec<schema::Violation>) -> Vec<schema::Violation> {
 }
 
 /// The newest migration backup that parses, for restoring an unreadable store file.
-fn newest_good_backup(fs: &dyn fs::Fs, store: &Path) -> Option<(PathBuf, Node)> {
-    newest_backup_where(fs, store, |_| true)
+fn newest_good_backup(
+    fs: &dyn fs::Fs,
+    store: &Path,
+    cipher: Option<&file_cipher::FileCipher>,
+) -> Option<(PathBuf, Node)> {
+    newest_backup_where(fs, store, cipher, |_| true)
+}
+
+/// A stored file's document: decrypted first when the store encrypts whole files.
+fn parse_stored(
+    cipher: Option<&file_cipher::FileCipher>,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Node> {
+    match cipher {
+        Some(cipher) => snapshot::parse(path, &cipher.decrypt(path, bytes)?, None),
+        None => snapshot::parse(path, bytes, None),
+    }
 }
 
 /// The newest migration backup that parses and passes `good`.
 fn newest_backup_where(
     fs: &dyn fs::Fs,
     store: &Path,
+    cipher: Option<&file_cipher::FileCipher>,
     good: impl Fn(&Node) -> bool,
 ) -> Option<(PathBuf, Node)> {
     let backups = history::backups(fs, store).ok()?;
     backups.into_iter().find_map(|entry| {
         let bytes = fs.read(&entry.file).ok()?;
-        let doc = snapshot::parse(&entry.file, &bytes, None).ok()?;
+        let doc = parse_stored(cipher, &entry.file, &bytes).ok()?;
         good(&doc).then_some((entry.file, doc))
     })
 }
@@ -1286,7 +1660,7 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
     if id == *shared.known_file() {
         return; // this store's own write, or no change
     }
-    let parsed = snapshot::parse(path, &bytes, None).and_then(|mut doc| {
+    let parsed = parse_stored(shared.cipher().as_deref(), path, &bytes).and_then(|mut doc| {
         for (key, value) in defaults.fill(&doc.clone(), &KeyPath::root()) {
             doc.set(&key, value)?;
         }
@@ -1298,11 +1672,26 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
             _ => Ok(doc),
         }
     });
+    // A secret written in plaintext by hand is refused: only envelopes belong there.
+    let parsed = parsed.and_then(|doc| {
+        let st = shared.lock();
+        match st.secrets.as_ref().map(|s| s.plaintext_locations(&doc)) {
+            Some(plain) if !plain.is_empty() => Err(StoreError::Crypto {
+                code: "SECRET_NOT_ENCRYPTED",
+                key: plain[0].to_string(),
+                reason: "a sensitive key holds a value that is not encrypted".into(),
+            }),
+            _ => Ok(doc),
+        }
+    });
     let doc = match parsed {
         Ok(doc) => doc,
         Err(err) => {
             if !shared.read_only {
-                let tag = if matches!(err, StoreError::SchemaViolation { .. }) {
+                let tag = if matches!(
+                    err,
+                    StoreError::SchemaViolation { .. } | StoreError::Crypto { .. }
+                ) {
                     "invalid"
                 } else {
                     "corrupt"
@@ -1329,10 +1718,11 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
     let State {
         watchers,
         doc: current,
+        secrets,
         ..
     } = &mut *st;
     for watcher in watchers.iter_mut().filter(|w| w.old.is_none()) {
-        watcher.old = Some(current.get(&watcher.path).cloned());
+        watcher.old = Some(visible(secrets.as_ref(), current, &watcher.path, shared));
         newly_pending = true;
     }
     st.doc = doc;
@@ -1394,6 +1784,26 @@ fn apply_batch(doc: &mut Node, batch: &Batch) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The value at `path` as a reader sees it (sealed values opened), for change events. A
+/// sealed value that does not open is reported to `onError` and shows as absent.
+fn visible(
+    secrets: Option<&secrets::Secrets>,
+    doc: &Node,
+    path: &KeyPath,
+    shared: &Shared,
+) -> Option<Node> {
+    match secrets {
+        Some(secrets) if secrets.touches(path) => match secrets.reveal(doc, path) {
+            Ok(node) => node,
+            Err(err) => {
+                shared.report(&err);
+                None
+            }
+        },
+        _ => doc.get(path).cloned(),
+    }
 }
 
 /// A value as JS sees it: the root without conf's `__internal__` bookkeeping.
@@ -1535,6 +1945,11 @@ impl Committer {
                     || undurable;
                 let checkpoint =
                     checkpoint || (!requests.is_empty() && dirty && !self.shared.read_only);
+                // A whole-file encrypted store has no journal: its records are plaintext.
+                let checkpoint = checkpoint
+                    || (!records.is_empty()
+                        && !self.shared.read_only
+                        && self.shared.cipher().is_some());
                 let snapshot = checkpoint.then(|| st.doc.clone());
                 st.committer_idle = false;
                 return Work::Commit {
@@ -1618,11 +2033,22 @@ impl Committer {
         let fs = self.shared.fs.clone();
         // Before the rename below, the old journal must not be appended to again.
         self.journal = None;
-        let bytes = snapshot::encode(&self.shared.path, doc, self.shared.serialize.as_ref())?;
+        let bytes = snapshot::encode(
+            &self.shared.path,
+            doc,
+            self.shared.serialize.as_ref(),
+            self.shared.cipher().as_deref(),
+        )?;
+        let purge = self.shared.lock().purge_history;
         // The history entry goes first: a crash after it but before the rename leaves an
         // entry for a snapshot that never landed, which the next open removes. History
         // never stands in the way of a checkpoint: its failures are reported.
-        let entry = match self.record_history(&bytes) {
+        let recorded = if purge {
+            Ok(None)
+        } else {
+            self.record_history(&bytes)
+        };
+        let entry = match recorded {
             Ok(entry) => entry,
             Err(err) => {
                 self.shared.report(&err);
@@ -1645,6 +2071,10 @@ impl Committer {
         }
         self.base = journal::SnapshotId::of(&bytes);
         self.needs_checkpoint = false;
+        if purge {
+            history::clear(&*fs, &self.shared.path)?;
+            self.shared.lock().purge_history = false;
+        }
         // The snapshot holds everything; the old journal is now stale (its header names
         // the old snapshot) and is ignored if we crash before replacing it.
         let path = &self.shared.journal_path;
@@ -1761,7 +2191,7 @@ impl Committer {
                 .take();
             // A closed store answers no reads: free its memory now rather than when the
             // JS object that owns it is collected, keeping only the events still owed.
-            let owed = collect_events(&mut st);
+            let owed = collect_events(&mut st, &self.shared);
             st.undelivered.extend(owed);
             st.doc = Node::Null;
             st.watchers.clear();

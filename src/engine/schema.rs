@@ -16,6 +16,7 @@
 use super::document::{Map, Node};
 use super::error::{Result, StoreError};
 use super::path::{KeyPath, Segment, INTERNAL_KEY};
+use super::secrets::{Pattern, PatternSegment};
 use jsonschema::json::{Array, Json, Node as JsonNode, NodeIdentity, Object};
 use jsonschema::types::JsonType;
 use jsonschema::{Validator, ValidatorMap};
@@ -306,6 +307,7 @@ impl Schema {
         // Defaults and examples are not constraints: compiling them as subschemas would
         // only cost time.
         let mut stripped = root.clone();
+        accept_envelopes(&mut stripped);
         strip_annotations(&mut stripped);
         let validators = jsonschema::options_for::<DocJson>()
             .should_validate_formats(true)
@@ -327,6 +329,91 @@ impl Schema {
 
     pub fn root(&self) -> &Value {
         &self.root
+    }
+
+    /// The keys the schema marks `"x-sensitive": true`, as patterns: a property is its
+    /// name; `additionalProperties`, `patternProperties` and array items are `*`.
+    /// Followed through local `$ref`s and `allOf`/`anyOf`/`oneOf`.
+    pub fn sensitive_patterns(&self) -> Vec<Pattern> {
+        let mut found = Vec::new();
+        self.collect_sensitive(&self.root, &mut Vec::new(), &mut found, 0);
+        found
+    }
+
+    fn collect_sensitive(
+        &self,
+        schema: &Value,
+        at: &mut Vec<PatternSegment>,
+        found: &mut Vec<Pattern>,
+        depth: usize,
+    ) {
+        // Deep enough for any real schema, and a stop for recursive `$ref`s.
+        if depth > 32 || at.len() > 16 {
+            return;
+        }
+        let Some(obj) = schema.as_object() else {
+            return;
+        };
+        if is_sensitive(schema) {
+            if !at.is_empty() {
+                found.push(Pattern::from_segments(at.clone()));
+            }
+            return;
+        }
+        if let Some(target) = obj
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| self.at(r))
+        {
+            self.collect_sensitive(target, at, found, depth + 1);
+        }
+        for combinator in ["allOf", "anyOf", "oneOf"] {
+            for sub in obj
+                .get(combinator)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                self.collect_sensitive(sub, at, found, depth + 1);
+            }
+        }
+        let mut below = |segment: PatternSegment, sub: &Value, at: &mut Vec<PatternSegment>| {
+            at.push(segment);
+            self.collect_sensitive(sub, at, found, depth + 1);
+            at.pop();
+        };
+        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+            for (name, sub) in props {
+                below(PatternSegment::Name(name.clone()), sub, at);
+            }
+        }
+        for (_, sub) in obj
+            .get("patternProperties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            below(PatternSegment::Any, sub, at);
+        }
+        for key in ["additionalProperties", "items"] {
+            match obj.get(key) {
+                Some(sub @ Value::Object(_)) => below(PatternSegment::Any, sub, at),
+                Some(Value::Array(subs)) => {
+                    for sub in subs {
+                        below(PatternSegment::Any, sub, at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for sub in obj
+            .get("prefixItems")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            below(PatternSegment::Any, sub, at);
+        }
     }
 
     /// The subschema at a pointer (`#/properties/a`). Unlike `Value::pointer`, allocates
@@ -466,6 +553,10 @@ impl Schema {
         let Some(obj) = schema.as_object() else {
             return true;
         };
+        // A sensitive value is written and validated whole (see `accept_envelopes`).
+        if is_sensitive(schema) {
+            return false;
+        }
         let allowed = match child {
             Segment::Key(_) => OBJECT_NAVIGABLE,
             Segment::Index(_) => ARRAY_NAVIGABLE,
@@ -662,6 +753,34 @@ fn violation(
         instance_path,
         keyword,
         message,
+    }
+}
+
+fn is_sensitive(schema: &Value) -> bool {
+    schema.get("x-sensitive") == Some(&Value::Bool(true))
+}
+
+/// A sensitive value is kept as an envelope (a string), so wherever the schema marks
+/// one, the envelope is accepted as well as what the schema says: the plaintext is
+/// validated against the original when it is written, before it is sealed.
+fn accept_envelopes(schema: &mut Value) {
+    if is_sensitive(schema) {
+        let original = schema.take();
+        *schema = serde_json::json!({
+            "anyOf": [{ "type": "string", "pattern": "^enc:v1:" }, original]
+        });
+        return;
+    }
+    match schema {
+        Value::Object(obj) => {
+            for (key, value) in obj.iter_mut() {
+                if !matches!(key.as_str(), "enum" | "const" | "default" | "examples") {
+                    accept_envelopes(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(accept_envelopes),
+        _ => {}
     }
 }
 

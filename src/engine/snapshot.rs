@@ -2,6 +2,7 @@
 
 use super::document::Node;
 use super::error::{Result, StoreError};
+use super::file_cipher::FileCipher;
 use super::fs::Fs;
 use super::journal::SnapshotId;
 use std::io;
@@ -57,6 +58,7 @@ pub fn load(
     fs: &dyn Fs,
     path: &Path,
     deserialize: Option<Deserializer<'_>>,
+    cipher: Option<&FileCipher>,
 ) -> Result<Option<Loaded>> {
     let bytes = match fs.read(path) {
         Ok(bytes) => bytes,
@@ -64,7 +66,10 @@ pub fn load(
         Err(e) => return Err(StoreError::io("read", path, &e)),
     };
     let id = SnapshotId::of(&bytes);
-    let doc = parse(path, &bytes, deserialize)?;
+    let doc = match cipher {
+        Some(cipher) => parse(path, &cipher.decrypt(path, &bytes)?, deserialize)?,
+        None => parse(path, &bytes, deserialize)?,
+    };
     Ok(Some(Loaded { doc, id }))
 }
 
@@ -166,14 +171,21 @@ pub fn write(
     mode: u32,
     serialize: Option<&Serializer>,
 ) -> Result<SnapshotId> {
-    let bytes = encode(path, doc, serialize)?;
+    let bytes = encode(path, doc, serialize, None)?;
     write_atomic(fs, path, &bytes, mode)?;
     Ok(SnapshotId::of(&bytes))
 }
 
 /// The bytes a snapshot of `doc` holds.
-pub fn encode(path: &Path, doc: &Node, serialize: Option<&Serializer>) -> Result<Vec<u8>> {
-    Ok(match serialize {
+///
+/// With a `cipher` (electron-store's `encryptionKey`), the whole file is encrypted.
+pub fn encode(
+    path: &Path,
+    doc: &Node,
+    serialize: Option<&Serializer>,
+    cipher: Option<&FileCipher>,
+) -> Result<Vec<u8>> {
+    let bytes = match serialize {
         None => doc.to_pretty_json(),
         Some(serialize) => serialize(doc.to_json())
             .map_err(|reason| StoreError::Serialize {
@@ -181,7 +193,11 @@ pub fn encode(path: &Path, doc: &Node, serialize: Option<&Serializer>) -> Result
                 reason,
             })?
             .into_bytes(),
-    })
+    };
+    match cipher {
+        Some(cipher) => cipher.encrypt(&bytes),
+        None => Ok(bytes),
+    }
 }
 
 /// Moves a bad file aside as `<name>.<tag>-<timestamp>`, never deleting it. Returns the
@@ -290,7 +306,7 @@ mod tests {
             b"{} trailing",
         ] {
             let fs = SimFs::from_image(&Image::from([(path.clone(), bad.to_vec())]));
-            let err = load(&fs, &path, None).err().expect("refused");
+            let err = load(&fs, &path, None, None).err().expect("refused");
             assert_eq!(err.code(), "CORRUPT_FILE", "{bad:?}");
         }
         let fs = SimFs::from_image(&Image::from([(
@@ -298,10 +314,10 @@ mod tests {
             b"\xEF\xBB\xBF{\"a\":1}".to_vec(),
         )]));
         assert_eq!(
-            load(&fs, &path, None).unwrap().unwrap().doc.to_json(),
+            load(&fs, &path, None, None).unwrap().unwrap().doc.to_json(),
             r#"{"a":1}"#
         );
-        assert!(load(&SimFs::new(), &path, None).unwrap().is_none());
+        assert!(load(&SimFs::new(), &path, None, None).unwrap().is_none());
     }
 
     #[test]
@@ -311,7 +327,7 @@ mod tests {
             path.clone(),
             b"{\"apiKey\": sk-SECRET}".to_vec(),
         )]));
-        let err = load(&fs, &path, None).err().unwrap();
+        let err = load(&fs, &path, None, None).err().unwrap();
         assert!(!err.to_string().contains("SECRET"), "{err}");
     }
 
@@ -343,7 +359,9 @@ mod codec_tests {
         write(&fs, &path, &doc, 0o600, Some(&serialize)).unwrap();
         assert_eq!(fs.image()[&path], b"JSON:{\"a\":1}");
         let mut deserialize = |text: String| Ok(text.trim_start_matches("JSON:").to_string());
-        let loaded = load(&fs, &path, Some(&mut deserialize)).unwrap().unwrap();
+        let loaded = load(&fs, &path, Some(&mut deserialize), None)
+            .unwrap()
+            .unwrap();
         assert_eq!(loaded.doc, doc);
     }
 
@@ -356,7 +374,7 @@ mod codec_tests {
         assert_eq!(err.code(), "SERIALIZE_FAILED");
         assert_eq!(fs.image()[&path], b"{}");
         let mut refusing = |_: String| Err("not mine".to_string());
-        let err = load(&fs, &path, Some(&mut refusing)).err().unwrap();
+        let err = load(&fs, &path, Some(&mut refusing), None).err().unwrap();
         assert_eq!(err.code(), "CORRUPT_FILE");
         assert!(err.to_string().contains("not mine"));
     }

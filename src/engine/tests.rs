@@ -2,6 +2,7 @@
 
 use super::defaults::Defaults;
 use super::fs::{CrashMode, Fault, Fs, Image, SimFs};
+use super::keys::KeyStore as _;
 use super::*;
 use std::path::PathBuf;
 
@@ -1176,4 +1177,313 @@ fn a_damaged_file_is_restored_to_the_previous_snapshot_history_kept() {
             .code(),
         "CORRUPT_FILE"
     );
+}
+
+// ----- secrets ---------------------------------------------------------------------------
+
+fn secret_options(fs: &SimFs, keys: keys::KeySource) -> EngineOptions {
+    let mut opts = options(fs);
+    opts.sensitive_keys = vec![
+        secrets::Pattern::parse("ai.apiKey").unwrap(),
+        secrets::Pattern::parse("auth").unwrap(),
+    ];
+    opts.key_source = Some(keys);
+    opts
+}
+
+/// Every file of the image, as one byte string per file.
+fn all_files(fs: &SimFs) -> Vec<(PathBuf, Vec<u8>)> {
+    fs.image().into_iter().collect()
+}
+
+fn assert_nowhere(fs: &SimFs, canary: &str) {
+    for (path, bytes) in all_files(fs) {
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{} holds the plaintext",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn secrets_are_sealed_in_every_file_and_read_back_in_plaintext() {
+    let fs = SimFs::new();
+    let key = crypto::DataKey::generate().unwrap();
+    let supplied = keys::KeySource::Supplied(vec![key.clone()]);
+    let mut engine = Engine::open(secret_options(&fs, supplied.clone())).unwrap();
+    engine
+        .set(&p("ai"), j(r#"{"apiKey":"sk-canary-1","model":"m"}"#))
+        .unwrap();
+    engine
+        .set(&p("auth.token"), j(r#""tok-canary-2""#))
+        .unwrap();
+    engine.flush_blocking().unwrap();
+    assert_nowhere(&fs, "sk-canary-1"); // the journal
+    engine.set(&p("theme"), j(r#""dark""#)).unwrap();
+    engine.close_blocking().unwrap(); // the snapshot and a history entry
+    assert_nowhere(&fs, "sk-canary-1");
+    assert_nowhere(&fs, "tok-canary-2");
+    let engine = Engine::open(secret_options(&fs, supplied)).unwrap();
+    assert_eq!(
+        engine.get_json(&p("ai.apiKey")).unwrap().as_deref(),
+        Some(r#""sk-canary-1""#)
+    );
+    assert_eq!(
+        engine.get_json(&p("auth")).unwrap().as_deref(),
+        Some(r#"{"token":"tok-canary-2"}"#)
+    );
+    assert!(engine.has(&p("auth.token")).unwrap());
+    assert!(!engine.store_json().unwrap().contains("enc:v1:"));
+}
+
+#[test]
+fn wrong_missing_tampered_and_plaintext_secrets_fail_distinctly() {
+    let fs = SimFs::new();
+    let key = crypto::DataKey::generate().unwrap();
+    let mut engine = Engine::open(secret_options(
+        &fs,
+        keys::KeySource::Supplied(vec![key.clone()]),
+    ))
+    .unwrap();
+    engine.set(&p("ai.apiKey"), j(r#""sk-1""#)).unwrap();
+    engine.close_blocking().unwrap();
+    let code_of = |source: keys::KeySource, fs: &SimFs| {
+        let mut engine = Engine::open(secret_options(fs, source)).unwrap();
+        let code = engine.get_json(&p("ai.apiKey")).unwrap_err().code();
+        // The rest of the store still reads.
+        assert!(engine.get_json(&p("theme")).is_ok());
+        engine.close_blocking().unwrap();
+        code
+    };
+    let other = crypto::DataKey::generate().unwrap();
+    assert_eq!(
+        code_of(keys::KeySource::Supplied(vec![other]), &fs),
+        "DECRYPT_FAILED"
+    );
+    assert_eq!(
+        code_of(keys::KeySource::Supplied(vec![]), &fs),
+        "KEY_NOT_FOUND"
+    );
+    let text = String::from_utf8(store_file(&fs).unwrap()).unwrap();
+    let at = text.find("enc:v1:").unwrap() + 30;
+    let mut tampered = text.clone().into_bytes();
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered_fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), tampered)]));
+    let source = keys::KeySource::Supplied(vec![key.clone()]);
+    assert_eq!(code_of(source.clone(), &tampered_fs), "SECRET_TAMPERED");
+    let start = text.find("\"enc:v1:").unwrap();
+    let end = start + 1 + text[start + 1..].find('"').unwrap();
+    let plain = format!("{}\"sk-injected{}", &text[..start], &text[end..]);
+    let plain_fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), plain.into_bytes())]));
+    assert_eq!(code_of(source.clone(), &plain_fs), "SECRET_NOT_ENCRYPTED");
+    // Setting it again replaces a value that cannot be read.
+    let mut engine = Engine::open(secret_options(&tampered_fs, source)).unwrap();
+    engine.set(&p("ai.apiKey"), j(r#""sk-2""#)).unwrap();
+    assert_eq!(
+        engine.get_json(&p("ai.apiKey")).unwrap().as_deref(),
+        Some(r#""sk-2""#)
+    );
+    engine.close_blocking().unwrap();
+}
+
+#[test]
+fn plaintext_secrets_are_sealed_at_open_only_when_asked() {
+    let legacy = br#"{"ai":{"apiKey":"sk-legacy"},"theme":"x"}"#.to_vec();
+    let fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), legacy.clone())]));
+    // Earlier states hold it too: a history entry and a migration backup.
+    let mut engine = open(&fs);
+    engine.set(&p("theme"), j(r#""y""#)).unwrap();
+    engine
+        .write_backup("config-1.0.0-to-2.0.0-2026-01-01T00-00-00-000Z.json")
+        .unwrap();
+    engine.close_blocking().unwrap();
+    let source = keys::KeySource::Supplied(vec![crypto::DataKey::generate().unwrap()]);
+    let mut opts = secret_options(&fs, source.clone());
+    opts.seal_plaintext = true;
+    let mut engine = Engine::open(opts).unwrap();
+    assert_eq!(engine.report().sealed, vec!["ai.apiKey".to_string()]);
+    assert_eq!(
+        engine.get_json(&p("ai.apiKey")).unwrap().as_deref(),
+        Some(r#""sk-legacy""#)
+    );
+    engine.close_blocking().unwrap();
+    assert_nowhere(&fs, "sk-legacy\"");
+}
+
+#[test]
+fn the_keyring_keeps_one_key_per_store_and_its_absence_fails_the_open() {
+    let fs = SimFs::new();
+    let keyring = Arc::new(keys::KeyringStore::new(keys::KeyringBackend::Mock));
+    let source = keys::KeySource::Stored(keyring.clone());
+    let mut engine = Engine::open(secret_options(&fs, source.clone())).unwrap();
+    engine.set(&p("ai.apiKey"), j(r#""sk-1""#)).unwrap();
+    let id = engine
+        .shared
+        .lock()
+        .secrets
+        .as_ref()
+        .unwrap()
+        .store_id()
+        .to_string();
+    engine.close_blocking().unwrap();
+    assert_eq!(keyring.load(&id).unwrap().unwrap().len(), 1);
+    let mut engine = Engine::open(secret_options(&fs, source.clone())).unwrap();
+    assert_eq!(
+        engine.get_json(&p("ai.apiKey")).unwrap().as_deref(),
+        Some(r#""sk-1""#)
+    );
+    engine.close_blocking().unwrap();
+    keyring
+        .fail_next(
+            &id,
+            keyring::Error::PlatformFailure("no Secret Service".into()),
+        )
+        .unwrap();
+    let err = Engine::open(secret_options(&fs, source))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(err.code(), "KEYRING_UNAVAILABLE");
+    assert!(err.to_string().contains("keyProvider"));
+}
+
+#[test]
+fn x_sensitive_in_the_schema_marks_keys_and_envelopes_pass_validation() {
+    let fs = SimFs::new();
+    let schema = Schema::compile(serde_json::json!({
+        "type": "object",
+        "properties": {
+            "ai": {"type": "object", "properties": {
+                "apiKey": {"type": "string", "minLength": 3, "x-sensitive": true}
+            }},
+            "spaces": {"type": "array", "items": {"type": "object", "properties": {
+                "token": {"type": "string", "x-sensitive": true}
+            }}}
+        }
+    }))
+    .unwrap();
+    let texts: Vec<String> = schema
+        .sensitive_patterns()
+        .iter()
+        .map(|p| p.text())
+        .collect();
+    assert_eq!(texts, ["ai.apiKey", "spaces.*.token"]);
+    let mut opts = options(&fs);
+    opts.schema = Some(Arc::new(schema));
+    opts.key_source = Some(keys::KeySource::Supplied(vec![
+        crypto::DataKey::generate().unwrap()
+    ]));
+    let mut engine = Engine::open(opts).unwrap();
+    // The plaintext is validated before it is sealed.
+    let err = engine.set(&p("ai.apiKey"), j(r#""x""#)).unwrap_err();
+    assert_eq!(err.code(), "SCHEMA_VIOLATION");
+    engine.set(&p("ai.apiKey"), j(r#""sk-long""#)).unwrap();
+    engine
+        .set(&p("spaces"), j(r#"[{"token":"t-canary"},{"token":"u"}]"#))
+        .unwrap();
+    assert!(!engine.shared.lock().doc.to_json().contains("t-canary"));
+    assert_eq!(
+        engine.get_json(&p("spaces[0].token")).unwrap().as_deref(),
+        Some(r#""t-canary""#)
+    );
+    engine.close_blocking().unwrap();
+}
+
+/// Key rings as they were saved, with the simulated disk's operation count at the time:
+/// the key store's state at any crash point.
+struct LoggedKeys {
+    fs: SimFs,
+    log: Mutex<Vec<(usize, String, Vec<crypto::DataKey>)>>,
+}
+
+impl keys::KeyStore for LoggedKeys {
+    fn load(&self, account: &str) -> Result<Option<Vec<crypto::DataKey>>> {
+        let log = self.log.lock().unwrap();
+        Ok(log
+            .iter()
+            .rev()
+            .find(|e| e.1 == account)
+            .map(|e| e.2.clone()))
+    }
+    fn save(&self, account: &str, keys: &[crypto::DataKey]) -> Result<()> {
+        let at = self.fs.op_count();
+        self.log
+            .lock()
+            .unwrap()
+            .push((at, account.to_string(), keys.to_vec()));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_key_rotation_is_crash_safe_at_every_point() {
+    let fs = SimFs::new();
+    let logged = Arc::new(LoggedKeys {
+        fs: fs.clone(),
+        log: Mutex::new(Vec::new()),
+    });
+    let opts = secret_options(&fs, keys::KeySource::Stored(logged.clone()));
+    let mut engine = Engine::open(opts).unwrap();
+    engine.set(&p("ai.apiKey"), j(r#""sk-rotate""#)).unwrap();
+    engine.set(&p("auth"), j(r#"{"token":"tok"}"#)).unwrap();
+    engine.flush_blocking().unwrap();
+    engine.close_blocking().unwrap();
+    let acked = fs.op_count();
+    let mut engine =
+        Engine::open(secret_options(&fs, keys::KeySource::Stored(logged.clone()))).unwrap();
+    let old_id = engine.shared.lock().secrets.as_ref().unwrap().keys()[0]
+        .id()
+        .to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    engine.rotate_key(None, Box::new(move |r| tx.send(r).unwrap()));
+    rx.recv().unwrap().unwrap();
+    let new_id = engine.shared.lock().secrets.as_ref().unwrap().keys()[0]
+        .id()
+        .to_string();
+    assert_ne!(old_id, new_id);
+    assert_eq!(
+        engine.shared.lock().secrets.as_ref().unwrap().keys().len(),
+        1
+    );
+    engine.close_blocking().unwrap();
+    let text = String::from_utf8(store_file(&fs).unwrap()).unwrap();
+    assert!(text.contains(&new_id) && !text.contains(&old_id));
+    let log = logged.log.lock().unwrap().clone();
+    let total = fs.op_count();
+    let mut checked = 0;
+    for point in acked..=total {
+        let saved: Vec<_> = log.iter().filter(|e| e.0 <= point).cloned().collect();
+        for (mode, image) in crash_images(&fs, point) {
+            let keys_then = Arc::new(LoggedKeys {
+                fs: SimFs::new(),
+                log: Mutex::new(saved.clone()),
+            });
+            let sim = SimFs::from_image(&image);
+            let reopened = Engine::open(secret_options(
+                &sim,
+                keys::KeySource::Stored(keys_then.clone()),
+            ))
+            .unwrap_or_else(|e| panic!("point {point} {mode}: {e}"));
+            assert_eq!(
+                reopened.get_json(&p("ai.apiKey")).unwrap().as_deref(),
+                Some(r#""sk-rotate""#),
+                "point {point} {mode}"
+            );
+            assert_eq!(
+                reopened.get_json(&p("auth.token")).unwrap().as_deref(),
+                Some(r#""tok""#),
+                "point {point} {mode}"
+            );
+            // Opening finished any rotation left half done: one key, everything under it.
+            let st = reopened.shared.lock();
+            let secrets = st.secrets.as_ref().unwrap();
+            assert_eq!(secrets.keys().len(), 1, "point {point} {mode}");
+            assert!(secrets.reseal_all(&st.doc).unwrap().is_empty());
+            drop(st);
+            let last = keys_then.log.lock().unwrap().last().unwrap().2.len();
+            assert_eq!(last, 1, "point {point} {mode}: the key store keeps one key");
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "enumerated {checked} crash states");
 }

@@ -1,0 +1,86 @@
+'use strict'
+// Data keys for sensitive values as an app supplies them (`secretKey`, `keyProvider`),
+// and a key provider built on Electron's safeStorage.
+const fs = require('node:fs')
+const path = require('node:path')
+const crypto = require('node:crypto')
+const { inputError } = require('./errors')
+
+/** A 32-byte key: a Uint8Array of 32 bytes, or its base64 or hex text. */
+function keyBytes(key, option) {
+  if (key instanceof Uint8Array && key.length === 32) return Buffer.from(key)
+  if (typeof key === 'string') {
+    if (/^[0-9a-f]{64}$/i.test(key)) return Buffer.from(key, 'hex')
+    if (/^[A-Za-z0-9+/]{43}=$/.test(key)) return Buffer.from(key, 'base64')
+  }
+  // Never echo the value: it may be a key of the wrong length.
+  throw inputError('INVALID_OPTION', `\`${option}\` must be a 32-byte key (a Uint8Array, or its base64 or hex text), or a list of them, newest first`)
+}
+
+function keyList(value, option) {
+  const list = Array.isArray(value) ? value : [value]
+  if (list.length === 0) throw inputError('INVALID_OPTION', `\`${option}\` must hold at least one key`)
+  return list.map((key) => keyBytes(key, option))
+}
+
+/** The keys the app supplies, or undefined when the store keeps its own. */
+function suppliedKeys(options, storePath) {
+  const { secretKey, keyProvider } = options
+  if (secretKey !== undefined && keyProvider !== undefined) {
+    throw inputError('INVALID_OPTION', 'Give either `secretKey` or `keyProvider`, not both')
+  }
+  if (secretKey !== undefined) return keyList(secretKey, 'secretKey')
+  if (keyProvider === undefined) return undefined
+  if (typeof keyProvider !== 'function') throw inputError('INVALID_OPTION', 'The `keyProvider` option must be a function')
+  const given = keyProvider({ name: options.name ?? 'config', path: storePath })
+  if (given && typeof given.then === 'function') {
+    throw inputError('INVALID_OPTION', '`keyProvider` must return the key itself, not a promise (the store opens synchronously)')
+  }
+  return keyList(given, 'keyProvider')
+}
+
+/** electron-store's `encryptionKey` (a string or bytes) as bytes. */
+function encryptionKeyBytes(key) {
+  if (key === undefined || key === null) return undefined
+  if (typeof key === 'string') return Buffer.from(key, 'utf8')
+  if (ArrayBuffer.isView(key)) return Buffer.from(key.buffer, key.byteOffset, key.byteLength)
+  throw inputError('INVALID_OPTION', 'The `encryptionKey` option must be a string, a Buffer, a TypedArray or a DataView')
+}
+
+/**
+ * A `keyProvider` keeping a random data key in `file`, encrypted with Electron's
+ * `safeStorage` (whose own key is in the OS keychain, DPAPI or the Secret Service).
+ * The file is made on first use, mode 0600, written atomically.
+ */
+function safeStorageKeyProvider({ safeStorage, file }) {
+  if (!safeStorage || typeof safeStorage.encryptString !== 'function') {
+    throw inputError('INVALID_OPTION', '`safeStorage` must be Electron\'s safeStorage module')
+  }
+  if (typeof file !== 'string' || !path.isAbsolute(file)) throw inputError('INVALID_OPTION', '`file` must be an absolute path')
+  return () => {
+    if (!safeStorage.isEncryptionAvailable()) {
+      throw Object.assign(new Error('Electron safeStorage cannot encrypt here (call it after the app is ready, on a system with a keyring)'), { code: 'KEYRING_UNAVAILABLE', kind: 'persistent' })
+    }
+    let sealed
+    try {
+      sealed = fs.readFileSync(file)
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error
+    }
+    if (sealed) return keyBytes(safeStorage.decryptString(sealed), 'keyProvider')
+    const key = crypto.randomBytes(32)
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+    const temp = `${file}.tmp-${process.pid}`
+    const fd = fs.openSync(temp, 'w', 0o600)
+    try {
+      fs.writeSync(fd, safeStorage.encryptString(key.toString('base64')))
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    fs.renameSync(temp, file)
+    return key
+  }
+}
+
+module.exports = { suppliedKeys, encryptionKeyBytes, safeStorageKeyProvider }

@@ -1,0 +1,542 @@
+//! Sensitive keys: which paths hold secrets, and their values kept sealed in the document.
+//!
+//! Invariant: in the engine's document, the value at every *location* (a concrete path a
+//! sensitive pattern matches) is an envelope (see [`crypto`](super::crypto)), the JSON of
+//! the whole value sealed as one. The snapshot, journal, history, backups and quarantined
+//! files are all written from that document, so none of them ever holds a plaintext.
+//! Plaintext exists only in what a read returns. The one exception is a value written
+//! before the key was marked sensitive: it stays as it is, and reading it is refused
+//! (`SECRET_NOT_ENCRYPTED`) until it is set again or sealed by
+//! `migrateToFieldEncryption`.
+//!
+//! Patterns are dot paths where `*` stands for any one property name or array index
+//! (`ai.credentials.apiKey`, `workspaces.*.token`). When patterns nest, the outer one
+//! wins: its whole value is one envelope.
+
+use super::crypto::{self, DataKey};
+use super::document::Node;
+use super::error::{Result, StoreError};
+use super::journal::{self, Op};
+use super::path::{check_property_name, KeyPath, Segment, INTERNAL_KEY};
+use std::collections::HashSet;
+
+/// Where a store's id lives: bound into every envelope's associated data, and the name
+/// of the store's keyring entry.
+pub const STORE_ID_KEY: &str = "__internal__.secrets.id";
+
+/// One segment of a pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PatternSegment {
+    Name(String),
+    /// `*`: any one property name or array index.
+    Any,
+}
+
+impl PatternSegment {
+    fn matches(&self, segment: &Segment) -> bool {
+        match (self, segment) {
+            (PatternSegment::Any, _) => true,
+            (PatternSegment::Name(n), Segment::Key(k)) => n == k,
+            (PatternSegment::Name(n), Segment::Index(i)) => *n == i.to_string(),
+        }
+    }
+}
+
+/// A sensitive-key pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pattern(Vec<PatternSegment>);
+
+impl Pattern {
+    /// Parses `a.b`, `a.*.c`. Refused (`INVALID_OPTION`): empty segments, forbidden
+    /// names, `__internal__`.
+    pub fn parse(text: &str) -> Result<Pattern> {
+        let invalid = |reason: &str| StoreError::InvalidOption {
+            option: "sensitiveKeys".into(),
+            reason: format!("`{text}` {reason}"),
+        };
+        if text.is_empty() {
+            return Err(invalid("is empty"));
+        }
+        let mut segments = Vec::new();
+        for part in text.split('.') {
+            segments.push(match part {
+                "" => return Err(invalid("has an empty segment")),
+                "*" => PatternSegment::Any,
+                name => {
+                    check_property_name(text, name)
+                        .map_err(|_| invalid("names a forbidden key"))?;
+                    PatternSegment::Name(name.to_string())
+                }
+            });
+        }
+        Ok(Pattern::from_segments(segments)).and_then(|p| {
+            if p.0.first() == Some(&PatternSegment::Name(INTERNAL_KEY.into())) {
+                Err(invalid("is reserved for bookkeeping"))
+            } else {
+                Ok(p)
+            }
+        })
+    }
+
+    pub fn from_segments(segments: Vec<PatternSegment>) -> Pattern {
+        Pattern(segments)
+    }
+
+    /// The pattern as the option would write it.
+    pub fn text(&self) -> String {
+        let parts: Vec<&str> = self
+            .0
+            .iter()
+            .map(|s| match s {
+                PatternSegment::Name(n) => n.as_str(),
+                PatternSegment::Any => "*",
+            })
+            .collect();
+        parts.join(".")
+    }
+
+    /// Whether the first `min(len)` segments of both agree.
+    fn agrees(&self, path: &[Segment]) -> bool {
+        self.0.iter().zip(path).all(|(p, s)| p.matches(s))
+    }
+}
+
+/// The sensitive keys of one store and the keys that seal them.
+pub struct Secrets {
+    /// Shortest first, so an outer location is found before any inside it.
+    patterns: Vec<Pattern>,
+    /// Bound into every envelope: a ciphertext moved to another store does not open.
+    store_id: String,
+    /// The first seals; every one opens. More than one only during a rotation.
+    keys: Vec<DataKey>,
+}
+
+impl Secrets {
+    pub fn new(mut patterns: Vec<Pattern>, store_id: String, keys: Vec<DataKey>) -> Secrets {
+        let mut seen = HashSet::new();
+        patterns.retain(|p| seen.insert(p.clone()));
+        patterns.sort_by_key(|p| p.0.len());
+        Secrets {
+            patterns,
+            store_id,
+            keys,
+        }
+    }
+
+    pub fn patterns(&self) -> impl Iterator<Item = String> + '_ {
+        self.patterns.iter().map(Pattern::text)
+    }
+
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
+    pub fn keys(&self) -> &[DataKey] {
+        &self.keys
+    }
+
+    pub fn set_keys(&mut self, keys: Vec<DataKey>) {
+        self.keys = keys;
+    }
+
+    /// Whether anything at, above or below `path` is sensitive. The cheap check every
+    /// read and write makes first.
+    pub fn touches(&self, path: &KeyPath) -> bool {
+        !path.is_internal() && self.patterns.iter().any(|p| p.agrees(path.segments()))
+    }
+
+    /// The location strictly above `path`, when `path` lies inside a sealed value.
+    pub fn above(&self, path: &KeyPath) -> Option<KeyPath> {
+        let segments = path.segments();
+        self.patterns
+            .iter()
+            .find(|p| p.0.len() < segments.len() && p.agrees(segments))
+            .map(|p| path.prefix(p.0.len()))
+    }
+
+    /// Whether `path` is itself a location.
+    fn is_location(&self, path: &KeyPath) -> bool {
+        let segments = path.segments();
+        self.patterns
+            .iter()
+            .any(|p| p.0.len() == segments.len() && p.agrees(segments))
+    }
+
+    /// The outermost locations that exist in `doc` at or below `under` (which must not
+    /// lie inside a sealed value).
+    pub fn locations(&self, doc: &Node, under: &KeyPath) -> Vec<KeyPath> {
+        let Some(start) = doc.get(under) else {
+            return Vec::new();
+        };
+        let mut found: Vec<KeyPath> = Vec::new();
+        for pattern in &self.patterns {
+            let depth = under.len();
+            if pattern.0.len() < depth || !pattern.agrees(under.segments()) {
+                continue;
+            }
+            let mut frontier = vec![(under.clone(), start)];
+            for segment in &pattern.0[depth..] {
+                let mut next = Vec::new();
+                for (path, node) in frontier {
+                    match (segment, node) {
+                        (PatternSegment::Name(name), _) => {
+                            let seg = match node {
+                                Node::Array(_) => match name.parse::<usize>() {
+                                    Ok(i) => Segment::Index(i),
+                                    Err(_) => continue,
+                                },
+                                _ => Segment::Key(name.clone()),
+                            };
+                            if let Some(child) = node.child(&seg) {
+                                next.push((path.child(seg), child));
+                            }
+                        }
+                        (PatternSegment::Any, Node::Object(map)) => {
+                            for (name, child) in map.iter() {
+                                next.push((path.child(Segment::Key(name.to_string())), child));
+                            }
+                        }
+                        (PatternSegment::Any, Node::Array(items)) => {
+                            for (i, child) in items.iter().enumerate() {
+                                next.push((path.child(Segment::Index(i)), child));
+                            }
+                        }
+                        (PatternSegment::Any, _) => {}
+                    }
+                }
+                frontier = next;
+            }
+            for (path, _) in frontier {
+                if !found.iter().any(|f| f.is_prefix_of(&path)) {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+
+    /// Seals `value`, found at location `path`.
+    pub fn seal(&self, path: &KeyPath, value: &Node) -> Result<Node> {
+        let key = self
+            .keys
+            .first()
+            .ok_or_else(|| StoreError::KeyUnavailable {
+                code: "KEY_NOT_FOUND",
+                reason: "no data key is available to encrypt a sensitive value".into(),
+            })?;
+        let envelope = crypto::seal(key, &self.store_id, path, value.to_json().as_bytes())?;
+        Ok(Node::String(envelope))
+    }
+
+    /// Opens the sealed value at location `path`. Anything but an envelope is refused.
+    pub fn open(&self, path: &KeyPath, sealed: &Node) -> Result<Node> {
+        let text = match sealed {
+            Node::String(text) => text.as_str(),
+            _ => "",
+        };
+        let plain = crypto::open(&self.keys, &self.store_id, path, text)?;
+        let text = std::str::from_utf8(&plain).ok();
+        text.and_then(|t| Node::from_json(t).ok())
+            .ok_or_else(|| StoreError::Crypto {
+                code: "SECRET_TAMPERED",
+                key: path.to_string(),
+                reason: "the decrypted value is not JSON".into(),
+            })
+    }
+
+    /// The value at `key` as a reader sees it, every sealed value in it opened.
+    pub fn reveal(&self, doc: &Node, key: &KeyPath) -> Result<Option<Node>> {
+        if let Some(location) = self.above(key) {
+            let Some(sealed) = doc.get(&location) else {
+                return Ok(None);
+            };
+            let plain = self.open(&location, sealed)?;
+            let rest = KeyPath::from_segments(
+                &key.to_string(),
+                key.segments()[location.len()..].to_vec(),
+            )?;
+            return Ok(plain.get(&rest).cloned());
+        }
+        let Some(node) = doc.get(key) else {
+            return Ok(None);
+        };
+        let mut out = node.clone();
+        for location in self.locations(doc, key) {
+            let Some(sealed) = doc.get(&location) else {
+                continue;
+            };
+            let plain = self.open(&location, sealed)?;
+            let relative = KeyPath::from_segments(
+                &location.to_string(),
+                location.segments()[key.len()..].to_vec(),
+            )?;
+            out.set(&relative, plain)?;
+        }
+        Ok(Some(out))
+    }
+
+    /// Before `ops` are applied to `work`: opens, in place, every sealed value an op
+    /// changes from inside (a key below a location, or an append to one), so the op
+    /// applies to the plaintext. [`Secrets::seal_ops`] seals it again.
+    pub fn open_for_write(&self, work: &mut Node, ops: &[Op]) -> Result<()> {
+        for op in ops {
+            let key = op_key(op);
+            let location = match (self.above(&key), op) {
+                (Some(location), _) => location,
+                (None, Op::Append { .. }) if self.is_location(&key) => key,
+                _ => continue,
+            };
+            if let Some(Node::String(text)) = work.get(&location) {
+                if crypto::is_envelope(text) {
+                    let plain = self.open(&location, &Node::String(text.clone()))?;
+                    work.set(&location, plain)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After `ops` were applied to `work` (and validated): seals every location they
+    /// touched, then rewrites each op that touches one as the final value at its key
+    /// (lifted to the location when it lay inside one), so the journal only ever records
+    /// envelopes. With `reseal` false an envelope already in place is kept (a rollback
+    /// restoring sealed values); otherwise every value there is the caller's plaintext.
+    pub fn seal_ops(&self, work: &mut Node, ops: &mut [Op], reseal: bool) -> Result<()> {
+        let mut sealed: Vec<KeyPath> = Vec::new();
+        for op in ops.iter_mut() {
+            let key = op_key(op);
+            if !self.touches(&key) {
+                continue;
+            }
+            let lifted = self.above(&key).unwrap_or(key);
+            for location in self.locations(work, &lifted) {
+                if sealed.contains(&location) {
+                    continue;
+                }
+                let Some(value) = work.get(&location) else {
+                    continue;
+                };
+                let is_envelope = matches!(value, Node::String(t) if crypto::is_envelope(t));
+                if reseal || !is_envelope {
+                    let envelope = self.seal(&location, value)?;
+                    work.set(&location, envelope)?;
+                }
+                sealed.push(location);
+            }
+            *op = match work.get(&lifted) {
+                Some(value) => Op::Set {
+                    key: journal::key_record(&lifted),
+                    value: value.clone(),
+                },
+                None => Op::Delete {
+                    key: journal::key_record(&lifted),
+                },
+            };
+        }
+        Ok(())
+    }
+
+    /// Every envelope in `doc` sealed with a key other than the current one, sealed
+    /// again with the current one (a rotation). Nothing else is touched; an envelope
+    /// that does not open fails the whole call.
+    pub fn reseal_all(&self, doc: &Node) -> Result<Vec<(KeyPath, Node)>> {
+        let current = self.keys.first().map(|k| k.id().to_string());
+        let mut out = Vec::new();
+        for location in self.locations(doc, &KeyPath::root()) {
+            let Some(Node::String(text)) = doc.get(&location) else {
+                continue;
+            };
+            if !crypto::is_envelope(text) || Some(crypto::key_id(text)) == current.as_deref() {
+                continue;
+            }
+            let plain = self.open(&location, &Node::String(text.clone()))?;
+            out.push((location.clone(), self.seal(&location, &plain)?));
+        }
+        Ok(out)
+    }
+
+    /// Locations in `doc` that hold a plaintext (written before the key was sensitive).
+    pub fn plaintext_locations(&self, doc: &Node) -> Vec<KeyPath> {
+        self.locations(doc, &KeyPath::root())
+            .into_iter()
+            .filter(|l| !matches!(doc.get(l), Some(Node::String(t)) if crypto::is_envelope(t)))
+            .collect()
+    }
+}
+
+fn op_key(op: &Op) -> KeyPath {
+    match op {
+        Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => journal::key_path(key),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> KeyPath {
+        KeyPath::parse(s).unwrap()
+    }
+
+    fn secrets(patterns: &[&str]) -> Secrets {
+        Secrets::new(
+            patterns
+                .iter()
+                .map(|p| Pattern::parse(p).unwrap())
+                .collect(),
+            "store-1".into(),
+            vec![DataKey::generate().unwrap()],
+        )
+    }
+
+    fn doc(json: &str) -> Node {
+        Node::from_json(json).unwrap()
+    }
+
+    fn set(key: &str, json: &str) -> Op {
+        Op::Set {
+            key: journal::key_record(&p(key)),
+            value: doc(json),
+        }
+    }
+
+    /// Applies `ops` the way the engine does: open, apply, seal.
+    fn write(s: &Secrets, base: &Node, mut ops: Vec<Op>) -> (Node, Vec<Op>) {
+        let mut work = base.clone();
+        s.open_for_write(&mut work, &ops).unwrap();
+        for op in &ops {
+            match op {
+                Op::Set { key, value } => {
+                    work.set(&journal::key_path(key), value.clone()).unwrap();
+                }
+                Op::Delete { key } => {
+                    work.delete(&journal::key_path(key));
+                }
+                Op::Append { key, value } => {
+                    work.append(&journal::key_path(key), value.clone()).unwrap()
+                }
+            }
+        }
+        s.seal_ops(&mut work, &mut ops, true).unwrap();
+        (work, ops)
+    }
+
+    #[test]
+    fn patterns_parse_and_refuse_nonsense() {
+        assert_eq!(Pattern::parse("a.*.b").unwrap().text(), "a.*.b");
+        for bad in ["", "a..b", "a.__proto__", "__internal__.x", "."] {
+            assert_eq!(
+                Pattern::parse(bad).unwrap_err().code(),
+                "INVALID_OPTION",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn touches_above_and_locations() {
+        let s = secrets(&["ai.apiKey", "spaces.*.token", "auth"]);
+        assert!(s.touches(&p("ai")));
+        assert!(s.touches(&KeyPath::root()));
+        assert!(s.touches(&p("ai.apiKey")));
+        assert!(!s.touches(&p("theme")));
+        assert!(!s.touches(&p("ai.model")));
+        assert_eq!(s.above(&p("auth.token.x")), Some(p("auth")));
+        assert_eq!(s.above(&p("auth")), None);
+        let d = doc(r#"{"ai":{"apiKey":"k"},"spaces":[{"token":"a"},{"x":1}],"auth":{"t":1}}"#);
+        let mut found: Vec<String> = s
+            .locations(&d, &KeyPath::root())
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        found.sort();
+        assert_eq!(found, ["ai.apiKey", "auth", "spaces[0].token"]);
+    }
+
+    #[test]
+    fn writes_seal_and_reads_reveal_at_every_depth() {
+        let s = secrets(&["ai.apiKey", "auth"]);
+        let (d, ops) = write(
+            &s,
+            &doc("{}"),
+            vec![set("ai", r#"{"apiKey":"sk-canary","model":"m"}"#)],
+        );
+        let raw = d.to_json();
+        assert!(!raw.contains("sk-canary"), "{raw}");
+        assert!(
+            !format!("{ops:?}").contains("sk-canary"),
+            "the journal op is sealed"
+        );
+        assert_eq!(
+            s.reveal(&d, &p("ai.apiKey")).unwrap(),
+            Some(doc(r#""sk-canary""#))
+        );
+        assert_eq!(
+            s.reveal(&d, &KeyPath::root()).unwrap().unwrap().to_json(),
+            r#"{"ai":{"apiKey":"sk-canary","model":"m"}}"#
+        );
+        // A write inside a sealed object opens it, changes it and seals it again.
+        let (d, ops) = write(&s, &d, vec![set("auth.token", r#""t-1""#)]);
+        let (d, _) = write(&s, &d, vec![set("auth.refresh", r#""r-1""#)]);
+        assert!(matches!(&ops[0], Op::Set { key, .. } if journal::key_path(key) == p("auth")));
+        assert_eq!(
+            s.reveal(&d, &p("auth")).unwrap().unwrap().to_json(),
+            r#"{"token":"t-1","refresh":"r-1"}"#
+        );
+        assert_eq!(
+            s.reveal(&d, &p("auth.token")).unwrap(),
+            Some(doc(r#""t-1""#))
+        );
+        assert!(!d.to_json().contains("t-1"));
+        // Deleting inside it keeps it sealed; deleting it removes it.
+        let (d, _) = write(
+            &s,
+            &d,
+            vec![Op::Delete {
+                key: journal::key_record(&p("auth.token")),
+            }],
+        );
+        assert_eq!(
+            s.reveal(&d, &p("auth")).unwrap().unwrap().to_json(),
+            r#"{"refresh":"r-1"}"#
+        );
+    }
+
+    #[test]
+    fn a_plaintext_where_an_envelope_belongs_is_refused_on_read() {
+        let s = secrets(&["ai.apiKey"]);
+        let d = doc(r#"{"ai":{"apiKey":"sk-legacy"}}"#);
+        assert_eq!(
+            s.reveal(&d, &p("ai.apiKey")).unwrap_err().code(),
+            "SECRET_NOT_ENCRYPTED"
+        );
+        assert_eq!(
+            s.reveal(&d, &p("ai")).unwrap_err().code(),
+            "SECRET_NOT_ENCRYPTED"
+        );
+        assert_eq!(s.plaintext_locations(&d), vec![p("ai.apiKey")]);
+        let (d, _) = write(&s, &d, vec![set("ai.apiKey", r#""sk-new""#)]);
+        assert!(s.plaintext_locations(&d).is_empty());
+    }
+
+    #[test]
+    fn a_rotation_reseals_under_the_new_key_only_what_the_old_one_sealed() {
+        let mut s = secrets(&["a", "b"]);
+        let (d, _) = write(&s, &doc("{}"), vec![set("a", "1"), set("b", "2")]);
+        let old = s.keys()[0].clone();
+        let new = DataKey::generate().unwrap();
+        s.set_keys(vec![new.clone(), old]);
+        let resealed = s.reseal_all(&d).unwrap();
+        assert_eq!(resealed.len(), 2);
+        let mut d = d;
+        for (k, v) in resealed {
+            d.set(&k, v).unwrap();
+        }
+        assert!(
+            s.reseal_all(&d).unwrap().is_empty(),
+            "all under the new key now"
+        );
+        s.set_keys(vec![new]);
+        assert_eq!(s.reveal(&d, &p("b")).unwrap(), Some(doc("2")));
+    }
+}
