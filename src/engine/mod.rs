@@ -1517,6 +1517,7 @@ fn open_secrets(
             (id.clone(), Some(id))
         }
     };
+    let supplied = matches!(options.key_source, Some(keys::KeySource::Supplied(_)));
     let (keys, store) = match options.key_source.clone() {
         Some(keys::KeySource::Supplied(keys)) => (keys, None),
         source => {
@@ -1538,7 +1539,7 @@ fn open_secrets(
         }
     };
     Ok((
-        Some(secrets::Secrets::new(patterns, store_id, keys)),
+        Some(secrets::Secrets::new(patterns, store_id, keys, supplied)),
         new_id,
         store,
     ))

@@ -109,10 +109,19 @@ pub struct Secrets {
     store_id: String,
     /// The first seals; every one opens. More than one only during a rotation.
     keys: Vec<DataKey>,
+    /// The app supplies the keys: an envelope under another key means the app gave the
+    /// wrong key (`DECRYPT_FAILED`). Otherwise the store keeps them, and such an envelope
+    /// means its key was lost (`KEY_NOT_FOUND`).
+    supplied: bool,
 }
 
 impl Secrets {
-    pub fn new(mut patterns: Vec<Pattern>, store_id: String, keys: Vec<DataKey>) -> Secrets {
+    pub fn new(
+        mut patterns: Vec<Pattern>,
+        store_id: String,
+        keys: Vec<DataKey>,
+        supplied: bool,
+    ) -> Secrets {
         let mut seen = HashSet::new();
         patterns.retain(|p| seen.insert(p.clone()));
         patterns.sort_by_key(|p| p.0.len());
@@ -120,6 +129,7 @@ impl Secrets {
             patterns,
             store_id,
             keys,
+            supplied,
         }
     }
 
@@ -234,7 +244,21 @@ impl Secrets {
             Node::String(text) => text.as_str(),
             _ => "",
         };
-        let plain = crypto::open(&self.keys, &self.store_id, path, text)?;
+        let plain =
+            crypto::open(&self.keys, &self.store_id, path, text).map_err(|err| match err {
+                StoreError::Crypto {
+                    code: "DECRYPT_FAILED",
+                    key,
+                    ..
+                } if !self.supplied => StoreError::Crypto {
+                    code: "KEY_NOT_FOUND",
+                    key,
+                    reason: "the key it was encrypted with is not kept for this store (a lost \
+                             keyring entry or key file, or a store copied from elsewhere)"
+                        .into(),
+                },
+                err => err,
+            })?;
         let text = std::str::from_utf8(&plain).ok();
         text.and_then(|t| Node::from_json(t).ok())
             .ok_or_else(|| StoreError::Crypto {
@@ -386,6 +410,7 @@ mod tests {
                 .collect(),
             "store-1".into(),
             vec![DataKey::generate().unwrap()],
+            true,
         )
     }
 

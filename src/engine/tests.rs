@@ -1487,3 +1487,28 @@ fn a_key_rotation_is_crash_safe_at_every_point() {
     }
     assert!(checked > 50, "enumerated {checked} crash states");
 }
+
+#[test]
+fn a_lost_stored_key_is_key_not_found_and_new_secrets_still_work() {
+    let fs = SimFs::new();
+    let first = Arc::new(keys::MemoryKeyStore::default());
+    let mut engine =
+        Engine::open(secret_options(&fs, keys::KeySource::Stored(first.clone()))).unwrap();
+    engine.set(&p("ai.apiKey"), j(r#""sk-1""#)).unwrap();
+    engine.close_blocking().unwrap();
+    assert!(first.single_account().is_some());
+    // The keyring entry is gone (another machine, a wiped keyring): a new key is made for
+    // new secrets, and the old ones say their key is missing.
+    let lost = Arc::new(keys::MemoryKeyStore::default());
+    let mut engine =
+        Engine::open(secret_options(&fs, keys::KeySource::Stored(lost.clone()))).unwrap();
+    let err = engine.get_json(&p("ai.apiKey")).unwrap_err();
+    assert_eq!(err.code(), "KEY_NOT_FOUND");
+    engine.set(&p("auth"), j(r#"{"token":"t"}"#)).unwrap();
+    assert_eq!(
+        engine.get_json(&p("auth.token")).unwrap().as_deref(),
+        Some(r#""t""#)
+    );
+    engine.close_blocking().unwrap();
+    assert_eq!(lost.ring_len(&lost.single_account().unwrap()), 1);
+}
