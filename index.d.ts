@@ -32,6 +32,9 @@ type DotValue<T, P extends string> = string extends keyof T
 /** A JSON value as the store keeps it. A `Date` is accepted and stored as its ISO string. */
 type StoreValue = string | number | boolean | null | Date | readonly StoreValue[] | { readonly [key: string]: StoreValue | undefined }
 
+/** A 256-bit data key: 32 bytes, or their base64 or hex text. */
+type DataKey = Uint8Array | string
+
 /** Stable error codes, on every error's `.code`. */
 type ErrorCode =
   | 'INVALID_KEY'
@@ -54,6 +57,13 @@ type ErrorCode =
   | 'EXTERNAL_EDIT_REFUSED'
   | 'NOT_INITIALIZED'
   | 'NATIVE_MISSING'
+  | 'SECRET_TAMPERED'
+  | 'SECRET_NOT_ENCRYPTED'
+  | 'DECRYPT_FAILED'
+  | 'KEY_NOT_FOUND'
+  | 'KEYRING_UNAVAILABLE'
+  | 'ENCRYPT_FAILED'
+  | 'KEY_GENERATION_FAILED'
 
 /** Every error tad-store throws or rejects with. */
 interface StoreError extends Error {
@@ -112,6 +122,18 @@ interface Options<T extends Record<string, any>> {
   checkpointIdleMs?: number
   /** Electron's module, injected (tests, or a custom loader). @default require('electron') inside Electron */
   electron?: { app?: { getPath(name: 'userData'): string } }
+  /** Key patterns (`ai.credentials.apiKey`, `workspaces.*.token`) whose values are sealed at rest; the schema's `"x-sensitive": true` adds more. */
+  sensitiveKeys?: readonly string[]
+  /** The data key of sensitive values, supplied by the app: 32 bytes, or their base64 or hex. A list is `[current, ...older]` (during a rotation). */
+  secretKey?: DataKey | readonly DataKey[]
+  /** Returns the data key when the store opens, e.g. `safeStorageKeyProvider(...)`. Synchronous. */
+  keyProvider?: (store: { name: string; path: string }) => DataKey | readonly DataKey[]
+  /** Where the store keeps its data key when the app supplies none: the OS keyring (default), or, opted into, a key file beside the store (mode 0600). */
+  keyStore?: 'keyring' | 'file'
+  /** electron-store's whole-file encryption, kept for compatibility (see `migrateToFieldEncryption`). */
+  encryptionKey?: string | Uint8Array | DataView
+  /** electron-store's algorithm for `encryptionKey`. Default `aes-256-cbc`. */
+  encryptionAlgorithm?: 'aes-256-cbc' | 'aes-256-gcm' | 'aes-256-ctr'
 }
 
 /** One recorded state, from `listHistory()`. */
@@ -153,6 +175,8 @@ interface OpenReport {
   tornBytes: number
   /** Temporary files of an interrupted write removed on open. */
   staleTemps: number
+  /** Sensitive values found in plaintext and sealed at open (`migrateToFieldEncryption`). */
+  sealed: string[]
 }
 
 type Unsubscribe = () => void
@@ -207,6 +231,24 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   rollbackToTimestamp(timestamp: string | Date): Promise<void>
   /** Checks every history entry from the current state back. */
   verifyHistory(): Promise<HistoryReport>
+  /** The sensitive-key patterns in force: `sensitiveKeys` and the schema's `x-sensitive`. */
+  readonly sensitiveKeys: string[]
+  /**
+   * Re-encrypts every sensitive value under a new data key, crash-safely. Pass the new key
+   * when the app supplies keys; without one, the store makes one in its key store.
+   */
+  rotateKey(newKey?: DataKey): Promise<void>
+  /**
+   * Moves a store to per-field encryption: decrypts an electron-store `encryptionKey` file
+   * and rewrites it as JSON, sealing sensitive values found in plaintext. Open it afterwards
+   * without `encryptionKey`.
+   */
+  static migrateToFieldEncryption<T extends Record<string, any>>(options: Options<T>): Promise<{ sealed: string[]; decrypted: boolean; backup: string | null }>
+  /** A `keyProvider` keeping a random data key in `file`, encrypted with Electron's `safeStorage`. */
+  static safeStorageKeyProvider(options: {
+    safeStorage: { isEncryptionAvailable(): boolean; encryptString(text: string): Uint8Array; decryptString(data: Uint8Array): string }
+    file: string
+  }): () => Uint8Array
   [Symbol.iterator](): IterableIterator<[keyof T & string, T[keyof T]]>
 }
 
@@ -240,7 +282,7 @@ declare class StoreManager<T extends Record<string, any> = Record<string, unknow
 
 declare namespace Store {
   export { Store, StoreManager, Store as default }
-  export type { DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport, HistoryEntry, HistoryReport }
+  export type { DataKey, DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport, HistoryEntry, HistoryReport }
 }
 
 export = Store

@@ -343,3 +343,25 @@ test('bad secret options are refused with INVALID_OPTION', (t) => {
     assert.equal(error.code, 'INVALID_OPTION', JSON.stringify(options))
   }
 })
+
+test('a rollback restores earlier secrets; across a rotation they need the retired key', async (t) => {
+  const cwd = tempDir(t)
+  const options = { cwd, sensitiveKeys: SENSITIVE, keyStore: 'file', checkpointIdleMs: 10 }
+  const store = closeLater(t, new Store(options))
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 60))
+  store.set('ai.credentials.apiKey', 'sk-first')
+  await settle()
+  const [first] = store.listHistory()
+  store.set('ai.credentials.apiKey', 'sk-second')
+  await settle()
+  await store.rollbackToTimestamp(first.timestamp)
+  assert.equal(store.get('ai.credentials.apiKey'), 'sk-first')
+  await store.rotateKey()
+  await settle()
+  await store.rollbackToTimestamp(first.timestamp)
+  assert.equal(codeOf(() => store.get('ai.credentials.apiKey')).code, 'KEY_NOT_FOUND')
+  store.set('ai.credentials.apiKey', 'sk-again')
+  assert.equal(store.get('ai.credentials.apiKey'), 'sk-again')
+  assertNowhere(cwd, 'sk-first')
+  assertNowhere(cwd, 'sk-second')
+})

@@ -91,7 +91,13 @@ async function twoWindows() {
   await one.until((r) => r.some((x) => x.theme === 'auto'))
   const refused = await one.run(`await window.storeAPI.get('ai.credentials.apiKey')`).catch((e) => e)
   say(`   window 1 asks for the API key: ${refused.code} (${refused.message})`)
+  // The main process reads it in plaintext; the file holds only the sealed envelope.
+  store.set('ai.credentials.apiKey', 'sk-demo-1234')
+  await store.flush()
+  say(`   main process: ai.credentials.apiKey = ${store.get('ai.credentials.apiKey')}`)
   await electron.app.quit()
+  const onDisk = JSON.parse(fs.readFileSync(path.join(userData, 'config.json'), 'utf8')).ai.credentials.apiKey
+  say(`   on disk (sealed with a key safeStorage keeps): ${onDisk.slice(0, 48)}…`)
   fs.rmSync(userData, { recursive: true, force: true })
 }
 

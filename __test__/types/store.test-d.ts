@@ -80,3 +80,22 @@ function Theme() {
   return value
 }
 void dispose, Theme
+
+// Secrets: the options, rotation, migration and the safeStorage key provider.
+const sealed = new Store<Schema>({ sensitiveKeys: ['settings.theme'], secretKey: new Uint8Array(32), keyStore: 'file' })
+const provided = new Store<Schema>({ keyProvider: ({ path }) => path.padEnd(64, '0').slice(0, 64) })
+void sealed.rotateKey(new Uint8Array(32)).then(() => sealed.sensitiveKeys.join())
+void Store.migrateToFieldEncryption<Schema>({ encryptionKey: 'old', encryptionAlgorithm: 'aes-256-gcm' }).then((r) => r.sealed.length + Number(r.decrypted))
+const keyFromSafeStorage: () => Uint8Array = Store.safeStorageKeyProvider({
+  safeStorage: { isEncryptionAvailable: () => true, encryptString: (t) => new TextEncoder().encode(t), decryptString: (b) => new TextDecoder().decode(b) },
+  file: '/tmp/key',
+})
+void provided
+void keyFromSafeStorage
+sealed.onError((e) => e.code === 'SECRET_TAMPERED' || e.code === 'KEYRING_UNAVAILABLE')
+// @ts-expect-error: not a key store tad-store has
+new Store<Schema>({ keyStore: 'cloud' })
+// @ts-expect-error: electron-store has no such algorithm
+new Store<Schema>({ encryptionKey: 'k', encryptionAlgorithm: 'aes-128-ecb' })
+// @ts-expect-error: a key is bytes or text, not a number
+new Store<Schema>({ secretKey: 42 })
