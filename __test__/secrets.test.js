@@ -365,3 +365,34 @@ test('a rollback restores earlier secrets; across a rotation they need the retir
   assertNowhere(cwd, 'sk-first')
   assertNowhere(cwd, 'sk-second')
 })
+
+const KEYRING_TOOLS = ['/usr/bin/dbus-run-session', '/usr/bin/gnome-keyring-daemon']
+test('by default the data key is kept in the OS keyring (Secret Service, in a private D-Bus session)', { skip: !KEYRING_TOOLS.every((f) => fs.existsSync(f)) && 'no dbus-run-session or gnome-keyring-daemon (.ci/run installs them)' }, async (t) => {
+  const home = tempDir(t)
+  const cwd = path.join(home, 'store')
+  const script = `
+    const Store = require(${JSON.stringify(ROOT)})
+    const options = { cwd: ${JSON.stringify(cwd)}, sensitiveKeys: ['ai.apiKey'] }
+    const store = new Store(options)
+    store.set('ai.apiKey', 'sk-in-the-keyring')
+    store.close().then(() => {
+      const again = new Store(options)
+      console.log(JSON.stringify({ value: again.get('ai.apiKey'), files: require('node:fs').readdirSync(options.cwd) }))
+      return again.close()
+    })`
+  fs.writeFileSync(path.join(home, 'run.js'), script)
+  // A private session bus and an unlocked keyring, as a desktop login would have.
+  const result = await new Promise((resolve) => {
+    const child = spawn('dbus-run-session', ['--', 'sh', '-c', `printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "${process.execPath}" run.js`], { cwd: home, env: { ...process.env, HOME: home } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+  const report = JSON.parse(result.stdout.trim().split('\n').pop() || 'null')
+  assert.ok(report, result.stderr)
+  assert.equal(report.value, 'sk-in-the-keyring')
+  assert.ok(!report.files.some((f) => f.endsWith('.key')), 'no key file: the key is in the keyring')
+  assertNowhere(cwd, 'sk-in-the-keyring')
+})
