@@ -1,4 +1,5 @@
-import type { StoreAPI } from './preload'
+import type { DotPath, DotValue } from '.'
+import type { StoreAPI, WindowStore } from './preload'
 
 export interface UseStoreResult<T> {
   /** The value, or `defaultValue` while loading or when absent. */
@@ -9,5 +10,7 @@ export interface UseStoreResult<T> {
   error: (Error & { code?: string }) | undefined
 }
 
-/** The value at `key`, kept in sync with every window. `api` defaults to `window.storeAPI`. */
-export function useStore<T>(key: string, defaultValue: T, api?: StoreAPI): UseStoreResult<T>
+/** The value at `key` of `window.storeAPI`, kept in sync with every window. */
+export function useStore<K extends DotPath<WindowStore>>(key: K, defaultValue: NonNullable<DotValue<WindowStore, K>>): UseStoreResult<NonNullable<DotValue<WindowStore, K>>>
+/** The same over another `StoreAPI` (a test double, a second store). */
+export function useStore<T extends Record<string, any>, K extends DotPath<T>>(key: K, defaultValue: NonNullable<DotValue<T, K>>, api: StoreAPI<T>): UseStoreResult<NonNullable<DotValue<T, K>>>

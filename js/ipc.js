@@ -6,6 +6,7 @@
 //   const { registerStoreIpc } = require('tad-store/ipc')
 //   const dispose = registerStoreIpc(store, { policy })
 const policyLib = require('./policy')
+const { addBridge } = require('./bridges')
 const { AuditLog } = require('./audit')
 
 const CHANNELS = ['get', 'set', 'delete', 'has', 'subscribe', 'unsubscribe', 'listHistory', 'rollbackToTimestamp']
@@ -193,7 +194,14 @@ function registerStoreIpc(store, options = {}) {
   }
 
   /** Removes the handlers and subscriptions; the promise settles once the audit log is written. */
+  const removeBridge = addBridge(store, () => {
+    let subscriptions = 0
+    for (const win of windows.values()) subscriptions += win.keys.size
+    return subscriptions
+  })
+
   return function dispose() {
+    removeBridge()
     for (const op of CHANNELS) ipcMain.removeHandler(`tad-store:${op}`)
     for (const id of [...windows.keys()]) dropWindow(id)
     return audit.flush()

@@ -8,6 +8,7 @@ const { resolveStorePath, fileMode, electronModule } = require('./paths')
 const { rootSchemaOf } = require('./schema')
 const migrate = require('./migrate')
 const keys = require('./keys')
+const { rendererSubscriptions } = require('./bridges')
 
 /** Internal: open without running migrations, for StoreManager's asynchronous pass. */
 const kDeferMigrations = Symbol('tad-store.deferMigrations')
@@ -235,7 +236,7 @@ class Store {
 
   /** Get an item, or `defaultValue` when the key is absent. */
   get(key, defaultValue) {
-    assertKey(key)
+    if (typeof key !== 'string') this.#refuse(() => assertKey(key))
     const text = this.#native.get(key)
     return text == null ? defaultValue : JSON.parse(text)
   }
@@ -246,34 +247,36 @@ class Store {
    */
   set(key, value) {
     if (typeof key === 'object' && key !== null) {
-      this.#native.setMany(encode('', key))
+      this.#native.setMany(this.#refuse(() => encode('', key)))
       return
     }
     if (typeof key !== 'string') {
-      throw inputError('INVALID_KEY', `Expected \`key\` to be of type \`string\` or \`object\`, got ${key === null ? 'null' : typeof key}`)
+      this.#refuse(() => {
+        throw inputError('INVALID_KEY', `Expected \`key\` to be of type \`string\` or \`object\`, got ${key === null ? 'null' : typeof key}`)
+      })
     }
-    this.#native.set(key, encode(key, value))
+    this.#native.set(key, this.#refuse(() => encode(key, value)))
   }
 
   has(key) {
-    assertKey(key)
+    this.#refuse(() => assertKey(key))
     return this.#native.has(key)
   }
 
   /** Append an item to the array at `key`, creating the array when absent. */
   appendToArray(key, value) {
-    assertKey(key)
-    this.#native.appendToArray(key, encode(key, value))
+    this.#refuse(() => assertKey(key))
+    this.#native.appendToArray(key, this.#refuse(() => encode(key, value)))
   }
 
   delete(key) {
-    assertKey(key)
+    this.#refuse(() => assertKey(key))
     this.#native.delete(key)
   }
 
   /** Reset items to their `defaults` values. A key without a default is left alone. */
   reset(...keys) {
-    for (const key of keys) assertKey(key)
+    this.#refuse(() => keys.forEach(assertKey))
     this.#native.reset(keys)
   }
 
@@ -296,7 +299,7 @@ class Store {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw inputError('INVALID_VALUE', 'The store must be set to an object')
     }
-    this.#native.replace(encode('', value))
+    this.#native.replace(this.#refuse(() => encode('', value)))
   }
 
   *[Symbol.iterator]() {
@@ -366,11 +369,46 @@ class Store {
     this.#native.restore(deserialize ? encode('', deserialize(value)) : value)
   }
 
+  /**
+   * The store as it was recorded at `timestamp` (from `listHistory()`), without changing
+   * anything: the chain of hashes is checked on the way. Sensitive values stay sealed.
+   */
+  async stateAt(timestamp) {
+    const ts = timestamp instanceof Date ? timestamp.toISOString() : timestamp
+    if (typeof ts !== 'string') throw inputError('INVALID_ARGUMENT', `Expected an ISO timestamp, got ${typeof timestamp}`)
+    const { error, value } = await this.#native.stateAt(ts)
+    if (error) throw toError(error)
+    const { deserialize } = this.#options
+    const state = deserialize ? deserialize(value) : JSON.parse(value)
+    delete state.__internal__
+    return state
+  }
+
   /** Checks the whole history chain: `{ ok, entries, verified, brokenAt, reason }`. */
   async verifyHistory() {
     const { error, value } = await this.#native.verifyHistory()
     if (error) throw toError(error)
     return JSON.parse(value)
+  }
+
+  /**
+   * What the store has been doing: `{ operations, errors, snapshotBytes, journalBytes,
+   * fsyncCount, fsyncP50Micros, fsyncP99Micros, checkpoints, lastCheckpoint,
+   * historyEntries, historyBytes, rendererSubscriptions }`. Counts are since this store
+   * was opened; `errors` is by code, thrown or reported to `onError`.
+   */
+  stats() {
+    return { ...JSON.parse(this.#native.stats()), rendererSubscriptions: rendererSubscriptions(this) }
+  }
+
+  /** Runs a check of the caller's input; an error it throws is counted, then thrown. */
+  #refuse(check) {
+    try {
+      return check()
+    } catch (error) {
+      if (error?.code) this.#native.noteError(error.code)
+      throw error
+    }
   }
 
   /** The sensitive-key patterns in force: the `sensitiveKeys` option's and the schema's `x-sensitive` ones. */

@@ -1,11 +1,17 @@
-/** `window.storeAPI`, as exposed by `exposeStoreAPI()`. */
-export interface StoreAPI {
-  get<T = unknown>(key: string): Promise<T | undefined>
-  set(key: string, value: unknown): Promise<void>
-  delete(key: string): Promise<void>
-  has(key: string): Promise<boolean>
-  onDidChange<T = unknown>(key: string, callback: (newValue: T | undefined, oldValue: T | undefined) => void): () => void
-  onDidAnyChange(callback: (newValue: Record<string, unknown>, oldValue: Record<string, unknown>) => void): () => void
+import type { DotPath, DotValue } from '..'
+
+/**
+ * `window.storeAPI`, as exposed by `exposeStoreAPI()`, typed by the store's shape `T`:
+ * keys are checked as dot paths and values by their type. Every method is asynchronous
+ * (it crosses IPC) and rejects with the store's error codes, or `ACCESS_DENIED`.
+ */
+export interface StoreAPI<T extends Record<string, any> = Record<string, unknown>> {
+  get<K extends DotPath<T>>(key: K): Promise<DotValue<T, K> | undefined>
+  set<K extends DotPath<T>>(key: K, value: DotValue<T, K>): Promise<void>
+  delete(key: DotPath<T>): Promise<void>
+  has(key: DotPath<T>): Promise<boolean>
+  onDidChange<K extends DotPath<T>>(key: K, callback: (newValue: DotValue<T, K> | undefined, oldValue: DotValue<T, K> | undefined) => void): () => void
+  onDidAnyChange(callback: (newValue: Partial<T>, oldValue: Partial<T>) => void): () => void
   listHistory(): Promise<Array<{ timestamp: string; size: number; hash: string; kind: 'diff' | 'backup' }>>
   rollbackToTimestamp(timestamp: string): Promise<void>
 }
@@ -13,8 +19,9 @@ export interface StoreAPI {
 /** Exposes `window.storeAPI` with contextBridge. Electron's modules are injected for tests. */
 export function exposeStoreAPI(electron?: { contextBridge: unknown; ipcRenderer: unknown }): StoreAPI
 
-declare global {
-  interface Window {
-    storeAPI: StoreAPI
-  }
-}
+/**
+ * The store shape `window.storeAPI` is declared with, once the app includes a global
+ * declaration (`tad-store/preload/window` untyped, `tad-store/schemas/window` for the TAD
+ * app, or its own); `Record<string, unknown>` before.
+ */
+export type WindowStore = Window extends { storeAPI: StoreAPI<infer T> } ? T : Record<string, unknown>

@@ -8,6 +8,20 @@ const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
 const debug = process.argv.includes('--debug') || process.env.TAD_STORE_PROFILE === 'debug'
+const dest = path.join(root, `tad-store.${process.platform}-${process.arch}.node`)
+
+// Installed as a dependency (inside node_modules) with a prebuilt addon for this machine
+// in the package: use it, no Rust needed. A development checkout always builds, so a
+// stale addon is never kept.
+if (process.env.npm_lifecycle_event === 'install' && root.split(path.sep).includes('node_modules') && fs.existsSync(dest)) {
+  try {
+    require(dest)
+    console.log(`tad-store: using the prebuilt ${path.basename(dest)}`)
+    process.exit(0)
+  } catch (error) {
+    console.log(`tad-store: the prebuilt ${path.basename(dest)} does not load here (${error.message}); building`)
+  }
+}
 const args = ['build', '--lib', '--message-format=json-render-diagnostics']
 if (!debug) args.push('--release')
 
@@ -30,7 +44,6 @@ if (!artifact) {
   console.error('tad-store: cargo did not report the cdylib artifact')
   process.exit(1)
 }
-const dest = path.join(root, `tad-store.${process.platform}-${process.arch}.node`)
 // Copy to a temp name and rename, so a running process never maps a half-written file.
 const temp = `${dest}.tmp-${process.pid}`
 fs.copyFileSync(artifact, temp)

@@ -72,9 +72,9 @@ import { registerStoreIpc } from '../../ipc'
 import { useStore } from '../../react'
 import type { StoreAPI } from '../../preload'
 const dispose: () => Promise<void> = registerStoreIpc(store, { policy: { origins: { 'app://tad': { read: ['*'], write: ['settings'] } } } })
-declare const api: StoreAPI
+declare const api: StoreAPI<Schema>
 function Theme() {
-  const { value, updateValue } = useStore<'light' | 'dark'>('settings.theme', 'light', api)
+  const { value, updateValue } = useStore('settings.theme', 'light', api)
   // @ts-expect-error: not a theme
   void updateValue('sepia')
   return value

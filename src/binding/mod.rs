@@ -391,13 +391,19 @@ impl NativeStore {
         })
     }
 
+    /// Throws `err`, counting it for `stats()`.
+    fn fail(&self, env: &Env, err: &StoreError) -> Error {
+        self.engine.note_error(err.code());
+        throw(env, err)
+    }
+
     fn key(&self, env: &Env, key: &str) -> Result<KeyPath> {
         let parsed = if self.dot_notation {
             KeyPath::parse(key)
         } else {
             KeyPath::literal(key)
         };
-        parsed.map_err(|e| throw(env, &e))
+        parsed.map_err(|e| self.fail(env, &e))
     }
 
     /// Converts a mutation's outcome: throws its error, or returns its sequence number
@@ -405,7 +411,7 @@ impl NativeStore {
     /// delivered.
     #[allow(deprecated)] // `refer` is the only way to hold the loop open for one event.
     fn finish_write(&mut self, env: &Env, result: EngineResult<Receipt>) -> Result<f64> {
-        let receipt = result.map_err(|e| throw(env, &e))?;
+        let receipt = result.map_err(|e| self.fail(env, &e))?;
         if receipt.schedule_delivery {
             self.events.refer(env)?;
             let status = self
@@ -425,21 +431,21 @@ impl NativeStore {
     pub fn get(&self, env: Env, key: String) -> Result<Option<String>> {
         self.engine
             .get_json(&self.key(&env, &key)?)
-            .map_err(|e| throw(&env, &e))
+            .map_err(|e| self.fail(&env, &e))
     }
 
     #[napi]
     pub fn has(&self, env: Env, key: String) -> Result<bool> {
         self.engine
             .has(&self.key(&env, &key)?)
-            .map_err(|e| throw(&env, &e))
+            .map_err(|e| self.fail(&env, &e))
     }
 
     /// Sets `key` to the value in `json`. Returns the change's sequence number.
     #[napi]
     pub fn set(&mut self, env: Env, key: String, json: String) -> Result<f64> {
         let path = self.key(&env, &key)?;
-        let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
+        let value = parse_value(&path, &json).map_err(|e| self.fail(&env, &e))?;
         let result = self.engine.set(&path, value);
         self.finish_write(&env, result)
     }
@@ -447,7 +453,7 @@ impl NativeStore {
     /// Sets every key of the object in `json` as one change.
     #[napi]
     pub fn set_many(&mut self, env: Env, json: String) -> Result<f64> {
-        let entries = object_entries(&json, self.dot_notation).map_err(|e| throw(&env, &e))?;
+        let entries = object_entries(&json, self.dot_notation).map_err(|e| self.fail(&env, &e))?;
         let result = self.engine.set_many(entries);
         self.finish_write(&env, result)
     }
@@ -455,7 +461,7 @@ impl NativeStore {
     #[napi]
     pub fn append_to_array(&mut self, env: Env, key: String, json: String) -> Result<f64> {
         let path = self.key(&env, &key)?;
-        let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
+        let value = parse_value(&path, &json).map_err(|e| self.fail(&env, &e))?;
         let result = self.engine.append(&path, value);
         self.finish_write(&env, result)
     }
@@ -486,7 +492,7 @@ impl NativeStore {
     /// Replaces the whole store with the object in `json`.
     #[napi]
     pub fn replace(&mut self, env: Env, json: String) -> Result<f64> {
-        let value = parse_value(&KeyPath::root(), &json).map_err(|e| throw(&env, &e))?;
+        let value = parse_value(&KeyPath::root(), &json).map_err(|e| self.fail(&env, &e))?;
         let result = self.engine.replace(value);
         self.finish_write(&env, result)
     }
@@ -494,7 +500,7 @@ impl NativeStore {
     /// The whole store as JSON text.
     #[napi]
     pub fn store_json(&self, env: Env) -> Result<String> {
-        self.engine.store_json().map_err(|e| throw(&env, &e))
+        self.engine.store_json().map_err(|e| self.fail(&env, &e))
     }
 
     #[napi(getter)]
@@ -502,7 +508,7 @@ impl NativeStore {
         self.engine
             .size()
             .map(|n| n as u32)
-            .map_err(|e| throw(&env, &e))
+            .map_err(|e| self.fail(&env, &e))
     }
 
     #[napi(getter)]
@@ -570,6 +576,19 @@ impl NativeStore {
         Ok(promise)
     }
 
+    /// What the store has been doing, as JSON text (see `engine::stats::Report`).
+    #[napi]
+    pub fn stats(&self, env: Env) -> Result<String> {
+        let report = self.engine.stats().map_err(|e| self.fail(&env, &e))?;
+        serde_json::to_string(&report).map_err(|e| Error::from_reason(e.to_string()))
+    }
+
+    /// Counts an error the JS shim refused before calling in.
+    #[napi]
+    pub fn note_error(&self, code: String) {
+        self.engine.note_error(&code);
+    }
+
     /// Re-encrypts every sensitive value under a new data key: `new_key` (32 bytes) when
     /// the app supplies its keys, else one generated and kept in the key store. Resolves
     /// once the old key is no longer needed.
@@ -580,7 +599,7 @@ impl NativeStore {
         new_key: Option<Buffer>,
     ) -> Result<Object<'env>> {
         let key = match new_key {
-            Some(bytes) => Some(data_key(&bytes).map_err(|e| throw(env, &e))?),
+            Some(bytes) => Some(data_key(&bytes).map_err(|e| self.fail(env, &e))?),
             None => None,
         };
         let (deferred, promise) = outcome_promise(env)?;
@@ -617,13 +636,15 @@ impl NativeStore {
     /// `allowClear`, `clearInvalidConfig` may move an invalid file aside.
     #[napi]
     pub fn settle(&mut self, env: Env, allow_clear: bool) -> Result<()> {
-        self.engine.settle(allow_clear).map_err(|e| throw(&env, &e))
+        self.engine
+            .settle(allow_clear)
+            .map_err(|e| self.fail(&env, &e))
     }
 
     /// Starts a transaction; `validate` false defers validation to `settle` (migrations).
     #[napi]
     pub fn begin(&self, env: Env, validate: bool) -> Result<()> {
-        self.engine.begin(validate).map_err(|e| throw(&env, &e))
+        self.engine.begin(validate).map_err(|e| self.fail(&env, &e))
     }
 
     #[napi]
@@ -648,14 +669,14 @@ impl NativeStore {
         self.engine
             .write_backup(&file_name)
             .map(|p| p.to_string_lossy().into_owned())
-            .map_err(|e| throw(&env, &e))
+            .map_err(|e| self.fail(&env, &e))
     }
 
     /// Writes conf's migration bookkeeping (`__internal__.migrations.*`).
     #[napi]
     pub fn set_internal(&mut self, env: Env, key: String, json: String) -> Result<f64> {
-        let path = KeyPath::parse(&key).map_err(|e| throw(&env, &e))?;
-        let value = parse_value(&path, &json).map_err(|e| throw(&env, &e))?;
+        let path = KeyPath::parse(&key).map_err(|e| self.fail(&env, &e))?;
+        let value = parse_value(&path, &json).map_err(|e| self.fail(&env, &e))?;
         let result = self.engine.set_internal(&path, value);
         self.finish_write(&env, result)
     }
@@ -663,7 +684,10 @@ impl NativeStore {
     /// Every recorded state as JSON: `[{timestamp, size, hash, kind}]`, newest first.
     #[napi]
     pub fn list_history(&self, env: Env) -> Result<String> {
-        let entries = self.engine.list_history().map_err(|e| throw(&env, &e))?;
+        let entries = self
+            .engine
+            .list_history()
+            .map_err(|e| self.fail(&env, &e))?;
         let list: Vec<serde_json::Value> = entries
             .iter()
             .map(|e| serde_json::json!({ "timestamp": e.timestamp, "size": e.size, "hash": e.hash, "kind": e.kind.as_str() }))
@@ -725,7 +749,7 @@ impl NativeStore {
     /// Replaces the whole document (bookkeeping included) with the JSON text: a rollback.
     #[napi]
     pub fn restore(&mut self, env: Env, json: String) -> Result<f64> {
-        let value = parse_value(&KeyPath::root(), &json).map_err(|e| throw(&env, &e))?;
+        let value = parse_value(&KeyPath::root(), &json).map_err(|e| self.fail(&env, &e))?;
         let result = self.engine.restore(value);
         self.finish_write(&env, result)
     }

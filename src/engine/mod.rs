@@ -27,6 +27,7 @@ pub mod path;
 pub mod schema;
 pub mod secrets;
 pub mod snapshot;
+pub mod stats;
 pub mod watch;
 
 use defaults::Defaults;
@@ -291,6 +292,8 @@ struct Shared {
     /// Wakes event delivery from a thread other than the JS thread (the file watch).
     notifier: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
     on_error: Mutex<Option<ErrorListener>>,
+    /// Counters for `stats()`.
+    stats: Arc<stats::Stats>,
 }
 
 impl Shared {
@@ -312,6 +315,7 @@ impl Shared {
     }
 
     fn report(&self, err: &StoreError) {
+        self.stats.error(err.code());
         let listener = self
             .on_error
             .lock()
@@ -356,7 +360,9 @@ impl Engine {
         options: EngineOptions,
         deserialize: Option<snapshot::Deserializer<'_>>,
     ) -> Result<Engine> {
-        let fs = options.fs.clone();
+        // Every fsync the engine makes is timed for `stats()`.
+        let stats = Arc::new(stats::Stats::default());
+        let fs: Arc<dyn Fs> = Arc::new(stats::TimedFs::new(options.fs.clone(), stats.clone()));
         let path = options.path.clone();
         let dir = snapshot::dir_of(&path);
         let read_only = options.read_only;
@@ -382,7 +388,10 @@ impl Engine {
         let cipher = options.file_cipher.clone();
         let (mut doc, snapshot_id) =
             match snapshot::load(&*fs, &path, deserialize, cipher.as_deref()) {
-                Ok(Some(loaded)) => (loaded.doc, loaded.id),
+                Ok(Some(loaded)) => {
+                    stats.set_snapshot_bytes(loaded.len as u64);
+                    (loaded.doc, loaded.id)
+                }
                 Ok(None) => {
                     report.fresh = true;
                     (Node::empty_object(), SnapshotId::of(b""))
@@ -462,6 +471,7 @@ impl Engine {
             Err(e) => return Err(StoreError::io("read", &journal_path, &e)),
         }
 
+        stats.set_journal_bytes(journal_len);
         let (secrets, new_store_id, key_store) = open_secrets(&options, &doc)?;
 
         for (key, _) in &options.defaults {
@@ -515,6 +525,7 @@ impl Engine {
             known_file: Mutex::new(snapshot_id),
             notifier: Mutex::new(None),
             on_error: Mutex::new(None),
+            stats,
         });
         let committer_shared = shared.clone();
         let last_history_millis = match options.history {
@@ -859,6 +870,31 @@ impl Engine {
         self.shared.wake.notify_one();
     }
 
+    /// What the store has been doing (see [`stats`]), with the history read from disk.
+    pub fn stats(&self) -> Result<stats::Report> {
+        let mut report = self.shared.stats.report();
+        let fs = &*self.shared.fs;
+        for (entry, _) in history::diffs(fs, &self.shared.path)? {
+            report.history_entries += 1;
+            report.history_bytes += entry.size;
+        }
+        for entry in history::backups(fs, &self.shared.path)? {
+            report.history_entries += 1;
+            report.history_bytes += entry.size;
+        }
+        Ok(report)
+    }
+
+    /// Counts an error the caller refused before it reached the engine (the JS shim's).
+    pub fn note_error(&self, code: &str) {
+        self.shared.stats.error(code);
+    }
+
+    /// Counts an operation.
+    pub fn note_op(&self, op: stats::Op) {
+        self.shared.stats.op(op);
+    }
+
     /// The sensitive-key patterns in force (the option's and the schema's).
     pub fn sensitive_keys(&self) -> Vec<String> {
         let st = self.shared.lock();
@@ -961,6 +997,7 @@ impl Engine {
     /// Sensitive values come back decrypted; one that does not decrypt fails the read
     /// with its code (`SECRET_TAMPERED`, `DECRYPT_FAILED`, …), never a value.
     pub fn get_json(&self, key: &KeyPath) -> Result<Option<String>> {
+        self.shared.stats.op(stats::Op::Get);
         let st = self.read()?;
         match &st.secrets {
             Some(secrets) if secrets.touches(key) => Ok(secrets
@@ -971,6 +1008,11 @@ impl Engine {
     }
 
     pub fn has(&self, key: &KeyPath) -> Result<bool> {
+        self.shared.stats.op(stats::Op::Has);
+        self.contains(key)
+    }
+
+    fn contains(&self, key: &KeyPath) -> Result<bool> {
         let st = self.read()?;
         match &st.secrets {
             Some(secrets) if secrets.above(key).is_some() => {
@@ -1010,6 +1052,11 @@ impl Engine {
 
     /// Sets several keys as one change: all of them or, on error, none.
     pub fn set_many(&self, entries: Vec<(KeyPath, Node)>) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Set);
+        self.set_entries(entries)
+    }
+
+    fn set_entries(&self, entries: Vec<(KeyPath, Node)>) -> Result<Receipt> {
         let mut ops = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             refuse_internal(&key)?;
@@ -1040,6 +1087,7 @@ impl Engine {
 
     /// Deletes `key`. Deleting an absent key changes nothing and writes nothing.
     pub fn delete(&self, key: &KeyPath) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Delete);
         refuse_internal(key)?;
         if key.is_root() {
             return Err(StoreError::invalid_key(
@@ -1047,7 +1095,7 @@ impl Engine {
                 "use clear() to delete everything",
             ));
         }
-        if !self.has(key)? {
+        if !self.contains(key)? {
             return Ok(Receipt {
                 seq: self.seq(),
                 schedule_delivery: false,
@@ -1063,6 +1111,7 @@ impl Engine {
 
     /// Appends `value` to the array at `key`, creating it when absent.
     pub fn append(&self, key: &KeyPath, value: Node) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Append);
         refuse_internal(key)?;
         self.commit_ops(
             vec![Op::Append {
@@ -1075,7 +1124,12 @@ impl Engine {
 
     /// Replaces the whole store (electron-store's `store` setter), keeping conf's
     /// `__internal__` bookkeeping and filling in defaults for keys the new store lacks.
-    pub fn replace(&self, mut store: Node) -> Result<Receipt> {
+    pub fn replace(&self, store: Node) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Replace);
+        self.replace_doc(store)
+    }
+
+    fn replace_doc(&self, mut store: Node) -> Result<Receipt> {
         let Node::Object(map) = &mut store else {
             return Err(StoreError::invalid_value("", "the store must be an object"));
         };
@@ -1097,11 +1151,13 @@ impl Engine {
 
     /// Deletes every key, then restores the defaults (conf's `clear`).
     pub fn clear(&self) -> Result<Receipt> {
-        self.replace(Node::empty_object())
+        self.shared.stats.op(stats::Op::Clear);
+        self.replace_doc(Node::empty_object())
     }
 
     /// Restores each key to its default. A key with no default is left as it is (conf).
     pub fn reset(&self, keys: &[KeyPath]) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Reset);
         let mut entries = Vec::new();
         for key in keys {
             refuse_internal(key)?;
@@ -1115,7 +1171,7 @@ impl Engine {
                 schedule_delivery: false,
             });
         }
-        self.set_many(entries)
+        self.set_entries(entries)
     }
 
     /// Applies `ops` as one change: validated first, so an error changes nothing; then
@@ -1257,6 +1313,7 @@ impl Engine {
     /// values the retired key sealed: reading them gives `DECRYPT_FAILED`). The store's
     /// id is kept, since the envelopes are bound to it.
     pub fn restore(&self, mut doc: Node) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Rollback);
         if doc.as_object().is_none() {
             return Err(StoreError::invalid_value("", "the store must be an object"));
         }
@@ -1353,6 +1410,7 @@ impl Engine {
     /// Calls `done` once every change made before this call is durable, or with the
     /// error that prevents it. `done` may run on the committer thread.
     pub fn flush(&self, done: Completion) {
+        self.shared.stats.op(stats::Op::Flush);
         let mut st = self.shared.lock();
         if st.durable_seq >= st.seq {
             drop(st);
@@ -2025,6 +2083,7 @@ impl Committer {
             }
         }
         self.journal_len += records.len() as u64;
+        self.shared.stats.set_journal_bytes(self.journal_len);
         Ok(())
     }
 
@@ -2071,6 +2130,7 @@ impl Committer {
             return Err(err);
         }
         self.base = journal::SnapshotId::of(&bytes);
+        self.shared.stats.checkpointed(bytes.len() as u64);
         self.needs_checkpoint = false;
         if purge {
             history::clear(&*fs, &self.shared.path)?;
@@ -2081,6 +2141,7 @@ impl Committer {
         let path = &self.shared.journal_path;
         if closing {
             self.journal_len = 0;
+            self.shared.stats.set_journal_bytes(0);
             return match fs.remove(path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -2098,6 +2159,7 @@ impl Committer {
             .map_err(|e| StoreError::io("reset", path, &e))?;
         self.journal = Some(file);
         self.journal_len = journal::HEADER_LEN as u64;
+        self.shared.stats.set_journal_bytes(self.journal_len);
         Ok(())
     }
 

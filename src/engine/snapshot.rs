@@ -40,6 +40,8 @@ fn temp_path(path: &Path) -> PathBuf {
 pub struct Loaded {
     pub doc: Node,
     pub id: SnapshotId,
+    /// The file's size in bytes.
+    pub len: usize,
 }
 
 /// electron-store's `serialize` option: the document, as compact JSON text, to the
@@ -70,7 +72,11 @@ pub fn load(
         Some(cipher) => parse(path, &cipher.decrypt(path, &bytes)?, deserialize)?,
         None => parse(path, &bytes, deserialize)?,
     };
-    Ok(Some(Loaded { doc, id }))
+    Ok(Some(Loaded {
+        doc,
+        id,
+        len: bytes.len(),
+    }))
 }
 
 /// The snapshot's bytes as they are on disk; nothing at all when there is no file.

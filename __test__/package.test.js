@@ -1,0 +1,93 @@
+'use strict'
+// The package as an app consumes it: `npm pack`, installed into a fresh directory, loads
+// every entry point (CommonJS and ESM), resolves its types, runs a set and a get, and
+// ships the `tad-store` command.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+const { tempDir, ROOT } = require('./helpers')
+
+function run(command, args, cwd) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' } })
+  assert.equal(result.status, 0, `${command} ${args.join(' ')}\n${result.stdout}\n${result.stderr}`)
+  return result.stdout
+}
+
+test('npm pack installs into a fresh app: every entry point loads (CJS and ESM), with types, and the CLI runs', { timeout: 600_000 }, (t) => {
+  const dir = tempDir(t)
+  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], ROOT))
+  const files = packed.files.map((f) => f.path)
+  assert.ok(files.includes(`tad-store.${process.platform}-${process.arch}.node`), 'the addon is in the package')
+  for (const f of ['index.d.ts', 'ipc.d.ts', 'react.d.ts', 'preload/index.d.ts', 'preload/window.d.ts', 'schemas/window.d.ts', 'schemas/tad-app.schema.json', 'bin/tad-store.js']) {
+    assert.ok(files.includes(f), f)
+  }
+  assert.ok(!files.some((f) => f.startsWith('__test__/') || f.startsWith('target/')), 'no tests or build output')
+
+  const app = path.join(dir, 'app')
+  fs.mkdirSync(app)
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }))
+  const reactVersion = require('react/package.json').version
+  run('npm', ['install', '--prefer-offline', '--no-package-lock', path.join(dir, packed.filename), `react@${reactVersion}`], app)
+
+  const data = path.join(dir, 'data')
+  fs.writeFileSync(
+    path.join(app, 'cjs.js'),
+    `const Store = require('tad-store')
+     const { StoreManager, safeStorageKeyProvider } = require('tad-store')
+     const { registerStoreIpc } = require('tad-store/ipc')
+     const { exposeStoreAPI } = require('tad-store/preload')
+     const { useStore } = require('tad-store/react')
+     const { storeOptions } = require('tad-store/schemas')
+     const schema = require('tad-store/schemas/tad-app.schema.json')
+     for (const f of [StoreManager, safeStorageKeyProvider, registerStoreIpc, exposeStoreAPI, useStore, storeOptions]) if (typeof f !== 'function') throw new Error('missing export')
+     const store = new Store({ cwd: ${JSON.stringify(data)}, name: 'cjs' })
+     store.set('settings.theme', 'dark')
+     console.log(JSON.stringify({ theme: store.get('settings.theme'), version: schema['x-version'], file: require.resolve('tad-store') }))
+     store.close()`,
+  )
+  const cjs = JSON.parse(run(process.execPath, ['cjs.js'], app))
+  assert.deepEqual([cjs.theme, cjs.version], ['dark', '2.0.0'])
+  assert.ok(cjs.file.startsWith(path.join(app, 'node_modules', 'tad-store')), 'loaded from the installed package')
+
+  fs.writeFileSync(
+    path.join(app, 'esm.mjs'),
+    `import Store, { StoreManager } from 'tad-store'
+     import { registerStoreIpc } from 'tad-store/ipc'
+     import { exposeStoreAPI } from 'tad-store/preload'
+     import { useStore } from 'tad-store/react'
+     import { storeOptions } from 'tad-store/schemas'
+     import schema from 'tad-store/schemas/tad-app.schema.json' with { type: 'json' }
+     for (const f of [StoreManager, registerStoreIpc, exposeStoreAPI, useStore, storeOptions]) if (typeof f !== 'function') throw new Error('missing export')
+     const store = new Store({ cwd: ${JSON.stringify(data)}, name: 'esm' })
+     store.set('n', 41 + 1)
+     console.log(JSON.stringify({ n: store.get('n'), version: schema['x-version'] }))
+     await store.close()`,
+  )
+  assert.deepEqual(JSON.parse(run(process.execPath, ['esm.mjs'], app)), { n: 42, version: '2.0.0' })
+
+  // Types through the package's `exports`, as an app's TypeScript resolves them.
+  fs.writeFileSync(
+    path.join(app, 'index.ts'),
+    `/// <reference types="tad-store/schemas/window" />
+     import Store = require('tad-store')
+     import { registerStoreIpc } from 'tad-store/ipc'
+     import { useStore } from 'tad-store/react'
+     import type { StoreAPI } from 'tad-store/preload'
+     import { storeOptions, type TadAppStore } from 'tad-store/schemas'
+     const store = new Store<TadAppStore>(storeOptions({ secretKey: new Uint8Array(32) }))
+     const theme: 'light' | 'dark' | 'auto' | undefined = store.get('settings.theme')
+     registerStoreIpc(store, { policy: { origins: {} } })
+     const api: StoreAPI<TadAppStore> = window.storeAPI
+     export function Theme() { return useStore('settings.theme', 'auto').value }
+     // @ts-expect-error: not a key of the TAD store
+     store.get('settings.colour')
+     export { theme, api }`,
+  )
+  fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, lib: ['es2022', 'dom'], types: [] }, files: ['index.ts'] }))
+  run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], app)
+
+  const bin = path.join(app, 'node_modules', '.bin', 'tad-store')
+  assert.match(run(bin, ['get', 'settings.theme', '--file', path.join(data, 'cjs.json')], app), /^dark\n$/)
+})
