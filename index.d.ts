@@ -179,6 +179,28 @@ interface OpenReport {
   sealed: string[]
 }
 
+/** `store.stats()`: what a store has been doing since it was opened. */
+interface StoreStats {
+  /** Calls by operation: get, has, set, delete, append, reset, clear, replace, rollback, flush. */
+  operations: Record<'get' | 'has' | 'set' | 'delete' | 'append' | 'reset' | 'clear' | 'replace' | 'rollback' | 'flush', number>
+  /** Errors thrown or reported to `onError`, by code. */
+  errors: Partial<Record<ErrorCode | string, number>>
+  snapshotBytes: number
+  journalBytes: number
+  fsyncCount: number
+  /** Over the latest 4096 fsyncs; null before the first. */
+  fsyncP50Micros: number | null
+  fsyncP99Micros: number | null
+  checkpoints: number
+  /** ISO-8601 time of the last snapshot this store wrote, or null. */
+  lastCheckpoint: string | null
+  /** History diffs and migration backups on disk. */
+  historyEntries: number
+  historyBytes: number
+  /** (window, key) subscriptions over every renderer bridge. */
+  rendererSubscriptions: number
+}
+
 type Unsubscribe = () => void
 
 declare class Store<T extends Record<string, any> = Record<string, unknown>> implements Iterable<[keyof T & string, T[keyof T]]> {
@@ -231,6 +253,10 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   rollbackToTimestamp(timestamp: string | Date): Promise<void>
   /** Checks every history entry from the current state back. */
   verifyHistory(): Promise<HistoryReport>
+  /** What the store has been doing: counts, sizes, fsync latency, checkpoints, history. */
+  stats(): StoreStats
+  /** The store as recorded at `timestamp`, without changing anything (sealed values stay sealed). */
+  stateAt(timestamp: string | Date): Promise<Partial<T>>
   /** The sensitive-key patterns in force: `sensitiveKeys` and the schema's `x-sensitive`. */
   readonly sensitiveKeys: string[]
   /**
@@ -282,7 +308,7 @@ declare class StoreManager<T extends Record<string, any> = Record<string, unknow
 
 declare namespace Store {
   export { Store, StoreManager, Store as default }
-  export type { DataKey, DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport, HistoryEntry, HistoryReport }
+  export type { DataKey, StoreStats, DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport, HistoryEntry, HistoryReport }
 }
 
 export = Store

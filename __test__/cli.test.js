@@ -231,3 +231,13 @@ test('--app finds the default location; colour only on a terminal (or FORCE_COLO
   const off = await cli(['verify', '--file', file, '--no-color'], { env: { FORCE_COLOR: '1' } })
   assert.doesNotMatch(off.stdout, /\x1b\[/)
 })
+
+test('long operations draw a progress bar on a terminal (stderr), never in --json', async (t) => {
+  const { file } = await fixture(t)
+  const shown = await cli(['verify', '--file', file], { env: { TAD_STORE_PROGRESS: '1' } })
+  assert.match(shown.stderr, /verify \[#+-*\] /)
+  assert.match(shown.stderr, /verify \[#{24}\] done/)
+  const quiet = await cli(['verify', '--file', file, '--json'], { env: { TAD_STORE_PROGRESS: '1' } })
+  assert.equal(quiet.stderr, '')
+  assert.equal((await cli(['verify', '--file', file])).stderr, '', 'not on a pipe')
+})

@@ -481,7 +481,8 @@ function context(options, io) {
   const color = !options['no-color'] && !options.json && (io.stdout.isTTY || Boolean(process.env.FORCE_COLOR)) && !process.env.NO_COLOR
   const codes = { green: 32, red: 31, dim: 2, bold: 1, yellow: 33 }
   const paint = (name, text) => (color ? `\x1b[${codes[name]}m${text}\x1b[0m` : text)
-  const progressOn = io.stderr.isTTY && !options.json
+  // On a terminal; TAD_STORE_PROGRESS=1 forces it (tests, logs that want it).
+  const progressOn = (io.stderr.isTTY || process.env.TAD_STORE_PROGRESS === '1') && !options.json
   let phases = []
   let done = 0
   let label = ''

@@ -81,6 +81,14 @@ function Theme() {
 }
 void dispose, Theme
 
+// Statistics and past states.
+const stats: Store.StoreStats = store.stats()
+const p99: number | null = stats.fsyncP99Micros
+void store.stateAt(new Date()).then((then) => then.settings?.theme)
+// @ts-expect-error: not an operation that is counted
+void stats.operations.frobnicate
+void p99
+
 // Secrets: the options, rotation, migration and the safeStorage key provider.
 const sealed = new Store<Schema>({ sensitiveKeys: ['settings.theme'], secretKey: new Uint8Array(32), keyStore: 'file' })
 const provided = new Store<Schema>({ keyProvider: ({ path }) => path.padEnd(64, '0').slice(0, 64) })
