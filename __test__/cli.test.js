@@ -241,3 +241,16 @@ test('long operations draw a progress bar on a terminal (stderr), never in --jso
   assert.equal(quiet.stderr, '')
   assert.equal((await cli(['verify', '--file', file])).stderr, '', 'not on a pipe')
 })
+
+test('verify checks a store against the TAD schema without its key (sealed values as envelopes)', async (t) => {
+  const cwd = tempDir(t)
+  const { storeOptions } = require('../schemas')
+  const store = new Store(storeOptions({ cwd, keyStore: 'file' }))
+  store.set('ai.credentials.apiKey', 'sk-tad')
+  await store.close()
+  const schemaFile = path.join(cwd, 'schema.json')
+  fs.writeFileSync(schemaFile, JSON.stringify(require('../schemas').schema))
+  const result = await json(['verify', '--schema', schemaFile, '--file', path.join(cwd, 'config.json')])
+  assert.equal(result.code, 0, JSON.stringify(result.value))
+  assert.equal(result.value.checks.find((c) => c.name === 'schema').detail, 'the store passes the schema')
+})
