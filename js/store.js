@@ -361,12 +361,9 @@ class Store {
    * Throws HISTORY_NOT_FOUND or HISTORY_CORRUPT, changing nothing.
    */
   async rollbackToTimestamp(timestamp) {
-    const ts = timestamp instanceof Date ? timestamp.toISOString() : timestamp
-    if (typeof ts !== 'string') throw inputError('INVALID_ARGUMENT', `Expected an ISO timestamp, got ${typeof timestamp}`)
-    const { error, value } = await this.#native.stateAt(ts)
-    if (error) throw toError(error)
+    const text = await this.#recordedText(timestamp)
     const { deserialize } = this.#options
-    this.#native.restore(deserialize ? encode('', deserialize(value)) : value)
+    this.#native.restore(deserialize ? encode('', deserialize(text)) : text)
   }
 
   /**
@@ -374,14 +371,20 @@ class Store {
    * anything: the chain of hashes is checked on the way. Sensitive values stay sealed.
    */
   async stateAt(timestamp) {
+    const text = await this.#recordedText(timestamp)
+    const { deserialize } = this.#options
+    const state = deserialize ? deserialize(text) : JSON.parse(text)
+    delete state.__internal__
+    return state
+  }
+
+  /** The file's text as recorded at `timestamp`, rebuilt and hash-checked by the committer. */
+  async #recordedText(timestamp) {
     const ts = timestamp instanceof Date ? timestamp.toISOString() : timestamp
     if (typeof ts !== 'string') throw inputError('INVALID_ARGUMENT', `Expected an ISO timestamp, got ${typeof timestamp}`)
     const { error, value } = await this.#native.stateAt(ts)
     if (error) throw toError(error)
-    const { deserialize } = this.#options
-    const state = deserialize ? deserialize(value) : JSON.parse(value)
-    delete state.__internal__
-    return state
+    return value
   }
 
   /** Checks the whole history chain: `{ ok, entries, verified, brokenAt, reason }`. */
