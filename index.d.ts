@@ -270,11 +270,6 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
    * without `encryptionKey`.
    */
   static migrateToFieldEncryption<T extends Record<string, any>>(options: Options<T>): Promise<{ sealed: string[]; decrypted: boolean; backup: string | null }>
-  /** A `keyProvider` keeping a random data key in `file`, encrypted with Electron's `safeStorage`. */
-  static safeStorageKeyProvider(options: {
-    safeStorage: { isEncryptionAvailable(): boolean; encryptString(text: string): Uint8Array; decryptString(data: Uint8Array): string }
-    file: string
-  }): () => Uint8Array
   [Symbol.iterator](): IterableIterator<[keyof T & string, T[keyof T]]>
 }
 
@@ -308,6 +303,14 @@ declare class StoreManager<T extends Record<string, any> = Record<string, unknow
 
 declare namespace Store {
   export { Store, StoreManager, Store as default }
+  /**
+   * A `keyProvider` keeping a random data key in `file`, encrypted with Electron's
+   * `safeStorage` (whose key the OS keeps). Also `Store.safeStorageKeyProvider`.
+   */
+  export function safeStorageKeyProvider(options: {
+    safeStorage: { isEncryptionAvailable(): boolean; encryptString(text: string): Uint8Array; decryptString(data: Uint8Array): string }
+    file: string
+  }): () => Uint8Array
   export type { DataKey, StoreStats, DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport, HistoryEntry, HistoryReport }
 }
 

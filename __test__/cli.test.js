@@ -254,3 +254,19 @@ test('verify checks a store against the TAD schema without its key (sealed value
   assert.equal(result.code, 0, JSON.stringify(result.value))
   assert.equal(result.value.checks.find((c) => c.name === 'schema').detail, 'the store passes the schema')
 })
+
+test('a store that does not exist is not made by a typo: exit 4, except for path and import', async (t) => {
+  const dir = tempDir(t)
+  const file = path.join(dir, 'typo.json')
+  for (const args of [['get', 'a'], ['set', 'a', '1'], ['verify'], ['stats'], ['history'], ['recover']]) {
+    const result = await json([...args, '--file', file])
+    assert.equal(result.code, 4, args.join(' '))
+    assert.deepEqual(result.value, { error: { code: 'NOT_FOUND', message: `there is no store at ${file}` } })
+  }
+  assert.deepEqual(fs.readdirSync(dir), [])
+  assert.equal((await cli(['path', '--file', file])).code, 0)
+  const source = path.join(dir, 'source.json')
+  fs.writeFileSync(source, '{"a":1}')
+  assert.equal((await cli(['import', source, '--file', file])).code, 0)
+  assert.equal((await cli(['get', 'a', '--file', file])).stdout, '1\n')
+})

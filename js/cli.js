@@ -41,7 +41,7 @@ options:
   -h, --help                this help
 
 exit codes: 0 ok, 1 the store refused or failed, 2 bad arguments, 3 locked by another
-process, 4 not found (key or timestamp), 5 verify found a problem`
+process, 4 not found (the store, a key or a timestamp), 5 verify found a problem`
 
 /** Exit codes, documented in the usage and the README. */
 const EXIT = { OK: 0, FAILED: 1, USAGE: 2, LOCKED: 3, NOT_FOUND: 4, VERIFY_FAILED: 5 }
@@ -58,14 +58,15 @@ class Exit extends Error {
   }
 }
 
+/** `needsStore`: the file must exist (a typo in --app or --file is not a new store). */
 const COMMANDS = {
-  path: { args: [0, 0], run: cmdPath },
+  path: { args: [0, 0], run: cmdPath, needsStore: false },
   get: { args: [1, 1], run: cmdGet },
   set: { args: [2, 2], run: cmdSet },
   delete: { args: [1, 1], run: cmdDelete },
   keys: { args: [0, 1], run: cmdKeys },
   export: { args: [0, 1], run: cmdExport },
-  import: { args: [1, 1], run: cmdImport },
+  import: { args: [1, 1], run: cmdImport, needsStore: false },
   history: { args: [0, 0], run: cmdHistory },
   rollback: { args: [1, 1], run: cmdRollback },
   diff: { args: [1, 1], run: cmdDiff },
@@ -551,7 +552,12 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
   const ctx = context(parsed.options, io)
   try {
     ctx.base = storeOptions(parsed.options)
-    await COMMANDS[parsed.command].run(ctx, parsed.args)
+    const command = COMMANDS[parsed.command]
+    const file = resolveStorePath(ctx.base, native)
+    if (command.needsStore !== false && !fs.existsSync(file)) {
+      throw new Exit(EXIT.NOT_FOUND, `there is no store at ${file}`, 'NOT_FOUND')
+    }
+    await command.run(ctx, parsed.args)
     return EXIT.OK
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,7 +1,7 @@
 // Type tests, checked by `tsc --noEmit -p __test__/types` in `npm test`.
 // A line marked @ts-expect-error must fail to compile, or tsc reports it.
 import Store = require('../..')
-import { StoreManager } from '../..'
+import { StoreManager, safeStorageKeyProvider } from '../..'
 
 interface Schema {
   settings: { theme: 'light' | 'dark'; editor: { fontSize: number } }
@@ -107,3 +107,7 @@ new Store<Schema>({ keyStore: 'cloud' })
 new Store<Schema>({ encryptionKey: 'k', encryptionAlgorithm: 'aes-128-ecb' })
 // @ts-expect-error: a key is bytes or text, not a number
 new Store<Schema>({ secretKey: 42 })
+
+// The named export is the same function as the static.
+const namedProvider: typeof Store.safeStorageKeyProvider = safeStorageKeyProvider
+void namedProvider
