@@ -396,3 +396,46 @@ test('by default the data key is kept in the OS keyring (Secret Service, in a pr
   assert.ok(!report.files.some((f) => f.endsWith('.key')), 'no key file: the key is in the keyring')
   assertNowhere(cwd, 'sk-in-the-keyring')
 })
+
+test('with watch: an edit by another program keeps the secrets; a plaintext one is refused', async (t) => {
+  const cwd = tempDir(t)
+  const options = { cwd, watch: true, sensitiveKeys: SENSITIVE, secretKey: newKey(), checkpointIdleMs: 5 }
+  const store = closeLater(t, new Store(options))
+  store.set('ai.credentials.apiKey', 'sk-watched')
+  store.set('theme', 'light')
+  await store.flush()
+  const until = async (predicate) => {
+    for (let i = 0; i < 200 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.ok(predicate(), 'timed out')
+  }
+  await until(() => fs.existsSync(store.path) && fs.readFileSync(store.path, 'utf8').includes('light'))
+  const edit = (change) => {
+    const doc = JSON.parse(fs.readFileSync(store.path, 'utf8'))
+    change(doc)
+    fs.writeFileSync(`${store.path}.editor`, JSON.stringify(doc, undefined, '\t'))
+    fs.renameSync(`${store.path}.editor`, store.path)
+  }
+  // A hand edit of another key, which also drops the bookkeeping: taken, secrets intact.
+  edit((doc) => {
+    doc.theme = 'dark'
+    delete doc.__internal__
+  })
+  await until(() => store.get('theme') === 'dark')
+  assert.equal(store.get('ai.credentials.apiKey'), 'sk-watched')
+  // The store writes the file again with its id (the envelopes are bound to it).
+  await until(() => JSON.parse(fs.readFileSync(store.path, 'utf8')).__internal__?.secrets?.id)
+  // A secret written in plaintext by hand: refused, the store keeps its state.
+  const errors = []
+  store.onError((error) => errors.push(error))
+  edit((doc) => {
+    doc.ai.credentials.apiKey = 'sk-typed-by-hand'
+  })
+  await until(() => errors.length > 0)
+  assert.equal(errors[0].code, 'EXTERNAL_EDIT_REFUSED')
+  assert.match(errors[0].message, /not encrypted/)
+  assert.equal(store.get('ai.credentials.apiKey'), 'sk-watched')
+  await store.close()
+  const reopened = closeLater(t, new Store({ ...options, watch: false }))
+  assert.equal(reopened.get('ai.credentials.apiKey'), 'sk-watched')
+  assert.equal(reopened.get('theme'), 'dark')
+})

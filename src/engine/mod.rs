@@ -685,6 +685,7 @@ impl Engine {
                 self.report.recovered_from = Some("backup");
                 let mut st = self.shared.lock();
                 st.doc = doc;
+                restore_secrets_invariant(&mut st)?;
                 st.pending.clear();
                 st.force_checkpoint = true;
                 return Ok(());
@@ -712,6 +713,7 @@ impl Engine {
         self.report.quarantine_reason = Some(refused.to_string());
         let mut st = self.shared.lock();
         st.doc = cleared;
+        restore_secrets_invariant(&mut st)?;
         st.pending.clear();
         st.force_checkpoint = true;
         Ok(())
@@ -1527,6 +1529,31 @@ fn collect_events(st: &mut State, shared: &Shared) -> Vec<ChangeEvent> {
     events
 }
 
+/// After a whole document replaced the state outside `commit_ops` (a backup or the
+/// defaults put in place at open): the store's id goes back in (the envelopes are bound
+/// to it) and plaintext at sensitive locations (defaults, an old backup) is sealed, so
+/// the secrets invariant holds again.
+fn restore_secrets_invariant(st: &mut State) -> Result<()> {
+    st.doc = with_secrets_invariant(st.secrets.as_ref(), st.doc.clone())?;
+    Ok(())
+}
+
+/// `doc` with the store's id and every sensitive value sealed (see
+/// [`restore_secrets_invariant`]).
+fn with_secrets_invariant(secrets: Option<&secrets::Secrets>, mut doc: Node) -> Result<Node> {
+    let Some(secrets) = secrets else {
+        return Ok(doc);
+    };
+    let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
+    doc.set(&id_key, Node::String(secrets.store_id().to_string()))?;
+    for location in secrets.plaintext_locations(&doc) {
+        if let Some(value) = doc.get(&location).cloned() {
+            doc.set(&location, secrets.seal(&location, &value)?)?;
+        }
+    }
+    Ok(doc)
+}
+
 /// The end of a rotation, once the resealed document is durable: only the current key
 /// is kept, in memory and in the key store.
 fn drop_old_keys(shared: &Shared, key_store: Option<&dyn keys::KeyStore>) -> Result<()> {
@@ -1731,7 +1758,8 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
             _ => Ok(doc),
         }
     });
-    // A secret written in plaintext by hand is refused: only envelopes belong there.
+    // A secret written in plaintext by hand is refused: only envelopes belong there. An
+    // edit that dropped the store's id gets it back (the envelopes are bound to it).
     let parsed = parsed.and_then(|doc| {
         let st = shared.lock();
         match st.secrets.as_ref().map(|s| s.plaintext_locations(&doc)) {
@@ -1740,7 +1768,7 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
                 key: plain[0].to_string(),
                 reason: "a sensitive key holds a value that is not encrypted".into(),
             }),
-            _ => Ok(doc),
+            _ => with_secrets_invariant(st.secrets.as_ref(), doc),
         }
     });
     let doc = match parsed {

@@ -1512,3 +1512,47 @@ fn a_lost_stored_key_is_key_not_found_and_new_secrets_still_work() {
     engine.close_blocking().unwrap();
     assert_eq!(lost.ring_len(&lost.single_account().unwrap()), 1);
 }
+
+#[test]
+fn a_store_cleared_to_its_defaults_keeps_its_id_and_seals_sensitive_defaults() {
+    let fs = SimFs::new();
+    let schema = Arc::new(
+        Schema::compile(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer"},
+                "apiKey": {"type": "string", "default": "sk-default", "x-sensitive": true}
+            }
+        }))
+        .unwrap(),
+    );
+    let key = keys::KeySource::Supplied(vec![crypto::DataKey::generate().unwrap()]);
+    let opts = |fs: &SimFs| {
+        let mut opts = options(fs);
+        opts.schema = Some(schema.clone());
+        opts.key_source = Some(key.clone());
+        opts.clear_invalid_config = true;
+        opts
+    };
+    let mut engine = Engine::open(opts(&fs)).unwrap();
+    engine.set(&p("apiKey"), j(r#""sk-1""#)).unwrap();
+    engine.close_blocking().unwrap();
+    // The file now fails the schema: cleared to the defaults, with the same store id.
+    let text = String::from_utf8(store_file(&fs).unwrap()).unwrap();
+    let invalid = text.replacen('{', r#"{"n": "not a number","#, 1);
+    let fs = SimFs::from_image(&Image::from([(PathBuf::from(STORE), invalid.into_bytes())]));
+    let mut engine = Engine::open(opts(&fs)).unwrap();
+    assert!(engine.report().quarantined.is_some());
+    assert_eq!(
+        engine.get_json(&p("apiKey")).unwrap().as_deref(),
+        Some(r#""sk-default""#)
+    );
+    assert!(!engine.shared.lock().doc.to_json().contains("sk-default"));
+    engine.set(&p("apiKey"), j(r#""sk-2""#)).unwrap();
+    engine.close_blocking().unwrap();
+    let engine = Engine::open(opts(&fs)).unwrap();
+    assert_eq!(
+        engine.get_json(&p("apiKey")).unwrap().as_deref(),
+        Some(r#""sk-2""#)
+    );
+}
