@@ -189,16 +189,19 @@ function openForReading(ctx) {
   return revealing
 }
 
-/** Opens the store for writing; LOCKED when the app (or anyone) holds it. */
-function openForWriting(ctx, touching) {
-  const probe = new Store({ ...ctx.base, readOnly: true })
-  const sealed = envelopePaths(probe.store)
-  probe.close()
-  // A write at or around a sealed value must seal what it writes: open with those paths
-  // as sensitive keys (and their key). Elsewhere no key is needed.
-  const overlaps = (p) => touching.some((k) => !k || p === k || p.startsWith(`${k}.`) || k.startsWith(`${p}.`))
-  const sensitiveKeys = sealed.filter(overlaps)
-  return new Store({ ...ctx.base, ...(sensitiveKeys.length ? { sensitiveKeys, ...keyOptions(ctx.options) } : {}) })
+/**
+ * Opens the store for writing the keys in `touching`; LOCKED when the app (or anyone)
+ * holds it. A write at or around a sealed value must seal what it writes: then the store
+ * is opened again with those paths as sensitive keys (and their key). Elsewhere no key
+ * is needed, and the store is opened once.
+ */
+async function openForWriting(ctx, touching) {
+  const store = new Store(ctx.base)
+  const overlaps = (p) => touching.some((k) => p === k || p.startsWith(`${k}.`) || k.startsWith(`${p}.`))
+  const sensitiveKeys = touching.length === 0 ? [] : envelopePaths(store.store).filter(overlaps)
+  if (sensitiveKeys.length === 0) return store
+  await store.close()
+  return new Store({ ...ctx.base, sensitiveKeys, ...keyOptions(ctx.options) })
 }
 
 /** What a read prints: sealed values as «encrypted», unless they were revealed. */
@@ -231,7 +234,7 @@ async function cmdSet(ctx, [key, json]) {
   } catch {
     throw new UsageError(`the value for \`${key}\` is not JSON (quote strings: '"dark"')`)
   }
-  const store = openForWriting(ctx, [key])
+  const store = await openForWriting(ctx, [key])
   try {
     store.set(key, value)
   } finally {
@@ -241,7 +244,7 @@ async function cmdSet(ctx, [key, json]) {
 }
 
 async function cmdDelete(ctx, [key]) {
-  const store = openForWriting(ctx, [key])
+  const store = await openForWriting(ctx, [key])
   try {
     if (!store.has(key)) throw new Exit(EXIT.NOT_FOUND, `\`${key}\` is not set`, 'NOT_FOUND')
     store.delete(key)
@@ -309,7 +312,7 @@ async function cmdImport(ctx, [file]) {
   ctx.progress.step()
   const keys = Object.keys(data)
   // --encryption-key was the imported file's; the store written keeps its own format.
-  const store = openForWriting({ ...ctx, base: { ...ctx.base, encryptionKey: undefined } }, keys)
+  const store = await openForWriting({ ...ctx, base: { ...ctx.base, encryptionKey: undefined } }, keys)
   try {
     store.set(data)
     ctx.progress.step()
@@ -332,7 +335,7 @@ async function cmdHistory(ctx) {
 
 async function cmdRollback(ctx, [timestamp]) {
   // A rollback restores sealed values as they were recorded: no key is needed.
-  const store = openForWriting(ctx, [])
+  const store = await openForWriting(ctx, [])
   ctx.progress.start('rollback', ['rebuild', 'write'])
   try {
     await store.rollbackToTimestamp(timestamp)

@@ -26,6 +26,8 @@ pub trait Fs: Send + Sync {
     /// `ErrorKind::WouldBlock` when another holder has it.
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>>;
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// The size of the file at `path`, without reading it.
+    fn len(&self, path: &Path) -> io::Result<u64>;
     /// Creates or truncates `path` for writing, with permission `mode` for a new file.
     fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>>;
     /// Opens an existing file for appending.
@@ -81,6 +83,9 @@ impl Fs for RealFs {
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        std::fs::metadata(path).map(|m| m.len())
     }
     fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>> {
         let mut options = OpenOptions::new();
@@ -418,6 +423,11 @@ impl Fs for SimFs {
         let sim = self.lock();
         let id = sim.state.names.get(path).ok_or_else(not_found)?;
         Ok(sim.state.inodes[*id].data.clone())
+    }
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        let sim = self.lock();
+        let id = sim.state.names.get(path).ok_or_else(not_found)?;
+        Ok(sim.state.inodes[*id].data.len() as u64)
     }
     fn create(&self, path: &Path, _mode: u32) -> io::Result<Box<dyn FsFile>> {
         let inode = self.mutate(|state, fail| {

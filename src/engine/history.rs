@@ -379,10 +379,7 @@ pub fn diffs(fs: &dyn Fs, store: &Path) -> Result<Vec<(Entry, Option<StoreError>
     let dir = history_dir(store);
     let mut out = Vec::new();
     for name in list_dir(fs, &dir)? {
-        let Some(stamp) = name.strip_suffix(".diff") else {
-            continue;
-        };
-        let Some(millis) = parse_iso(stamp) else {
+        let Some(millis) = diff_millis(&name) else {
             continue;
         };
         let file = dir.join(&name);
@@ -429,14 +426,7 @@ pub fn backups(fs: &dyn Fs, store: &Path) -> Result<Vec<Entry>> {
     let dir = backups_dir(store);
     let mut out = Vec::new();
     for name in list_dir(fs, &dir)? {
-        let Some(base) = name.strip_suffix(".json") else {
-            continue;
-        };
-        // The timestamp is the last 24 characters: `2026-09-01T18-56-56-765Z`.
-        let Some(stamp) = base.len().checked_sub(24).map(|at| &base[at..]) else {
-            continue;
-        };
-        let Some(millis) = parse_iso(stamp) else {
+        let Some(millis) = backup_millis(&name) else {
             continue;
         };
         let file = dir.join(&name);
@@ -453,6 +443,39 @@ pub fn backups(fs: &dyn Fs, store: &Path) -> Result<Vec<Entry>> {
     }
     out.sort_by_key(|entry| std::cmp::Reverse(entry.millis));
     Ok(out)
+}
+
+/// The time of a diff entry named `<ISO-8601>.diff`; `None` for any other name.
+fn diff_millis(name: &str) -> Option<u64> {
+    parse_iso(name.strip_suffix(".diff")?)
+}
+
+/// The time of a migration backup: its name ends in the timestamp's 24 characters
+/// (`2026-09-01T18-56-56-765Z`) before `.json`.
+fn backup_millis(name: &str) -> Option<u64> {
+    let base = name.strip_suffix(".json")?;
+    parse_iso(&base[base.len().checked_sub(24)?..])
+}
+
+/// How many recorded states (diffs and backups) there are and their bytes on disk, from
+/// the directory listings and file sizes: nothing is read.
+pub fn footprint(fs: &dyn Fs, store: &Path) -> Result<(u64, u64)> {
+    let (mut entries, mut bytes) = (0, 0);
+    for (dir, is_entry) in [
+        (history_dir(store), diff_millis as fn(&str) -> Option<u64>),
+        (backups_dir(store), backup_millis),
+    ] {
+        for name in list_dir(fs, &dir)? {
+            if is_entry(&name).is_some() {
+                let file = dir.join(&name);
+                entries += 1;
+                bytes += fs
+                    .len(&file)
+                    .map_err(|e| StoreError::io("stat", &file, &e))?;
+            }
+        }
+    }
+    Ok((entries, bytes))
 }
 
 /// Every recorded state, diffs and backups, newest first (readable entries only).

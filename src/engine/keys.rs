@@ -149,7 +149,8 @@ impl KeyringStore {
         Ok(entry)
     }
 
-    /// Makes the mock entry for `account` fail its next operation with `error` (tests).
+    /// Makes the mock entry for `account` fail its next operation with `error`.
+    #[cfg(test)]
     pub fn fail_next(&self, account: &str, error: keyring::Error) -> Result<()> {
         let entry = self.entry(account)?;
         if let Some(mock) = entry
@@ -211,11 +212,13 @@ impl KeyStore for KeyFile {
 }
 
 /// An in-memory key store shared by reference: what survives a simulated crash in tests.
+#[cfg(test)]
 #[derive(Default)]
 pub struct MemoryKeyStore {
     rings: Mutex<HashMap<String, Vec<u8>>>,
 }
 
+#[cfg(test)]
 impl MemoryKeyStore {
     /// How many keys the ring for `account` holds.
     pub fn ring_len(&self, account: &str) -> usize {
@@ -231,6 +234,7 @@ impl MemoryKeyStore {
     }
 }
 
+#[cfg(test)]
 impl KeyStore for MemoryKeyStore {
     fn load(&self, account: &str) -> Result<Option<Vec<DataKey>>> {
         let rings = self.rings.lock().unwrap_or_else(|e| e.into_inner());

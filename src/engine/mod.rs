@@ -839,20 +839,13 @@ impl Engine {
             let Ok(mut doc) = parse_stored(cipher.as_deref(), &entry.file, &bytes) else {
                 continue;
             };
-            let st = self.shared.lock();
-            let Some(secrets) = &st.secrets else {
-                return Ok(());
+            let sealed = match &self.shared.lock().secrets {
+                Some(secrets) => secrets.seal_plaintext(&mut doc)?,
+                None => return Ok(()),
             };
-            let plain = secrets.plaintext_locations(&doc);
-            if plain.is_empty() {
+            if sealed.is_empty() {
                 continue;
             }
-            for location in plain {
-                if let Some(value) = doc.get(&location).cloned() {
-                    doc.set(&location, secrets.seal(&location, &value)?)?;
-                }
-            }
-            drop(st);
             let bytes = snapshot::encode(&entry.file, &doc, None, cipher.as_deref())?;
             snapshot::write_atomic(fs, &entry.file, &bytes, self.shared.file_mode)?;
         }
@@ -875,15 +868,8 @@ impl Engine {
     /// What the store has been doing (see [`stats`]), with the history read from disk.
     pub fn stats(&self) -> Result<stats::Report> {
         let mut report = self.shared.stats.report();
-        let fs = &*self.shared.fs;
-        for (entry, _) in history::diffs(fs, &self.shared.path)? {
-            report.history_entries += 1;
-            report.history_bytes += entry.size;
-        }
-        for entry in history::backups(fs, &self.shared.path)? {
-            report.history_entries += 1;
-            report.history_bytes += entry.size;
-        }
+        (report.history_entries, report.history_bytes) =
+            history::footprint(&*self.shared.fs, &self.shared.path)?;
         Ok(report)
     }
 
@@ -1546,11 +1532,7 @@ fn with_secrets_invariant(secrets: Option<&secrets::Secrets>, mut doc: Node) -> 
     };
     let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
     doc.set(&id_key, Node::String(secrets.store_id().to_string()))?;
-    for location in secrets.plaintext_locations(&doc) {
-        if let Some(value) = doc.get(&location).cloned() {
-            doc.set(&location, secrets.seal(&location, &value)?)?;
-        }
-    }
+    secrets.seal_plaintext(&mut doc)?;
     Ok(doc)
 }
 

@@ -310,11 +310,9 @@ impl Secrets {
                 (None, Op::Append { .. }) if self.is_location(&key) => key,
                 _ => continue,
             };
-            if let Some(Node::String(text)) = work.get(&location) {
-                if crypto::is_envelope(text) {
-                    let plain = self.open(&location, &Node::String(text.clone()))?;
-                    work.set(&location, plain)?;
-                }
+            if let Some(sealed) = work.get(&location).filter(|v| envelope_of(v).is_some()) {
+                let plain = self.open(&location, sealed)?;
+                work.set(&location, plain)?;
             }
         }
         Ok(())
@@ -340,8 +338,7 @@ impl Secrets {
                 let Some(value) = work.get(&location) else {
                     continue;
                 };
-                let is_envelope = matches!(value, Node::String(t) if crypto::is_envelope(t));
-                if reseal || !is_envelope {
+                if reseal || envelope_of(value).is_none() {
                     let envelope = self.seal(&location, value)?;
                     work.set(&location, envelope)?;
                 }
@@ -367,13 +364,14 @@ impl Secrets {
         let current = self.keys.first().map(|k| k.id().to_string());
         let mut out = Vec::new();
         for location in self.locations(doc, &KeyPath::root()) {
-            let Some(Node::String(text)) = doc.get(&location) else {
+            let Some(sealed) = doc.get(&location) else {
                 continue;
             };
-            if !crypto::is_envelope(text) || Some(crypto::key_id(text)) == current.as_deref() {
-                continue;
+            match envelope_of(sealed) {
+                Some(text) if Some(crypto::key_id(text)) != current.as_deref() => {}
+                _ => continue,
             }
-            let plain = self.open(&location, &Node::String(text.clone()))?;
+            let plain = self.open(&location, sealed)?;
             out.push((location.clone(), self.seal(&location, &plain)?));
         }
         Ok(out)
@@ -383,8 +381,29 @@ impl Secrets {
     pub fn plaintext_locations(&self, doc: &Node) -> Vec<KeyPath> {
         self.locations(doc, &KeyPath::root())
             .into_iter()
-            .filter(|l| !matches!(doc.get(l), Some(Node::String(t)) if crypto::is_envelope(t)))
+            .filter(|l| doc.get(l).and_then(envelope_of).is_none())
             .collect()
+    }
+
+    /// Seals, in place, every plaintext at a location of `doc` (a document put in place
+    /// whole: defaults, a backup); returns where.
+    pub fn seal_plaintext(&self, doc: &mut Node) -> Result<Vec<KeyPath>> {
+        let plain = self.plaintext_locations(doc);
+        for location in &plain {
+            if let Some(value) = doc.get(location) {
+                let envelope = self.seal(location, value)?;
+                doc.set(location, envelope)?;
+            }
+        }
+        Ok(plain)
+    }
+}
+
+/// The envelope a node holds, if it holds one.
+fn envelope_of(node: &Node) -> Option<&str> {
+    match node {
+        Node::String(text) if crypto::is_envelope(text) => Some(text),
+        _ => None,
     }
 }
 

@@ -186,6 +186,9 @@ impl Fs for TimedFs {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.inner.read(path)
     }
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        self.inner.len(path)
+    }
     fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>> {
         let inner = self.inner.create(path, mode)?;
         Ok(Box::new(TimedFile {
