@@ -140,12 +140,12 @@ test('tampered, wrong-key, missing-key and plaintext secrets fail with distinct 
   const codes = {}
   codes.wrong = (await failure({ secretKey: newKey() })).code
   const envelope = JSON.parse(original).ai.credentials.apiKey
-  // Every single-character change of the envelope is tampering (or not an envelope at all).
+  // Every single-character change of the envelope, the prefix included, is tampering.
   for (let at = 0; at < envelope.length; at += 7) {
     const changed = envelope.slice(0, at) + (envelope[at] === 'A' ? 'B' : 'A') + envelope.slice(at + 1)
     fs.writeFileSync(file, original.replace(envelope, changed))
     const error = await failure({ secretKey: key })
-    assert.ok(['SECRET_TAMPERED', 'SECRET_NOT_ENCRYPTED'].includes(error.code), `at ${at}: ${error.code}`)
+    assert.equal(error.code, 'SECRET_TAMPERED', `at ${at}`)
   }
   const middle = envelope.length >> 1
   fs.writeFileSync(file, original.replace(envelope, envelope.slice(0, middle) + (envelope[middle] === 'A' ? 'B' : 'A') + envelope.slice(middle + 1)))
