@@ -64,6 +64,10 @@ type ErrorCode =
   | 'KEYRING_UNAVAILABLE'
   | 'ENCRYPT_FAILED'
   | 'KEY_GENERATION_FAILED'
+  | 'NOT_A_FILE'
+  | 'ACCESS_DENIED'
+  | 'LIMIT_EXCEEDED'
+  | 'AUDIT_DROPPED'
 
 /** Every error tad-store throws or rejects with. */
 interface StoreError extends Error {
@@ -197,8 +201,10 @@ interface StoreStats {
   /** History diffs and migration backups on disk. */
   historyEntries: number
   historyBytes: number
-  /** (window, key) subscriptions over every renderer bridge. */
+  /** (window, document, key) subscriptions over every renderer bridge. */
   rendererSubscriptions: number
+  /** Audit lines renderer bridges dropped because their audit queue was full. */
+  rendererAuditDropped: number
 }
 
 type Unsubscribe = () => void

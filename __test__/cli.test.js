@@ -4,7 +4,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
+const { execFileSync, spawn } = require('node:child_process')
 const Store = require('..')
 const { tempDir, closeLater, dirContents, ROOT } = require('./helpers')
 
@@ -270,3 +270,32 @@ test('a store that does not exist is not made by a typo: exit 4, except for path
   assert.equal((await cli(['import', source, '--file', file])).code, 0)
   assert.equal((await cli(['get', 'a', '--file', file])).stdout, '1\n')
 })
+
+test('every command refuses a store file that is a FIFO or a device with NOT_A_FILE, at once', async (t) => {
+  const dir = tempDir(t)
+  const fifo = path.join(dir, 'config.json')
+  execFileSync('mkfifo', [fifo])
+  const device = path.join(dir, 'device.json')
+  fs.symlinkSync('/dev/zero', device)
+  const commands = [['path'], ['get', 'a'], ['set', 'a', '1'], ['delete', 'a'], ['keys'], ['export', path.join(dir, 'out.json')], ['history'], ['rollback', '2026-01-01T00:00:00.000Z'], ['diff', '2026-01-01T00:00:00.000Z'], ['verify'], ['recover'], ['stats']]
+  for (const file of [fifo, device]) {
+    for (const args of commands) {
+      const result = await withDeadline(json([...args, '--file', file]), args.join(' '))
+      assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`)
+      assert.equal(result.value.error.code, 'NOT_A_FILE', args.join(' '))
+    }
+  }
+  // Files the command reads besides the store: an import source, a schema.
+  const { file } = await fixture(t)
+  const imported = await withDeadline(json(['import', fifo, '--file', file]), 'import')
+  assert.equal(imported.value.error.code, 'NOT_A_FILE')
+  const verified = await withDeadline(json(['verify', '--schema', fifo, '--file', file]), 'verify --schema')
+  assert.equal(verified.value.error.code, 'NOT_A_FILE')
+  assert.ok(fs.lstatSync(fifo).isFIFO())
+})
+
+/** Fails instead of hanging: a read of a FIFO would never return. */
+function withDeadline(promise, what, ms = 15_000) {
+  let timer
+  return Promise.race([promise, new Promise((resolve, reject) => (timer = setTimeout(() => reject(new Error(`${what} hung`)), ms)))]).finally(() => clearTimeout(timer))
+}

@@ -270,7 +270,8 @@ test('corrupt inputs on a real disk: a directory, a symlink, mode 0000', async (
   const withDir = tempDir(t)
   fs.mkdirSync(path.join(withDir, 'config.json'))
   const error = codeOf(() => new Store({ cwd: withDir }))
-  assert.equal(error.code, 'IO')
+  assert.equal(error.code, 'NOT_A_FILE')
+  assert.match(error.message, /a directory, not a regular file/)
   assert.ok(fs.statSync(path.join(withDir, 'config.json')).isDirectory())
 
   // A symlink is read through; the first write replaces the link with a file of its
@@ -326,4 +327,36 @@ test('a damaged file is restored to the previous snapshot that history kept', as
   const reopened = closeLater(t, new Store({ cwd }))
   assert.equal(reopened.get('v'), 1)
   assert.equal(reopened.recovery.from, 'history')
+})
+
+test('a FIFO, a device or a socket as the store file is NOT_A_FILE at once, never read', async (t) => {
+  // Each in a child process with a deadline: reading a FIFO blocks forever, /dev/zero
+  // never ends (4 GB in 8 s before this check).
+  const cases = []
+  const fifoDir = tempDir(t)
+  execFileSync('mkfifo', [path.join(fifoDir, 'config.json')])
+  cases.push([fifoDir, 'a FIFO'])
+  const deviceDir = tempDir(t)
+  fs.symlinkSync('/dev/zero', path.join(deviceDir, 'config.json'))
+  cases.push([deviceDir, 'a device'])
+  const socketDir = tempDir(t)
+  const server = require('node:net').createServer()
+  await new Promise((resolve) => server.listen(path.join(socketDir, 'config.json'), resolve))
+  t.after(() => server.close())
+  cases.push([socketDir, 'a socket'])
+  const journalDir = tempDir(t)
+  execFileSync('mkfifo', [path.join(journalDir, 'config.json.journal')])
+  cases.push([journalDir, 'a FIFO'])
+  for (const [cwd, what] of cases) {
+    for (const options of [{}, { readOnly: true }, { clearInvalidConfig: true }]) {
+      const result = await runNode(
+        `const S = require('.'); try { new S({ cwd: ${JSON.stringify(cwd)}, ...${JSON.stringify(options)} }); console.log('opened') } catch (e) { console.log(e.code, e.message) }`,
+        { timeout: 10_000 },
+      )
+      if (options.readOnly && cwd === journalDir) continue // a reader does not replay another writer's journal
+      assert.match(result.stdout, new RegExp(`^NOT_A_FILE .*${what}, not a regular file`), `${cwd} ${JSON.stringify(options)}: ${result.stdout}${result.stderr}`)
+    }
+  }
+  assert.ok(fs.lstatSync(path.join(fifoDir, 'config.json')).isFIFO(), 'left as it was')
+  assert.deepEqual(fs.readdirSync(fifoDir).filter((n) => n.startsWith('config.json.')), ['config.json.lock'], 'nothing moved aside')
 })

@@ -173,3 +173,264 @@ test('the audit log rotates by size and never holds a value', async (t) => {
   assert.equal(last.at(-1).key, 'k39')
   assert.deepEqual(Object.keys(last[0]).sort(), ['key', 'op', 'origin', 'outcome', 'time'])
 })
+
+// ----- the boundary under attack: each test below failed before the bridge checked the
+// window's origin at delivery, bounded each window's cost and had one write rule.
+
+const { openInProcessWindow } = require('./hostile-window')
+/** Until the store delivered its changes (a threadsafe call) and the bridge flushed. */
+const turn = async () => {
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  await new Promise((resolve) => setImmediate(resolve))
+}
+const PROFILE = { email: 'ada@example.com', phone: '+44 20 7946 0000', name: 'Ada' }
+
+/** A store and bridge whose renderers run in this process (see hostile-window.js). */
+function inProcess(t, { policy: extraPolicy = {}, storeOptions = {}, ...options } = {}) {
+  const store = closeLater(t, new Store({ cwd: tempDir(t), defaults: { settings: { theme: 'light', locked: 1 }, profile: PROFILE, ai: { credentials: { apiKey: 'sk-secret-123' } } }, ...storeOptions }))
+  const electron = createElectron()
+  const dispose = registerStoreIpc(store, { policy: { ...policy, ...extraPolicy }, ipcMain: electron.ipcMain, ...options })
+  closeLater(t, { close: dispose })
+  const open = (url = `${APP}/index.html`) => {
+    const win = openInProcessWindow(electron.ipcMain, url)
+    closeLater(t, win)
+    return win
+  }
+  return { store, dispose, open }
+}
+
+test('a window that navigates to a foreign origin receives nothing more (real renderer processes)', async (t) => {
+  const { store, open } = await setup(t)
+  const win = open()
+  await win.run(`window.storeAPI.onDidChange('profile', (v) => report(v)); await window.storeAPI.get('settings')`)
+  store.set('profile.email', 'one@example.com')
+  await win.until((r) => r.length === 1)
+  assert.equal(store.stats().rendererSubscriptions, 1)
+  // Same webContents, new document on a foreign origin, whose page listens as hard as it can.
+  await win.navigate('https://evil.example.net/')
+  assert.equal(store.stats().rendererSubscriptions, 0, 'did-navigate dropped the old document')
+  await win.run(`window.storeAPI.onDidChange('profile', (v) => report(v)); window.storeAPI.onDidAnyChange((v) => report(v))`)
+  store.set('profile.email', 'two@example.com')
+  store.set('profile.phone', '+1 555 0100')
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  assert.deepEqual(await win.run(`return rawEvents`), [], 'nothing reached the foreign page')
+  assert.equal(store.stats().rendererSubscriptions, 0)
+})
+
+test('a reload keeps nothing of the old document, even when the new one subscribes before did-navigate', async (t) => {
+  const { store, open } = await setup(t)
+  const win = open()
+  await win.run(`window.storeAPI.onDidChange('ui.a', () => {}); window.storeAPI.onDidChange('ui.b', () => {}); await window.storeAPI.get('ui')`)
+  assert.equal(store.stats().rendererSubscriptions, 2)
+  // The new document's first request is handled before `did-navigate` arrives.
+  const navigated = win.navigate(`${APP}/index.html`, { lateNavigateEvent: true })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  await win.run(`window.storeAPI.onDidChange('ui.a', (v) => report(v)); await window.storeAPI.get('ui')`)
+  await navigated
+  assert.equal(store.stats().rendererSubscriptions, 1, "only the new document's subscription is left")
+  store.set('ui.a', 'after')
+  assert.deepEqual(await win.until((r) => r.length === 1), ['after'])
+})
+
+test('a same-document navigation keeps the subscriptions; a crashed renderer drops them', async (t) => {
+  const { store, open } = await setup(t)
+  const win = open()
+  await win.run(`window.storeAPI.onDidChange('ui.a', (v) => report(v)); await window.storeAPI.get('ui')`)
+  win.navigateInPage(`${APP}/index.html#settings`)
+  store.set('ui.a', 1)
+  assert.deepEqual(await win.until((r) => r.length === 1), [1])
+  assert.throws(() => win.navigateInPage('https://evil.example.net/'), /SecurityError/)
+  await win.crash()
+  assert.equal(store.stats().rendererSubscriptions, 0)
+})
+
+test('delivery checks the origin the window shows now, whatever events arrived', async (t) => {
+  const { store, dispose, open } = inProcess(t)
+  const win = open()
+  const seen = []
+  win.api.onDidChange('profile', (v) => seen.push(v))
+  await win.api.get('settings')
+  store.set('profile.name', 'B')
+  await turn()
+  assert.equal(seen.length, 1)
+  // No event at all, yet the window shows another origin: nothing goes out, and the
+  // refused delivery is audited.
+  win.navigateSilently('https://docs.example.com/page')
+  store.set('profile.email', 'leak@example.com')
+  await turn()
+  assert.equal(seen.length, 1)
+  assert.ok(!JSON.stringify(win.received).includes('leak@example.com'))
+  assert.deepEqual(dispose.stats().subscriptions, [])
+  await dispose()
+  const log = fs.readFileSync(path.join(path.dirname(store.path), 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  assert.ok(log.some((l) => l.op === 'deliver' && l.origin === 'https://docs.example.com' && l.outcome === 'ACCESS_DENIED'))
+})
+
+test('following every change needs a grant that reads everything or anyChange, and sends only what changed', async (t) => {
+  const extra = { origins: { ...policy.origins, 'https://feed.example.com': { read: ['settings', 'ui'], anyChange: true } } }
+  const big = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`w${i}`, { name: `workspace ${i}`, path: '/x'.repeat(400) }]))
+  const { store, open } = inProcess(t, { policy: extra, storeOptions: { history: false } })
+  store.set('workspaces', big)
+  const docs = open('https://docs.example.com/page')
+  await assert.rejects(docs.raw('subscribe', '', 'doc-1').then((r) => (r.ok ? r : Promise.reject(r.error))), (e) => e.code === 'ACCESS_DENIED')
+  const app = open()
+  const feed = open('https://feed.example.com/')
+  const appSeen = []
+  const feedSeen = []
+  app.api.onDidAnyChange((value, previous) => appSeen.push({ value, previous }))
+  feed.api.onDidAnyChange((value) => feedSeen.push(value))
+  await app.api.get('settings')
+  await feed.api.get('settings')
+  // The whole store is read once, at subscribe; a change costs what changed.
+  let storeReads = 0
+  const proto = Object.getPrototypeOf(store)
+  const descriptor = Object.getOwnPropertyDescriptor(proto, 'store')
+  Object.defineProperty(store, 'store', { get: () => (storeReads++, descriptor.get.call(store)), configurable: true })
+  for (let i = 0; i < 50; i++) store.set('settings.theme', `t${i}`)
+  store.set('profile.email', 'new@example.com')
+  await turn()
+  assert.equal(storeReads, 0)
+  const sent = app.received.at(-1).message
+  assert.ok(JSON.stringify(sent).length < 500, `a small change is a small message (${JSON.stringify(sent).length} bytes)`)
+  assert.equal(appSeen.length, 1, 'one call for the turn')
+  assert.equal(appSeen[0].value.settings.theme, 't49')
+  assert.equal(appSeen[0].previous.settings.theme, 'light')
+  assert.equal(appSeen[0].value.workspaces.w1999.name, 'workspace 1999', 'the rest of the store is there')
+  assert.equal(appSeen[0].value.ai.credentials.apiKey, undefined, 'hidden keys are not')
+  // The feed origin sees only what it reads.
+  assert.deepEqual(Object.keys(feedSeen[0]).sort(), ['settings'])
+  assert.ok(!JSON.stringify(feed.received).includes('new@example.com'))
+})
+
+test('subscriptions per window are capped (maxSubscriptions)', async (t) => {
+  const { store, dispose, open } = inProcess(t, { policy: { maxSubscriptions: 8 } })
+  const win = open('https://docs.example.com/page')
+  // Keys below its own grant: the most restricted origin tries it.
+  const replies = []
+  for (let i = 0; i < 20; i++) replies.push(await win.raw('subscribe', `settings.theme.k${i}`, 'doc-1'))
+  assert.equal(replies.filter((r) => r.ok).length, 8)
+  const refused = replies.find((r) => !r.ok).error
+  assert.equal(refused.code, 'LIMIT_EXCEEDED')
+  assert.match(refused.message, /\b8\b/)
+  assert.equal(store.stats().rendererSubscriptions, 8)
+  // Subscribing again to a key it has costs nothing more; unsubscribing frees a place.
+  assert.ok((await win.raw('subscribe', 'settings.theme.k0', 'doc-1')).ok)
+  assert.ok((await win.raw('unsubscribe', 'settings.theme.k1', 'doc-1')).ok)
+  assert.ok((await win.raw('subscribe', 'settings.theme.k19', 'doc-1')).ok)
+  assert.deepEqual(dispose.stats().subscriptions, [8])
+  // The default is 256.
+  const { open: openDefault, dispose: disposeDefault } = inProcess(t)
+  const other = openDefault()
+  for (let i = 0; i < 300; i++) await other.raw('subscribe', `ui.k${i}`, 'doc-1')
+  assert.deepEqual(disposeDefault.stats().subscriptions, [256])
+})
+
+test('read-only and sensitive keys resist every write form, wildcard levels included', async (t) => {
+  const guarded = { origins: { [APP]: { read: ['*'], write: ['settings', 'ui', 'workspaces', 'ai'], readOnly: ['settings.locked', 'workspaces.*.locked'] } } }
+  const { store, open } = inProcess(t, { policy: guarded })
+  store.set('workspaces', { w1: { name: 'one', locked: true } })
+  const win = open()
+  const code = async (op, ...args) => {
+    const reply = await win.raw(op, ...args)
+    return reply.ok ? 'ok' : reply.error.code
+  }
+  for (const [op, ...args] of [
+    ['set', 'workspaces.w1.locked', false],
+    ['set', 'workspaces.w1', { name: 'one', locked: false }],
+    ['set', 'workspaces', {}],
+    ['delete', 'workspaces.w1.locked'],
+    ['delete', 'workspaces.w1'],
+    ['delete', 'workspaces'],
+    ['set', 'settings', { theme: 'x' }],
+    ['delete', 'settings'],
+    // A hidden sensitive key: neither deleted nor replaced, through any ancestor.
+    ['delete', 'ai.credentials.apiKey'],
+    ['delete', 'ai.credentials'],
+    ['delete', 'ai'],
+    ['set', 'ai', { model: 'm' }],
+    ['set', 'ai.credentials', {}],
+  ]) {
+    assert.equal(await code(op, ...args), 'ACCESS_DENIED', `${op} ${args[0]}`)
+  }
+  assert.equal(await code('set', 'workspaces.w1.name', 'renamed'), 'ok')
+  assert.equal(await code('set', 'ai.model', 'm'), 'ok')
+  assert.deepEqual(store.get('workspaces'), { w1: { name: 'renamed', locked: true } })
+  assert.equal(store.get('ai.credentials.apiKey'), 'sk-secret-123')
+  assert.equal(store.get('settings.locked'), 1)
+})
+
+test('unsubscribe always succeeds for what the window subscribed to, the whole store included', async (t) => {
+  const { store, open } = inProcess(t)
+  const win = open()
+  const seen = []
+  const off = win.api.onDidAnyChange((v) => seen.push(v))
+  await win.api.get('settings')
+  assert.equal(store.stats().rendererSubscriptions, 1)
+  off()
+  await win.api.get('settings')
+  assert.equal(store.stats().rendererSubscriptions, 0)
+  store.set('ui.x', 1)
+  await turn()
+  assert.deepEqual(seen, [])
+  assert.equal(win.received.length, 0)
+  // Unsubscribing what was never subscribed is not an error either.
+  assert.ok((await win.raw('unsubscribe', 'never.subscribed', 'doc-1')).ok)
+})
+
+test('the audit queue is bounded: a flood of refusals is dropped and counted, reported once', async (t) => {
+  const errors = []
+  const { store, dispose, open } = inProcess(t, { audit: { maxQueued: 100 } })
+  store.onError((error) => errors.push(error))
+  const win = open('https://evil.example.net/')
+  const before = process.memoryUsage().heapUsed
+  await Promise.all(Array.from({ length: 20_000 }, (_, i) => win.raw('get', `k${i}`)))
+  assert.ok(dispose.stats().auditQueued <= 100)
+  const dropped = store.stats().rendererAuditDropped
+  assert.ok(dropped > 10_000, `dropped ${dropped}`)
+  assert.equal(errors.filter((e) => e.code === 'AUDIT_DROPPED').length, 1)
+  assert.ok(process.memoryUsage().heapUsed - before < 64 << 20)
+  await dispose()
+  const lines = fs.readFileSync(path.join(path.dirname(store.path), 'audit.log'), 'utf8').trim().split('\n')
+  assert.equal(lines.length + dropped, 20_000, 'every refusal is a line or a count')
+})
+
+test('malformed requests are refused with a code and an audit line, never INTERNAL; audit lines stay lines', async (t) => {
+  const { store, dispose, open } = inProcess(t)
+  const win = open()
+  const codes = []
+  for (const key of [{ toString: 1 }, { toString: 'x', valueOf: 2 }, 42, null, undefined, [1, 2], new Map([[1, 2]]), 10n, 'a'.repeat(5000)]) {
+    for (const op of ['get', 'has', 'set', 'delete', 'subscribe', 'unsubscribe']) {
+      const reply = await win.raw(op, key, 'v')
+      if (op === 'unsubscribe' && typeof key === 'string') {
+        assert.equal(reply.ok, true, 'unsubscribing what was never subscribed does nothing')
+        continue
+      }
+      assert.equal(reply.ok, false, `${op} ${typeof key}`)
+      codes.push(reply.error.code)
+      assert.ok(reply.error.message.length < 1000)
+    }
+  }
+  assert.deepEqual([...new Set(codes)].sort(), ['ACCESS_DENIED', 'INVALID_KEY'])
+  // Line separators in a key cannot split a line; a huge origin cannot make a huge line.
+  await win.raw('set', 'settings\u2028x\u2029y\u0085z', 1)
+  const huge = open(`https://${'a'.repeat(2_000_000)}.example.com/`)
+  const reply = await huge.raw('get', 'settings')
+  assert.equal(reply.error.code, 'ACCESS_DENIED')
+  assert.ok(reply.error.message.length < 1000, 'the message quotes a bounded origin')
+  // A destroyed sender is not served.
+  const gone = open()
+  gone.close()
+  assert.equal((await gone.raw('get', 'settings')).error.code, 'ACCESS_DENIED')
+  assert.equal((await gone.raw('set', 'ui.x', 1)).error.code, 'ACCESS_DENIED')
+  assert.equal(store.has('ui.x'), false)
+  await dispose()
+  const text = fs.readFileSync(path.join(path.dirname(store.path), 'audit.log'), 'utf8')
+  assert.ok(!/[\u0085\u2028\u2029]/.test(text), 'separators are escaped')
+  const lines = text.trim().split('\n')
+  assert.equal(lines.length, codes.length + 4, 'one line per refusal: the malformed keys, the separators, the origin, the destroyed sender twice')
+  for (const line of lines) {
+    assert.ok(line.length < 1000, `a bounded line (${line.length})`)
+    JSON.parse(line)
+  }
+  assert.ok(lines.some((l) => JSON.parse(l).key === 'settings\u2028x\u2029y\u0085z'))
+})

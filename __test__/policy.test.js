@@ -46,21 +46,51 @@ test('origins: a URL gets a grant only when its parsed origin is exactly the all
     if (grant) assert.ok(['https://app.example.com', 'app://tad'].includes(policyLib.originOf(url)), url)
   }
   assert.equal(policyLib.grantFor(policy, 'https://app.example.com.evil.com/'), undefined)
-  assert.equal(policyLib.grantFor(policy, 'https://evil.com@app.example.com/').read[0], '*', 'userinfo does not change the origin')
+  assert.equal(policyLib.grantFor(policy, 'https://evil.com@app.example.com/').origin, 'https://app.example.com', 'userinfo does not change the origin')
 })
 
-test('sensitive values never leak through redaction, however they are nested', () => {
+test('sensitive values never leak through projection, however they are nested', () => {
   const canary = 'sk-CANARY-7f3a'
-  const hidden = ['ai.credentials.apiKey', 'profile.auth.token']
+  const policy = policyLib.compilePolicy(
+    { origins: { 'https://app.example.com': { read: ['*'] }, 'https://some.example.com': { read: ['ai.model', 'profile'], anyChange: true } }, sensitiveKeys: ['profile.auth.token'] },
+    [['ai', 'credentials', 'apiKey'], ['workspaces', null, 'token']],
+  )
   const r = rng(3)
+  const keys = ['', 'ai', 'ai.credentials', 'profile', 'profile.auth', 'ai.model', 'workspaces', 'workspaces.w1', 'workspaces.w1.token']
   for (let i = 0; i < 5000; i++) {
-    const value = { ai: { credentials: { apiKey: canary, org: 'o' }, model: 'm' }, profile: { auth: { token: canary }, name: 'n' } }
-    const key = pick(r, ['ai', 'ai.credentials', 'profile', 'profile.auth', 'ai.model'])
-    const sub = key.split('.').reduce((v, k) => v?.[k], value)
-    const out = policyLib.redact(key, sub, hidden)
-    assert.ok(!JSON.stringify(out ?? null).includes(canary), key)
+    const value = { ai: { credentials: { apiKey: canary, org: 'o' }, model: 'm' }, profile: { auth: { token: canary }, name: 'n' }, workspaces: { w1: { token: canary, name: 'x' } } }
+    const key = pick(r, keys)
+    const at = key === '' ? [] : key.split('.')
+    const sub = at.reduce((v, k) => v?.[k], value)
+    for (const grant of policy.origins.values()) {
+      const out = policyLib.project(grant, at, sub)
+      assert.ok(!JSON.stringify(out === policyLib.NOTHING ? null : out ?? null).includes(canary), `${grant.origin} ${key}`)
+    }
   }
-  assert.equal(policyLib.redact('ai.credentials.apiKey', canary, hidden), undefined)
+  const some = policy.origins.get('https://some.example.com')
+  const whole = { ai: { credentials: { apiKey: canary }, model: 'm' }, profile: { name: 'n' }, settings: { theme: 't' } }
+  assert.deepEqual(policyLib.project(some, [], whole), { ai: { model: 'm' }, profile: { name: 'n' } }, 'only what the grant reads')
+  assert.equal(policyLib.project(some, ['settings'], { theme: 't' }), policyLib.NOTHING)
+  assert.equal(policyLib.project(policy.origins.get('https://app.example.com'), ['ai', 'credentials', 'apiKey'], canary), policyLib.NOTHING)
+})
+
+test('patterns: one write rule for every form, wildcard levels included; patterns no key can match are refused', () => {
+  const policy = policyLib.compilePolicy({
+    origins: { 'https://app.example.com': { read: ['*'], write: ['workspaces', 'ai'], readOnly: ['workspaces.*.locked'] } },
+    sensitiveKeys: ['ai.credentials.apiKey'],
+  })
+  const grant = policy.origins.get('https://app.example.com')
+  const refusal = (key) => policyLib.writeRefusal(grant, key.split('.'))
+  for (const key of ['workspaces', 'workspaces.w1', 'workspaces.w1.locked', 'workspaces.w1.locked.x']) assert.equal(refusal(key), 'read-only', key)
+  for (const key of ['ai', 'ai.credentials', 'ai.credentials.apiKey']) assert.equal(refusal(key), 'sensitive', key)
+  assert.equal(refusal('workspaces.w1.name'), undefined)
+  assert.equal(refusal('ai.model'), undefined)
+  assert.equal(refusal('settings'), 'may not write')
+  for (const bad of ['accounts[0].token', 'a\\.b', 'a..b', 'a.__proto__', '', 5]) {
+    assert.throws(() => policyLib.compilePolicy({ origins: { 'https://a.example': { read: [bad] } } }), (e) => e.code === 'INVALID_OPTION', String(bad))
+    assert.throws(() => policyLib.compilePolicy({ origins: {}, sensitiveKeys: [bad] }), (e) => e.code === 'INVALID_OPTION', String(bad))
+  }
+  assert.throws(() => policyLib.compilePolicy({ origins: {}, maxSubscriptions: 0 }), (e) => e.code === 'INVALID_OPTION')
 })
 
 test('payloads: too deep, too big or holding a prototype key are refused', () => {

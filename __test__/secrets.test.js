@@ -439,3 +439,46 @@ test('with watch: an edit by another program keeps the secrets; a plaintext one 
   assert.equal(reopened.get('ai.credentials.apiKey'), 'sk-watched')
   assert.equal(reopened.get('theme'), 'dark')
 })
+
+test('sensitiveKeys patterns that could never match a key are INVALID_OPTION, naming the pattern', (t) => {
+  for (const pattern of ['accounts[0].token', 'tokens\\.github', 'a]', 'a..b', '']) {
+    const error = codeOf(() => new Store({ cwd: tempDir(t), sensitiveKeys: [pattern], secretKey: newKey() }))
+    assert.equal(error.code, 'INVALID_OPTION', pattern)
+    if (pattern) assert.ok(error.message.includes(pattern), error.message)
+  }
+  // What the message suggests works: an array item by its index.
+  const cwd = tempDir(t)
+  const canary = newCanary()
+  const store = closeLater(t, new Store({ cwd, sensitiveKeys: ['accounts.0.token'], secretKey: newKey() }))
+  store.set('accounts', [{ token: canary }, { token: 'public' }])
+  assert.equal(store.get('accounts[0].token'), canary)
+  return store.flush().then(() => assertNowhere(cwd, canary))
+})
+
+test('without dot notation, a declared secret written as one literal key is sealed too, and hidden from renderers', async (t) => {
+  const cwd = tempDir(t)
+  const apiKey = newCanary()
+  const token = newCanary()
+  const store = closeLater(t, new Store({ cwd, accessPropertiesByDotNotation: false, sensitiveKeys: ['ai.apiKey', 'accounts.*.token'], secretKey: newKey() }))
+  store.set('ai.apiKey', apiKey) // one top-level key named `ai.apiKey`
+  store.set('accounts.a1', { token, name: 'one' })
+  store.set('ai', { apiKey: `${apiKey}-nested`, model: 'm' })
+  assert.equal(store.get('ai.apiKey'), apiKey)
+  assert.equal(store.get('accounts.a1').token, token)
+  await store.flush()
+  for (const secret of [apiKey, token, `${apiKey}-nested`]) assertNowhere(cwd, secret)
+  // Renderers: neither the literal key nor the nested one, in replies or events.
+  const electron = createElectron()
+  const APP = 'https://app.example.com'
+  closeLater(t, { close: registerStoreIpc(store, { policy: { origins: { [APP]: { read: ['*'], write: ['*'] } } }, ipcMain: electron.ipcMain }) })
+  const win = closeLater(t, electron.openWindow(`${APP}/`, { preload: path.join(__dirname, 'fixtures', 'preload.js') }))
+  assert.equal(await win.run(`return window.storeAPI.get('ai.apiKey')`), undefined)
+  assert.deepEqual(await win.run(`return window.storeAPI.get('accounts.a1')`), { name: 'one' })
+  await win.run(`window.storeAPI.onDidAnyChange((v) => report(v)); await window.storeAPI.get('ai')`)
+  store.set('ai.apiKey', `${apiKey}-2`)
+  store.set('accounts.a1', { token: `${token}-2`, name: 'two' })
+  const [seen] = await win.until((r) => r.length >= 1)
+  assert.equal(seen['accounts.a1'].name, 'two')
+  assert.equal(seen['ai.apiKey'], undefined)
+  for (const secret of [apiKey, token]) assertNotIn(JSON.stringify(await win.run(`return rawEvents`)), secret)
+})

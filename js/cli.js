@@ -8,7 +8,7 @@ const path = require('node:path')
 const { parseArgs } = require('node:util')
 const { Store } = require('./store')
 const native = require('./native')
-const { resolveStorePath } = require('./paths')
+const { resolveStorePath, assertRegularFile } = require('./paths')
 
 const USAGE = `usage: tad-store <command> [arguments] (--app <name> | --file <path>) [options]
 
@@ -133,6 +133,7 @@ function storeOptions(options) {
 function schemaOptions(options) {
   if (!options.schema) return undefined
   let schema
+  assertRegularFile(options.schema)
   try {
     schema = JSON.parse(fs.readFileSync(options.schema, 'utf8'))
   } catch (error) {
@@ -557,6 +558,7 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
     ctx.base = storeOptions(parsed.options)
     const command = COMMANDS[parsed.command]
     const file = resolveStorePath(ctx.base, native)
+    assertRegularFile(file)
     if (command.needsStore !== false && !fs.existsSync(file)) {
       throw new Exit(EXIT.NOT_FOUND, `there is no store at ${file}`, 'NOT_FOUND')
     }

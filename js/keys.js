@@ -5,6 +5,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const { inputError } = require('./errors')
+const { assertRegularFile } = require('./paths')
 
 /** A 32-byte key: a Uint8Array of 32 bytes, or its base64 or hex text. */
 function keyBytes(key, option) {
@@ -62,6 +63,7 @@ function safeStorageKeyProvider({ safeStorage, file }) {
       throw Object.assign(new Error('Electron safeStorage cannot encrypt here (call it after the app is ready, on a system with a keyring)'), { code: 'KEYRING_UNAVAILABLE', kind: 'persistent' })
     }
     let sealed
+    assertRegularFile(file)
     try {
       sealed = fs.readFileSync(file)
     } catch (error) {

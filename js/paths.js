@@ -1,6 +1,7 @@
 'use strict'
 // Where a store's file lives: electron-store's rules for `cwd`, `name` and
 // `fileExtension`, with the default directory from Electron or the OS.
+const fs = require('node:fs')
 const path = require('node:path')
 const { inputError } = require('./errors')
 
@@ -43,4 +44,23 @@ function fileMode(mode) {
   throw inputError('INVALID_OPTION', `The \`configFileMode\` option must be a mode such as 0o600, got ${String(mode)}`)
 }
 
-module.exports = { resolveStorePath, fileMode, electronModule }
+/**
+ * Refuses, with `NOT_A_FILE`, a path that exists but is not a regular file (a
+ * directory, FIFO, socket or device), from its metadata alone: reading a FIFO blocks
+ * forever and a device may never end. The engine applies the same rule to every file it
+ * reads; this is for the files JS reads itself.
+ */
+function assertRegularFile(file) {
+  let stats
+  try {
+    stats = fs.statSync(file)
+  } catch (error) {
+    if (error.code === 'ENOENT') return
+    throw error
+  }
+  if (stats.isFile()) return
+  const what = stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : 'a special file'
+  throw Object.assign(new Error(`\`${file}\` cannot be used as a store file: it is ${what}, not a regular file`), { code: 'NOT_A_FILE', kind: 'persistent', file })
+}
+
+module.exports = { resolveStorePath, fileMode, electronModule, assertRegularFile }

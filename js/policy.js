@@ -1,9 +1,23 @@
 'use strict'
 // Who may do what from a renderer: origins, key patterns per operation, sensitive keys,
-// payload bounds. Pure functions, so the checks are easy to test and to fuzz.
+// payload bounds, limits. Pure functions over compiled patterns (arrays of segments,
+// `null` for `*`), so the checks are easy to test and to fuzz, and the store's own
+// sensitive patterns arrive as data from the engine instead of being parsed twice.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype'])
 
-const DEFAULT_LIMITS = { maxPayloadBytes: 1 << 20, maxDepth: 32, maxKeyLength: 1024 }
+const DEFAULT_LIMITS = { maxPayloadBytes: 1 << 20, maxDepth: 32, maxKeyLength: 1024, maxSubscriptions: 256 }
+
+/** What a renderer-facing message or audit line quotes of untrusted text, at most. */
+const QUOTE_LENGTH = 120
+
+/**
+ * `text` cut to `max` characters, saying how much was left out. Anything that is not a
+ * string is named by its type, never converted (its `toString` is the sender's).
+ */
+function quote(text, max = QUOTE_LENGTH) {
+  if (typeof text !== 'string') return `<${text === null ? 'null' : Array.isArray(text) ? 'array' : typeof text}>`
+  return text.length <= max ? text : `${text.slice(0, max)}…(+${text.length - max} chars)`
+}
 
 /**
  * The origin of a URL, compared exactly: `https://app.example.com`, `app://tad` for a
@@ -11,6 +25,7 @@ const DEFAULT_LIMITS = { maxPayloadBytes: 1 << 20, maxDepth: 32, maxKeyLength: 1
  * the URL does not parse.
  */
 function originOf(url) {
+  if (typeof url !== 'string') return undefined
   let parsed
   try {
     parsed = new URL(url)
@@ -32,64 +47,89 @@ function segmentsOf(key) {
   return segments
 }
 
+function invalidOption(message) {
+  return Object.assign(new TypeError(message), { code: 'INVALID_OPTION', kind: 'persistent' })
+}
+
 /**
- * Whether `pattern` (`*`, `a.b`, `a.b.*`, `a.*.c`) covers `key` and everything below it.
- * A `*` inside a pattern stands for any one segment.
+ * Compiles a pattern (`*`, `a.b`, `a.b.*`, `a.*.c`) into segments, `null` for `*`. A
+ * trailing `*` is dropped: `a.*` covers what `a` covers. A pattern no key could match
+ * (brackets, escapes, empty or forbidden segments) is refused, naming it, the same rule
+ * the engine applies to `sensitiveKeys`.
  */
-function covers(pattern, key) {
-  if (pattern === '*') return true
-  const base = pattern.endsWith('.*') ? pattern.slice(0, -2) : pattern
-  if (!base.includes('*')) return key === base || key.startsWith(`${base}.`)
-  const want = base.split('.')
-  const have = key.split('.')
-  return have.length >= want.length && want.every((s, i) => s === '*' || s === have[i])
-}
-
-/** Whether `pattern` names something at or below `key` (the reverse of `covers`). */
-function reaches(key, pattern) {
-  const want = pattern.split('.')
-  const have = key.split('.')
-  return have.length <= want.length && have.every((s, i) => want[i] === '*' || want[i] === s)
-}
-
-/** Deletes, in place, what the pattern segments `parts` name below `node`. */
-function removeMatching(node, parts) {
-  if (node === null || typeof node !== 'object') return
-  const [head, ...rest] = parts
-  for (const name of head === '*' ? Object.keys(node) : [head]) {
-    if (rest.length === 0) delete node[name]
-    else removeMatching(node[name], rest)
+function compilePattern(text, option) {
+  if (typeof text !== 'string' || text === '') throw invalidOption(`\`${option}\` holds ${quote(text)}, which is not a key pattern`)
+  if (text === '*') return []
+  const segments = text.split('.')
+  if (/[\\[\]]/.test(text) || segments.some((s) => s === '' || FORBIDDEN.has(s))) {
+    throw invalidOption(`\`${option}\` holds \`${quote(text)}\`, which can never match a key: a pattern is a dot path of property names and \`*\``)
   }
+  const compiled = segments.map((s) => (s === '*' ? null : s))
+  while (compiled.length > 0 && compiled.at(-1) === null) compiled.pop()
+  return compiled
 }
 
-/** Whether `key` lies below (or is) a sensitive key, or holds one below it. */
-function touchesSensitive(key, sensitive) {
-  return sensitive.some((s) => covers(s, key) || reaches(key, s))
+/** Whether `pattern` covers the key `segments` and everything below it. */
+function covers(pattern, segments) {
+  return pattern.length <= segments.length && pattern.every((p, i) => p === null || p === segments[i])
+}
+
+/** Whether `pattern` names something at or below `segments` (the reverse of `covers`). */
+function reaches(segments, pattern) {
+  return segments.length <= pattern.length && segments.every((s, i) => pattern[i] === null || pattern[i] === s)
+}
+
+/** Whether either of two paths lies at or below the other (plain segments). */
+function overlaps(a, b) {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /**
- * A compiled policy:
- * `{ origins: { [origin]: { read, write, readOnly, sensitive, history } }, sensitiveKeys,
- *    maxPayloadBytes, maxDepth }`.
+ * A compiled policy: `{ origins: Map<origin, grant>, sensitive, maxPayloadBytes,
+ * maxDepth, maxSubscriptions }`, where a grant is `{ origin, read, write, readOnly,
+ * sensitive, history, anyChange, readsAll, hidden }` with compiled patterns, and
+ * `hidden` the sensitive keys that grant may not see. `storeSensitive`: the store's own
+ * sensitive patterns as data (segments, `null` for `*`), hidden whatever the policy says.
  */
-function compilePolicy(policy = {}) {
+function compilePolicy(policy = {}, storeSensitive = []) {
+  if (policy === null || typeof policy !== 'object') throw invalidOption('The `policy` option must be an object')
+  const list = (value, option) => {
+    if (value === undefined) return []
+    if (!Array.isArray(value)) throw invalidOption(`\`${option}\` must be an array of key patterns`)
+    return value.map((p) => compilePattern(p, option))
+  }
+  const sensitive = [...list(policy.sensitiveKeys, 'sensitiveKeys'), ...storeSensitive.map((segments) => [...segments])]
   const origins = new Map()
   for (const [origin, grant] of Object.entries(policy.origins ?? {})) {
     const normalized = origin === 'file://' ? 'file://' : originOf(origin)
-    if (!normalized) throw Object.assign(new TypeError(`The policy origin \`${origin}\` is not a URL origin`), { code: 'INVALID_OPTION', kind: 'persistent' })
+    if (!normalized) throw invalidOption(`The policy origin \`${quote(origin)}\` is not a URL origin`)
+    const read = list(grant.read, `origins['${origin}'].read`)
+    const visible = list(grant.sensitive, `origins['${origin}'].sensitive`)
     origins.set(normalized, {
-      read: [...(grant.read ?? [])],
-      write: [...(grant.write ?? [])],
-      readOnly: [...(grant.readOnly ?? [])],
-      sensitive: [...(grant.sensitive ?? [])],
+      origin: normalized,
+      read,
+      write: list(grant.write, `origins['${origin}'].write`),
+      readOnly: list(grant.readOnly, `origins['${origin}'].readOnly`),
+      sensitive: visible,
       history: grant.history === true,
+      anyChange: grant.anyChange === true,
+      readsAll: read.some((p) => p.length === 0),
+      hidden: sensitive.filter((s) => !visible.some((p) => covers(p, s))),
     })
+  }
+  const limit = (name) => {
+    const value = policy[name] ?? DEFAULT_LIMITS[name]
+    if (!Number.isInteger(value) || value < 1) throw invalidOption(`\`${name}\` must be a positive integer`)
+    return value
   }
   return {
     origins,
-    sensitiveKeys: [...(policy.sensitiveKeys ?? [])],
-    maxPayloadBytes: policy.maxPayloadBytes ?? DEFAULT_LIMITS.maxPayloadBytes,
-    maxDepth: policy.maxDepth ?? DEFAULT_LIMITS.maxDepth,
+    sensitive,
+    maxPayloadBytes: limit('maxPayloadBytes'),
+    maxDepth: limit('maxDepth'),
+    maxSubscriptions: limit('maxSubscriptions'),
   }
 }
 
@@ -99,31 +139,67 @@ function grantFor(policy, url) {
   return origin === undefined ? undefined : policy.origins.get(origin)
 }
 
-function canRead(grant, key) {
-  return grant.read.some((p) => covers(p, key))
+/**
+ * Whether the grant may read the key `segments` (and so everything below it). Hidden
+ * sensitive keys inside it still read as absent (see `project`).
+ */
+function canRead(grant, segments) {
+  return grant.read.some((p) => covers(p, segments))
 }
 
-function canWrite(grant, key) {
-  return grant.write.some((p) => covers(p, key)) && !grant.readOnly.some((p) => covers(p, key) || covers(key, p))
+/** Whether the key lies at or below a sensitive key the grant may not see. */
+function isHidden(grant, segments) {
+  return grant.hidden.some((s) => covers(s, segments))
 }
 
-/** Sensitive keys this grant may not see. */
-function hiddenFor(policy, grant) {
-  return policy.sensitiveKeys.filter((s) => !grant.sensitive.some((p) => covers(p, s)))
+/** Whether the grant may follow every change (`onDidAnyChange`). */
+function canFollowAll(grant) {
+  return grant.readsAll || grant.anyChange
 }
 
 /**
- * `value` (at `key`) with every hidden sensitive key below it removed, or undefined when
- * `key` itself is hidden. Returns the same object when nothing is hidden below it.
+ * Why the grant may not write the key `segments`, or undefined when it may. One rule for
+ * every write form (`set` of the key or of any ancestor, `delete` of either): the key
+ * must be writable, and no read-only or hidden sensitive key may lie at, above or below
+ * it, wildcard levels included.
  */
-function redact(key, value, hidden) {
-  if (hidden.some((s) => covers(s, key))) return undefined
-  const below = hidden.filter((s) => reaches(key, s) && s.split('.').length > key.split('.').length)
-  if (below.length === 0 || value === null || typeof value !== 'object') return value
-  const copy = structuredClone(value)
-  const depth = key.split('.').length
-  for (const s of below) removeMatching(copy, s.split('.').slice(depth))
-  return copy
+function writeRefusal(grant, segments) {
+  if (!grant.write.some((p) => covers(p, segments))) return 'may not write'
+  if (grant.readOnly.some((p) => covers(p, segments) || reaches(segments, p))) return 'read-only'
+  if (grant.hidden.some((s) => covers(s, segments) || reaches(segments, s))) return 'sensitive'
+  return undefined
+}
+
+/** What `project` returns for a value the grant may see nothing of. */
+const NOTHING = Symbol('nothing visible')
+
+/**
+ * `value` (the value at the key `at`, `undefined` when absent) as `grant` may see it:
+ * hidden sensitive keys removed, and where `at` is not readable itself, only the parts
+ * below it that are. NOTHING when none of it is visible. `policyPath(at)` gives the
+ * segments the policy checks for an address (they differ only for stores without dot
+ * notation). Copies only what it must: a value with nothing to remove is returned as is.
+ */
+function project(grant, at, value, policyPath = (segments) => segments) {
+  const checked = policyPath(at)
+  if (isHidden(grant, checked)) return NOTHING
+  const readable = grant.read.some((p) => covers(p, checked))
+  const hiddenBelow = grant.hidden.some((s) => s.length > checked.length && reaches(checked, s))
+  if (readable && !hiddenBelow) return value
+  const readableBelow = readable || grant.read.some((p) => p.length > checked.length && reaches(checked, p))
+  if (!readableBelow) return NOTHING
+  if (value === null || typeof value !== 'object') return readable || value === undefined ? value : NOTHING
+  const out = Array.isArray(value) ? [] : {}
+  let any = false
+  for (const [name, child] of Object.entries(value)) {
+    const seen = project(grant, [...at, name], child, policyPath)
+    if (seen === NOTHING) continue
+    out[name] = seen
+    any = true
+  }
+  // An array whose items are not all readable is not shown (indexes would shift).
+  if (Array.isArray(value)) return readable && out.length === value.length ? out : NOTHING
+  return any || readable ? out : NOTHING
 }
 
 /** Refuses values too large or too deep before anything converts them. */
@@ -149,4 +225,22 @@ function checkPayload(policy, value) {
   return undefined
 }
 
-module.exports = { originOf, segmentsOf, covers, reaches, touchesSensitive, compilePolicy, grantFor, canRead, canWrite, hiddenFor, redact, checkPayload }
+module.exports = {
+  DEFAULT_LIMITS,
+  NOTHING,
+  quote,
+  originOf,
+  segmentsOf,
+  compilePattern,
+  covers,
+  reaches,
+  overlaps,
+  compilePolicy,
+  grantFor,
+  canRead,
+  isHidden,
+  canFollowAll,
+  writeRefusal,
+  project,
+  checkPayload,
+}

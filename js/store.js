@@ -8,7 +8,7 @@ const { resolveStorePath, fileMode, electronModule } = require('./paths')
 const { rootSchemaOf } = require('./schema')
 const migrate = require('./migrate')
 const keys = require('./keys')
-const { rendererSubscriptions } = require('./bridges')
+const { rendererStats } = require('./bridges')
 
 /** Internal: open without running migrations, for StoreManager's asynchronous pass. */
 const kDeferMigrations = Symbol('tad-store.deferMigrations')
@@ -16,6 +16,12 @@ const kDeferMigrations = Symbol('tad-store.deferMigrations')
 const kMigrate = Symbol('tad-store.migrate')
 /** Internal: seal sensitive values found in plaintext (migrateToFieldEncryption). */
 const kSealPlaintext = Symbol('tad-store.sealPlaintext')
+/**
+ * Internal: what the renderer bridge (`js/ipc.js`) needs of a store and nothing else
+ * does: a key feed, the sensitive patterns as data, how keys are addressed, and the way
+ * to `onError`.
+ */
+const kRendererBridge = Symbol('tad-store.rendererBridge')
 
 const parse = (text) => (text == null ? undefined : JSON.parse(text)) // napi gives null for None
 
@@ -82,6 +88,8 @@ function rethrowAsync(error) {
 class Store {
   #native
   #listeners = new Map()
+  /** Key feeds by id: callbacks taking `[{ path, value }]` (see `kRendererBridge`). */
+  #feeds = new Map()
   #errorListeners = new Set()
   #options
 
@@ -397,11 +405,11 @@ class Store {
   /**
    * What the store has been doing: `{ operations, errors, snapshotBytes, journalBytes,
    * fsyncCount, fsyncP50Micros, fsyncP99Micros, checkpoints, lastCheckpoint,
-   * historyEntries, historyBytes, rendererSubscriptions }`. Counts are since this store
-   * was opened; `errors` is by code, thrown or reported to `onError`.
+   * historyEntries, historyBytes, rendererSubscriptions, rendererAuditDropped }`. Counts
+   * are since this store was opened; `errors` is by code, thrown or reported to `onError`.
    */
   stats() {
-    return { ...JSON.parse(this.#native.stats()), rendererSubscriptions: rendererSubscriptions(this) }
+    return { ...JSON.parse(this.#native.stats()), ...rendererStats(this) }
   }
 
   /** Refuses a key that is not a string, counting the error (no closure on the hot path). */
@@ -472,14 +480,56 @@ class Store {
     }
   }
 
+  /**
+   * For the renderer bridge. `follow(callback)` starts a key feed: `callback([{ path,
+   * value }])` once per delivery, with the paths every change touched (arrays of
+   * segments) and their values now (`undefined` when deleted), never the old values or
+   * the whole store, so following everything costs what changed. Returns a stop
+   * function.
+   */
+  get [kRendererBridge]() {
+    return {
+      follow: (callback) => {
+        const id = this.#native.follow()
+        this.#feeds.set(id, callback)
+        return () => {
+          this.#feeds.delete(id)
+          this.#native.unwatch(id)
+        }
+      },
+      /** The store's sensitive patterns as segments, `null` for `*`. */
+      sensitivePatterns: this.#native.sensitivePatterns,
+      /** Without dot notation every key is one top-level property. */
+      literalKeys: this.#options.accessPropertiesByDotNotation === false,
+      reportError: (error) => {
+        if (error?.code) this.#native.noteError(error.code)
+        this.#reportError(error)
+      },
+    }
+  }
+
   #deliver() {
+    let fed
     for (const change of this.#native.takeEvents()) {
+      if (change.path) {
+        fed ??= new Map()
+        if (!fed.has(change.watchId)) fed.set(change.watchId, [])
+        fed.get(change.watchId).push({ path: change.path, value: parse(change.newValue) })
+        continue
+      }
       const callback = this.#listeners.get(change.watchId)
       if (!callback) continue
       try {
         callback.call(this, parse(change.newValue), parse(change.oldValue))
       } catch (error) {
         // One failing listener must not starve the others; its error still surfaces.
+        rethrowAsync(error)
+      }
+    }
+    for (const [id, changes] of fed ?? []) {
+      try {
+        this.#feeds.get(id)?.(changes)
+      } catch (error) {
         rethrowAsync(error)
       }
     }
@@ -500,4 +550,4 @@ class Store {
   }
 }
 
-module.exports = { Store, kDeferMigrations, kMigrate }
+module.exports = { Store, kDeferMigrations, kMigrate, kRendererBridge }

@@ -3,6 +3,11 @@
 // contextIsolation and sandbox on. One method per operation; `ipcRenderer` and channel
 // names are never exposed, and every reply is plain structured-clone data. Uses nothing
 // but `electron`, so it works in a sandboxed preload.
+//
+// Change events arrive as deltas: the paths that changed, with their values now, never
+// the old values nor the whole store (so that following everything costs the main
+// process what changed). This preload keeps, per watched key, the value it last reported
+// and works out `(newValue, oldValue)` itself.
 
 const EVENT_CHANNEL = 'tad-store:changes'
 const ANY = ''
@@ -13,6 +18,43 @@ function toError(error) {
   e.kind = error.kind
   if (error.key !== undefined) e.key = error.key
   return e
+}
+
+/** Whether two structured-clone values are equal; shared subtrees compare at once. */
+function equal(a, b) {
+  if (a === b) return true
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) !== Array.isArray(b)) return false
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  return keys.every((k) => Object.hasOwn(b, k) && equal(a[k], b[k]))
+}
+
+/** `root` with the value at `relative` replaced (`deleted`: removed), copying only the path. */
+function setIn(root, relative, value, deleted) {
+  if (relative.length === 0) return deleted ? undefined : value
+  const [head, ...rest] = relative
+  const copy = Array.isArray(root) ? [...root] : root !== null && typeof root === 'object' ? { ...root } : {}
+  if (rest.length === 0 && deleted) delete copy[head]
+  else copy[head] = setIn(Object.hasOwn(copy, head) ? copy[head] : undefined, rest, value, deleted)
+  return copy
+}
+
+function getIn(value, relative) {
+  let node = value
+  for (const segment of relative) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, segment)) return undefined
+    node = node[segment]
+  }
+  return node
+}
+
+const isPrefix = (prefix, path) => prefix.length <= path.length && prefix.every((s, i) => s === path[i])
+
+/** The value a subscription at `path` holds after one delta. */
+function applyDelta(current, path, change) {
+  if (isPrefix(path, change.path)) return setIn(current, change.path.slice(path.length), change.value, change.deleted)
+  if (isPrefix(change.path, path)) return change.deleted ? undefined : getIn(change.value, path.slice(change.path.length))
+  return current
 }
 
 /**
@@ -26,56 +68,100 @@ function exposeStoreAPI({ contextBridge, ipcRenderer } = require('electron')) {
     return reply.value
   }
 
-  /** key -> Set of callbacks; every key also has a main-process subscription. */
-  const listeners = new Map()
+  // This page load's name for its subscriptions: the main process drops those of a
+  // document its window navigated away from, and keeps the next document's.
+  const documentId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`
+
+  /**
+   * key -> { callbacks, path, value, since }: `value` is what the callbacks last saw,
+   * as of message `since`; both are undefined until the main process answered.
+   */
+  const subscriptions = new Map()
   let lastSeq = 0
+  /** Messages that arrived while a subscription waited for its first value. */
+  let buffered = []
+  let waiting = 0
+
+  function apply(subscription, messages) {
+    const before = subscription.value
+    let value = before
+    for (const { seq, changes } of messages) {
+      if (seq <= subscription.since) continue
+      for (const change of changes) value = applyDelta(value, subscription.path, change)
+      subscription.since = seq
+    }
+    if (equal(before, value)) return
+    subscription.value = value
+    for (const callback of subscription.callbacks) callback(value, before)
+  }
 
   ipcRenderer.on(EVENT_CHANNEL, (_event, message) => {
-    if (message.seq !== lastSeq + 1 && lastSeq !== 0) resync()
-    lastSeq = message.seq
-    for (const { key, value, previous } of message.changes) {
-      for (const callback of listeners.get(key) ?? []) callback(value, previous)
-    }
+    if (!message || typeof message.seq !== 'number' || !Array.isArray(message.changes)) return
+    const gap = lastSeq !== 0 && message.seq !== lastSeq + 1
+    lastSeq = Math.max(lastSeq, message.seq)
+    if (waiting > 0) buffered.push(message)
+    for (const subscription of subscriptions.values()) if (subscription.since !== undefined) apply(subscription, [message])
+    if (gap) resync()
   })
 
-  // A gap in sequence numbers means lost messages: fetch every watched key again and
-  // report what differs from what the callbacks last saw.
-  const lastSeen = new Map()
+  /** Subscribes `key` in the main process; resolves to its `{ seq, path, value }`. */
+  async function start(key, subscription) {
+    waiting += 1
+    try {
+      const { seq, path, value } = await call('subscribe', key, documentId)
+      subscription.path = path
+      subscription.value = value
+      subscription.since = seq
+      apply(subscription, buffered)
+      return true
+    } finally {
+      if (--waiting === 0) buffered = []
+    }
+  }
+
+  // A gap in sequence numbers means lost messages: take each watched key's value again
+  // (a subscribe, undone at once) and report what differs from what callbacks last saw.
   async function resync() {
-    for (const [key, callbacks] of listeners) {
-      if (key === ANY) continue
-      const value = await call('get', key).catch(() => undefined)
-      const previous = lastSeen.get(key)
-      if (JSON.stringify(value) !== JSON.stringify(previous)) for (const callback of callbacks) callback(value, previous)
+    for (const [key, subscription] of subscriptions) {
+      if (subscription.since === undefined) continue
+      try {
+        const { seq, value } = await call('subscribe', key, documentId)
+        await call('unsubscribe', key, documentId)
+        const before = subscription.value
+        subscription.since = Math.max(subscription.since, seq)
+        if (!equal(before, value)) {
+          subscription.value = value
+          for (const callback of subscription.callbacks) callback(value, before)
+        }
+      } catch (error) {
+        console.error(`storeAPI could not resync '${key}': ${error.message}`)
+      }
     }
   }
 
   function watch(key, callback) {
     if (typeof callback !== 'function') throw new TypeError('Expected `callback` to be a function')
-    const wrapped = (value, previous) => {
-      lastSeen.set(key, value)
-      callback(value, previous)
-    }
-    if (!listeners.has(key)) listeners.set(key, new Set())
-    listeners.get(key).add(wrapped)
-    const subscribed = call('subscribe', key).then(
-      (seq) => {
-        if (lastSeq === 0) lastSeq = seq
-        return true
-      },
-      (error) => {
+    let subscription = subscriptions.get(key)
+    if (!subscription) {
+      subscription = { callbacks: new Set(), path: undefined, value: undefined, since: undefined }
+      subscriptions.set(key, subscription)
+      subscription.started = start(key, subscription).catch((error) => {
         // Refused (the policy does not let this page read the key): nothing will come.
-        listeners.get(key)?.delete(wrapped)
+        if (subscriptions.get(key) === subscription) subscriptions.delete(key)
         console.error(`storeAPI.onDidChange('${key}') was refused: ${error.message}`)
         return false
-      },
-    )
+      })
+    }
+    const own = (value, previous) => callback(value, previous)
+    subscription.callbacks.add(own)
     let active = true
     return () => {
       if (!active) return
       active = false
-      listeners.get(key)?.delete(wrapped)
-      subscribed.then((ok) => ok && call('unsubscribe', key)).catch((error) => console.error(`storeAPI unsubscribe failed: ${error.message}`))
+      subscription.callbacks.delete(own)
+      if (subscription.callbacks.size > 0 || subscriptions.get(key) !== subscription) return
+      subscriptions.delete(key)
+      subscription.started.then((ok) => ok && call('unsubscribe', key, documentId)).catch((error) => console.error(`storeAPI unsubscribe failed: ${error.message}`))
     }
   }
 

@@ -32,66 +32,158 @@ function createElectron({ userData } = {}) {
    * Opens a window on `url` whose renderer loads `preload` (a file) in its own process.
    * `frame` simulates where requests come from: 'main' (default), 'sub' (an iframe) or
    * 'none' (a frame that is gone).
+   *
+   * Each page load is a new document: a new renderer process running the preload again,
+   * with a new main frame object, as after a cross-site navigation in Chromium (a new
+   * RenderFrameHost, so a new WebFrameMain). The old frame object then reports
+   * `detached`, and requests still in flight from the old document have no
+   * `senderFrame` ("May be null if accessed after the frame has either navigated or been
+   * destroyed", https://www.electronjs.org/docs/latest/api/structures/ipc-main-event).
    */
   function openWindow(url, { preload, frame = 'main' } = {}) {
     const id = nextId++
-    const child = fork(path.join(__dirname, 'renderer.js'), [preload ?? ''], {
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
-    // A renderer never outlives the main process, whatever happens to the test.
-    const killChild = () => child.kill()
-    process.once('exit', killChild)
-    child.once('exit', () => process.off('exit', killChild))
     const emitter = new EventEmitter()
-    const mainFrame = { url, parent: null, routingId: id }
-    const subFrame = { url, parent: mainFrame, routingId: id * 1000 }
     let destroyed = false
+    let mainFrame = { url, parent: null, routingId: id, detached: false }
+    /** The current document: its renderer process and its frames. */
+    let doc
+    const pending = new Map()
+    let nextRun = 1
+    const reports = []
+    let nextRoutingId = id * 1000
+
+    function startDocument() {
+      const child = fork(path.join(__dirname, 'renderer.js'), [preload ?? ''], {
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
+      // A renderer never outlives the main process, whatever happens to the test.
+      const killChild = () => child.kill()
+      process.once('exit', killChild)
+      child.once('exit', () => process.off('exit', killChild))
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      const subFrame = { get url() { return mainFrame.url }, parent: mainFrame, routingId: ++nextRoutingId, detached: false }
+      const current = { child, exited, frame: mainFrame, subFrame, firstInvoke: undefined }
+      child.on('message', async (message) => {
+        if (message.type === 'invoke') {
+          current.firstInvoke?.()
+          const handler = handlers.get(message.channel)
+          const live = doc === current
+          const senderFrame = !live || frame === 'none' ? null : frame === 'sub' ? current.subFrame : current.frame
+          let reply
+          try {
+            if (!handler) throw new Error(`No handler registered for '${message.channel}'`)
+            reply = { type: 'reply', id: message.id, value: await handler({ sender: webContents, senderFrame }, ...message.args) }
+          } catch (error) {
+            reply = { type: 'reply', id: message.id, error: { message: `Error invoking remote method '${message.channel}': ${error}` } }
+          }
+          if (!destroyed && doc === current) child.send(reply)
+        } else if (doc !== current) {
+          // A document that was navigated away from reports nothing more.
+        } else if (message.type === 'result') {
+          pending.get(message.id)?.(message)
+          pending.delete(message.id)
+        } else if (message.type === 'report') {
+          reports.push(message.data)
+          emitter.emit('report', message.data)
+        }
+        // (webContents.on('report', …) listens to what the renderer reports, for demos.)
+      })
+      return current
+    }
+
+    async function endDocument() {
+      const old = doc
+      if (!old) return
+      old.frame.detached = true
+      old.child.kill()
+      for (const [runId, settle] of pending) {
+        settle({ error: { message: 'the document was navigated away from' } })
+        pending.delete(runId)
+      }
+      await old.exited
+    }
+
+    /**
+     * A main-frame, cross-document navigation, with the events Electron emits for it
+     * (https://www.electronjs.org/docs/latest/api/web-contents#navigation-events):
+     * `did-start-navigation` (details `{ url, isSameDocument, isMainFrame, frame,
+     * initiator }`, then the deprecated positional `url, isInPlace, isMainFrame,
+     * frameProcessId, frameRoutingId`), the commit (a new document), then
+     * `did-frame-navigate` and `did-navigate` (`event, url, httpResponseCode,
+     * httpStatusText`). Electron does not order `did-navigate` before the new
+     * document's first IPC message; `lateNavigateEvent` emits it after that message was
+     * handled, the order a main process must also survive.
+     */
+    async function navigate(to, { lateNavigateEvent = false } = {}) {
+      if (destroyed) throw new Error('Object has been destroyed')
+      const details = { url: to, isSameDocument: false, isMainFrame: true, frame: mainFrame, initiator: null }
+      emitter.emit('did-start-navigation', details, to, false, true, child().pid, mainFrame.routingId)
+      await endDocument()
+      mainFrame = { url: to, parent: null, routingId: ++nextRoutingId, detached: false }
+      doc = startDocument()
+      const finished = () => {
+        emitter.emit('did-frame-navigate', {}, to, 200, 'OK', true, doc.child.pid, mainFrame.routingId)
+        emitter.emit('did-navigate', {}, to, 200, 'OK')
+      }
+      if (!lateNavigateEvent) return finished()
+      await new Promise((resolve) => (doc.firstInvoke = resolve))
+      doc.firstInvoke = undefined
+      await new Promise((resolve) => setImmediate(resolve))
+      finished()
+    }
+
+    const child = () => doc.child
     const webContents = {
       id,
-      mainFrame,
+      /** The top frame of the current document (a new object after each navigation). */
+      get mainFrame() {
+        return mainFrame
+      },
+      getURL: () => mainFrame.url,
       send(channel, ...args) {
-        if (!destroyed) child.send({ type: 'event', channel, args })
+        if (destroyed) throw new Error('Object has been destroyed')
+        doc.child.connected && doc.child.send({ type: 'event', channel, args })
       },
       isDestroyed: () => destroyed,
       once: (event, listener) => emitter.once(event, listener),
       on: (event, listener) => emitter.on(event, listener),
+      off: (event, listener) => emitter.off(event, listener),
+      removeListener: (event, listener) => emitter.removeListener(event, listener),
+      listenerCount: (event) => emitter.listenerCount(event),
+      loadURL: (to) => navigate(to),
+      reload: () => navigate(mainFrame.url),
     }
     all.set(id, webContents)
-    const pending = new Map()
-    let nextRun = 1
-    const reports = []
-    child.on('message', async (message) => {
-      if (message.type === 'invoke') {
-        const handler = handlers.get(message.channel)
-        const senderFrame = frame === 'main' ? mainFrame : frame === 'sub' ? subFrame : null
-        let reply
-        try {
-          if (!handler) throw new Error(`No handler registered for '${message.channel}'`)
-          reply = { type: 'reply', id: message.id, value: await handler({ sender: webContents, senderFrame }, ...message.args) }
-        } catch (error) {
-          reply = { type: 'reply', id: message.id, error: { message: `Error invoking remote method '${message.channel}': ${error}` } }
-        }
-        if (!destroyed) child.send(reply)
-      } else if (message.type === 'result') {
-        pending.get(message.id)?.(message)
-        pending.delete(message.id)
-      } else if (message.type === 'report') {
-        reports.push(message.data)
-        emitter.emit('report', message.data)
-      }
-      // (webContents.on('report', …) listens to what the renderer reports, for demos.)
-    })
-    const exited = new Promise((resolve) => child.once('exit', resolve))
+    doc = startDocument()
     return {
       webContents,
       reports,
+      navigate,
+      /**
+       * A same-document navigation (`history.pushState`, a fragment): the page stays.
+       * It cannot change the origin (pushState throws a SecurityError), and Electron
+       * emits `did-start-navigation` with `isSameDocument` then `did-navigate-in-page`.
+       */
+      navigateInPage(to) {
+        if (new URL(to).origin !== new URL(mainFrame.url).origin) throw new Error('SecurityError: a same-document navigation cannot change the origin')
+        emitter.emit('did-start-navigation', { url: to, isSameDocument: true, isMainFrame: true, frame: mainFrame, initiator: mainFrame }, to, true, true, doc.child.pid, mainFrame.routingId)
+        mainFrame.url = to
+        emitter.emit('did-navigate-in-page', {}, to, true, doc.child.pid, mainFrame.routingId)
+      },
+      /** The renderer process dies; the window stays until it reloads (`render-process-gone`). */
+      async crash() {
+        const old = doc
+        old.child.kill('SIGKILL')
+        await old.exited
+        emitter.emit('render-process-gone', {}, { reason: 'crashed', exitCode: 9 })
+      },
       /** Runs `code` (an async function body with `window` and `report` in scope) in the renderer. */
       run(code) {
         const runId = nextRun++
         return new Promise((resolve, reject) => {
           pending.set(runId, (m) => (m.error ? reject(Object.assign(new Error(m.error.message), m.error)) : resolve(m.value)))
-          child.send({ type: 'run', id: runId, code })
+          doc.child.send({ type: 'run', id: runId, code })
         })
       },
       /** Resolves once `predicate(reports)` holds. */
@@ -114,8 +206,7 @@ function createElectron({ userData } = {}) {
         destroyed = true
         all.delete(id)
         emitter.emit('destroyed')
-        child.kill()
-        await exited
+        await endDocument()
       },
     }
   }

@@ -117,6 +117,9 @@ impl From<&StoreError> for ErrorInfo {
 pub struct NativeChange {
     pub watch_id: u32,
     pub seq: f64,
+    /// For a key feed: the path that changed, one string per segment (an index as its
+    /// digits).
+    pub path: Option<Vec<String>>,
     /// JSON text, or undefined when the key is absent.
     pub new_value: Option<String>,
     pub old_value: Option<String>,
@@ -127,6 +130,7 @@ impl From<ChangeEvent> for NativeChange {
         NativeChange {
             watch_id: e.watch_id as u32,
             seq: e.seq as f64,
+            path: e.path.map(|p| p.segment_names()),
             new_value: e.new_json,
             old_value: e.old_json,
         }
@@ -302,6 +306,7 @@ impl NativeStore {
         engine_options.defer_settle = options.defer_settle.unwrap_or(false);
         engine_options.read_only = options.read_only.unwrap_or(false);
         engine_options.watch = options.watch.unwrap_or(false);
+        engine_options.literal_keys = !dot_notation;
         engine_options.history = options.history.unwrap_or(true).then(|| {
             let defaults = HistoryPolicy::default();
             HistoryPolicy {
@@ -548,6 +553,13 @@ impl NativeStore {
         Ok(self.engine.watch(path) as u32)
     }
 
+    /// Starts a key feed (the paths every change touched, with their values now).
+    /// Returns an id, stopped by `unwatch`.
+    #[napi]
+    pub fn follow(&self) -> u32 {
+        self.engine.follow() as u32
+    }
+
     #[napi]
     pub fn unwatch(&self, id: u32) {
         self.engine.unwatch(id.into());
@@ -614,6 +626,13 @@ impl NativeStore {
     #[napi(getter)]
     pub fn sensitive_keys(&self) -> Vec<String> {
         self.engine.sensitive_keys()
+    }
+
+    /// The sensitive-key patterns as data for the renderer bridge: one array of segments
+    /// each, `null` for `*`.
+    #[napi(getter)]
+    pub fn sensitive_patterns(&self) -> Vec<Vec<Option<String>>> {
+        self.engine.sensitive_pattern_segments()
     }
 
     /// Stops whole-file encryption; the next checkpoint writes JSON.

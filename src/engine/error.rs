@@ -84,6 +84,10 @@ pub enum StoreError {
     ReadOnly { file: PathBuf },
     #[error("The store `{}` is closed", file.display())]
     Closed { file: PathBuf },
+    /// A path the store reads is a directory, FIFO, socket or device: refused before it
+    /// is opened, since reading one could block forever or never end.
+    #[error("`{}` cannot be used as a store file: it is {what}, not a regular file", file.display())]
+    NotAFile { file: PathBuf, what: &'static str },
 }
 
 impl StoreError {
@@ -110,6 +114,7 @@ impl StoreError {
             StoreError::ExternalEditRefused { .. } => "EXTERNAL_EDIT_REFUSED",
             StoreError::Closed { .. } => "CLOSED",
             StoreError::FileDecrypt { .. } => "DECRYPT_FAILED",
+            StoreError::NotAFile { .. } => "NOT_A_FILE",
         }
     }
 
@@ -124,6 +129,7 @@ impl StoreError {
             | StoreError::HistoryNotFound { .. }
             | StoreError::ReadOnly { .. }
             | StoreError::ExternalEditRefused { .. }
+            | StoreError::NotAFile { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
             // Damage or a key mismatch: the value cannot be trusted as it is.
             StoreError::Crypto { .. } | StoreError::FileDecrypt { .. } => ErrorKind::Critical,
@@ -164,6 +170,7 @@ impl StoreError {
             | StoreError::ReadOnly { file }
             | StoreError::FileDecrypt { file }
             | StoreError::ExternalEditRefused { file, .. }
+            | StoreError::NotAFile { file, .. }
             | StoreError::Closed { file } => Some(file),
             StoreError::SchemaViolation { file, .. } => file.as_deref(),
             _ => None,
@@ -171,6 +178,15 @@ impl StoreError {
     }
 
     pub fn io(op: &'static str, file: impl Into<PathBuf>, err: &io::Error) -> StoreError {
+        if let Some(not_a_file) = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<super::fs::NotARegularFile>())
+        {
+            return StoreError::NotAFile {
+                file: file.into(),
+                what: not_a_file.0,
+            };
+        }
         StoreError::Io {
             op,
             file: file.into(),

@@ -68,6 +68,54 @@ impl FsFile for RealFile {
     }
 }
 
+/// A path that exists but is not a regular file: a directory, a FIFO, a socket, a
+/// device. The engine reports it as `NOT_A_FILE`.
+#[derive(Debug)]
+pub struct NotARegularFile(pub &'static str);
+
+impl std::fmt::Display for NotARegularFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "it is {}, not a regular file", self.0)
+    }
+}
+
+impl std::error::Error for NotARegularFile {}
+
+fn regular(meta: &std::fs::Metadata) -> io::Result<()> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else {
+        special_kind(&kind)
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        NotARegularFile(what),
+    ))
+}
+
+#[cfg(unix)]
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_kind: &std::fs::FileType) -> &'static str {
+    "a special file"
+}
+
 impl Fs for RealFs {
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>> {
         let mut options = OpenOptions::new();
@@ -81,8 +129,22 @@ impl Fs for RealFs {
         })?;
         Ok(Box::new(RealLock(file)))
     }
+    /// Refuses anything but a regular file before opening it (a FIFO would block the
+    /// open forever, a device never end), then checks the file it opened again, in case
+    /// the path was swapped in between; the open itself does not block.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(path)
+        use std::io::Read;
+        regular(&std::fs::metadata(path)?)?;
+        let mut options = OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let mut file = options.open(path)?;
+        let meta = file.metadata()?;
+        regular(&meta)?;
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
     fn len(&self, path: &Path) -> io::Result<u64> {
         std::fs::metadata(path).map(|m| m.len())
@@ -601,5 +663,32 @@ mod tests {
         assert!(f.sync().is_err(), "sticky");
         fs.heal();
         assert!(f.sync().is_err(), "a handle whose sync failed stays failed");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_real_disk_refuses_to_read_what_is_not_a_regular_file_without_blocking() {
+        use crate::engine::error::StoreError;
+        let dir = std::env::temp_dir().join(format!("tad-fs-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let fifo = dir.join("fifo");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        std::fs::write(dir.join("file"), b"{}").unwrap();
+        let fs = RealFs;
+        for (path, what) in [
+            (fifo.clone(), "a FIFO"),
+            (dir.join("sub"), "a directory"),
+            (PathBuf::from("/dev/zero"), "a device"),
+        ] {
+            let err = fs.read(&path).expect_err("refused");
+            match StoreError::io("read", &path, &err) {
+                StoreError::NotAFile { what: found, .. } => assert_eq!(found, what),
+                other => panic!("{path:?}: {other:?}"),
+            }
+        }
+        assert_eq!(fs.read(&dir.join("file")).unwrap(), b"{}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod defaults;
 pub mod document;
 pub mod error;
+pub mod feed;
 pub mod file_cipher;
 pub mod fs;
 pub mod fuzzing;
@@ -90,6 +91,10 @@ pub struct EngineOptions {
     /// Keys whose values are kept sealed (see [`secrets`]), besides those the schema
     /// marks `x-sensitive`.
     pub sensitive_keys: Vec<secrets::Pattern>,
+    /// The binding addresses every key as one top-level property
+    /// (`accessPropertiesByDotNotation: false`): sensitive patterns then also match
+    /// such properties by their dotted names.
+    pub literal_keys: bool,
     /// Where the data keys come from when there are sensitive keys; `None` is the
     /// platform's keyring.
     pub key_source: Option<keys::KeySource>,
@@ -118,6 +123,7 @@ impl EngineOptions {
             read_only: false,
             watch: false,
             sensitive_keys: Vec::new(),
+            literal_keys: false,
             key_source: None,
             seal_plaintext: false,
             file_cipher: None,
@@ -150,13 +156,17 @@ pub struct OpenReport {
     pub sealed: Vec<String>,
 }
 
-/// A change to a watched key, ready to be delivered.
+/// A change to a watched key, or a path a key feed reports, ready to be delivered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeEvent {
     pub watch_id: u64,
     /// The sequence number of the last change folded into this event.
     pub seq: u64,
-    /// New and old values as compact JSON; `None` where the key is absent.
+    /// For a key feed ([`Engine::follow`]): the path that changed. `None` for a watcher,
+    /// whose key is known to its owner.
+    pub path: Option<KeyPath>,
+    /// New and old values as compact JSON; `None` where the key is absent. A key feed
+    /// has no old values.
     pub new_json: Option<String>,
     pub old_json: Option<String>,
 }
@@ -198,6 +208,8 @@ struct State {
     /// Completions of `close` calls, answered once the committer stops.
     close_waiters: Vec<Completion>,
     watchers: Vec<Watcher>,
+    /// Key feeds by id (see [`feed`]): what changed, for followers of the whole store.
+    feeds: Vec<(u64, feed::KeyFeed)>,
     /// Events collected when the store closed, until `take_events` hands them out.
     undelivered: Vec<ChangeEvent>,
     next_watch_id: u64,
@@ -494,6 +506,7 @@ impl Engine {
                 waiters: Vec::new(),
                 close_waiters: Vec::new(),
                 watchers: Vec::new(),
+                feeds: Vec::new(),
                 undelivered: Vec::new(),
                 next_watch_id: 1,
                 delivery_scheduled: false,
@@ -888,7 +901,17 @@ impl Engine {
         let st = self.shared.lock();
         st.secrets
             .as_ref()
-            .map(|s| s.patterns().collect())
+            .map(|s| s.patterns())
+            .unwrap_or_default()
+    }
+
+    /// The same patterns as data: segments, `None` for `*` (see
+    /// [`secrets::Pattern::segments`]).
+    pub fn sensitive_pattern_segments(&self) -> Vec<Vec<Option<String>>> {
+        let st = self.shared.lock();
+        st.secrets
+            .as_ref()
+            .map(|s| s.pattern_segments())
             .unwrap_or_default()
     }
 
@@ -1266,9 +1289,22 @@ impl Engine {
                 newly_pending = true;
             }
         }
+        // A key feed refines a whole-document change into the paths that differ, so it
+        // needs the document before (an O(1) clone, taken only then).
+        let before =
+            (!st.feeds.is_empty() && touched.iter().any(KeyPath::is_root)).then(|| st.doc.clone());
         match next {
             Some(next) => st.doc = next,
             None => apply_batch(&mut st.doc, &batch)?,
+        }
+        let State { feeds, doc, .. } = &mut *st;
+        for (_, feed) in feeds.iter_mut() {
+            for key in &touched {
+                newly_pending |= match (&before, key.is_root()) {
+                    (Some(before), true) => feed.note_replaced(before, doc),
+                    _ => feed.note(key),
+                };
+            }
         }
         st.seq = batch.seq;
         if self.shared.read_only {
@@ -1373,8 +1409,22 @@ impl Engine {
         id
     }
 
+    /// Starts a key feed: every change is reported as the paths it changed, with their
+    /// values at delivery and no old values (see [`feed`]). For followers of the whole
+    /// store, which would otherwise pay a copy of it per change. Stopped by `unwatch`.
+    pub fn follow(&self) -> u64 {
+        let mut st = self.shared.lock();
+        let id = st.next_watch_id;
+        st.next_watch_id += 1;
+        st.feeds.push((id, feed::KeyFeed::new()));
+        id
+    }
+
+    /// Stops a watcher or a key feed.
     pub fn unwatch(&self, id: u64) {
-        self.shared.lock().watchers.retain(|w| w.id != id);
+        let mut st = self.shared.lock();
+        st.watchers.retain(|w| w.id != id);
+        st.feeds.retain(|(feed_id, _)| *feed_id != id);
     }
 
     /// The delivery a receipt asked for could not be scheduled: the next change asks again.
@@ -1486,6 +1536,7 @@ impl Drop for Engine {
 fn collect_events(st: &mut State, shared: &Shared) -> Vec<ChangeEvent> {
     let State {
         watchers,
+        feeds,
         doc,
         seq,
         secrets,
@@ -1507,8 +1558,21 @@ fn collect_events(st: &mut State, shared: &Shared) -> Vec<ChangeEvent> {
             events.push(ChangeEvent {
                 watch_id: watcher.id,
                 seq: *seq,
+                path: None,
                 new_json: new.map(|n| user_json(&watcher.path, n)),
                 old_json: old.as_ref().map(|n| user_json(&watcher.path, n)),
+            });
+        }
+    }
+    for (id, feed) in feeds.iter_mut() {
+        for path in feed.take() {
+            let new = visible(secrets.as_ref(), doc, &path, shared);
+            events.push(ChangeEvent {
+                watch_id: *id,
+                seq: *seq,
+                new_json: new.map(|n| user_json(&path, &n)),
+                path: Some(path),
+                old_json: None,
             });
         }
     }
@@ -1606,7 +1670,13 @@ fn open_secrets(
         }
     };
     Ok((
-        Some(secrets::Secrets::new(patterns, store_id, keys, supplied)),
+        Some(secrets::Secrets::new(
+            patterns,
+            store_id,
+            keys,
+            supplied,
+            options.literal_keys,
+        )),
         new_id,
         store,
     ))
@@ -1786,6 +1856,7 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
     let mut newly_pending = false;
     let State {
         watchers,
+        feeds,
         doc: current,
         secrets,
         ..
@@ -1793,6 +1864,9 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
     for watcher in watchers.iter_mut().filter(|w| w.old.is_none()) {
         watcher.old = Some(visible(secrets.as_ref(), current, &watcher.path, shared));
         newly_pending = true;
+    }
+    for (_, feed) in feeds.iter_mut() {
+        newly_pending |= feed.note_replaced(current, &doc);
     }
     st.doc = doc;
     st.seq = batch.seq;
@@ -2268,6 +2342,7 @@ impl Committer {
             st.undelivered.extend(owed);
             st.doc = Node::Null;
             st.watchers.clear();
+            st.feeds.clear();
             for close in std::mem::take(&mut st.close_waiters) {
                 done.push((close, result.clone()));
             }

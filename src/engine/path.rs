@@ -107,6 +107,17 @@ impl KeyPath {
         (!self.is_root()).then(|| self.prefix(self.len() - 1))
     }
 
+    /// The segments as property names, an index as its digits (how JS names them).
+    pub fn segment_names(&self) -> Vec<String> {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Key(name) => name.clone(),
+                Segment::Index(i) => i.to_string(),
+            })
+            .collect()
+    }
+
     pub fn last(&self) -> Option<&Segment> {
         self.segments.last()
     }

@@ -10,14 +10,21 @@
 //! `migrateToFieldEncryption`.
 //!
 //! Patterns are dot paths where `*` stands for any one property name or array index
-//! (`ai.credentials.apiKey`, `workspaces.*.token`). When patterns nest, the outer one
-//! wins: its whole value is one envelope.
+//! (`ai.credentials.apiKey`, `workspaces.*.token`, `accounts.0.token`). When patterns
+//! nest, the outer one wins: its whole value is one envelope. A pattern that could never
+//! match a key (brackets, escapes, too deep) is refused, never silently kept: a secret
+//! it was meant to cover would stay in plaintext.
+//!
+//! A store without dot notation (`accessPropertiesByDotNotation: false`) addresses every
+//! key as one top-level property, `ai.apiKey` included. Its patterns also match such a
+//! property whose name, read as a dot path, they match, so no way of writing a declared
+//! secret stores it in plaintext.
 
 use super::crypto::{self, DataKey};
 use super::document::Node;
 use super::error::{Result, StoreError};
 use super::journal::{self, Op};
-use super::path::{check_property_name, KeyPath, Segment, INTERNAL_KEY};
+use super::path::{check_property_name, KeyPath, Segment, INTERNAL_KEY, MAX_DEPTH};
 use std::collections::HashSet;
 
 /// Where a store's id lives: bound into every envelope's associated data, and the name
@@ -30,6 +37,9 @@ pub enum PatternSegment {
     Name(String),
     /// `*`: any one property name or array index.
     Any,
+    /// One property whose name holds dots, matched part by part (`ai.apiKey` as a single
+    /// top-level key of a store without dot notation). Never parsed: derived only.
+    Dotted(Vec<PatternSegment>),
 }
 
 impl PatternSegment {
@@ -38,8 +48,20 @@ impl PatternSegment {
             (PatternSegment::Any, _) => true,
             (PatternSegment::Name(n), Segment::Key(k)) => n == k,
             (PatternSegment::Name(n), Segment::Index(i)) => *n == i.to_string(),
+            (PatternSegment::Dotted(parts), Segment::Key(k)) => dotted_matches(parts, k),
+            (PatternSegment::Dotted(_), Segment::Index(_)) => false,
         }
     }
+}
+
+/// Whether the property name `name`, split at its dots, matches `parts` one for one.
+fn dotted_matches(parts: &[PatternSegment], name: &str) -> bool {
+    let mut pieces = name.split('.');
+    parts.iter().all(|p| {
+        pieces
+            .next()
+            .is_some_and(|piece| p.matches(&Segment::Key(piece.into())))
+    }) && pieces.next().is_none()
 }
 
 /// A sensitive-key pattern.
@@ -47,15 +69,30 @@ impl PatternSegment {
 pub struct Pattern(Vec<PatternSegment>);
 
 impl Pattern {
-    /// Parses `a.b`, `a.*.c`. Refused (`INVALID_OPTION`): empty segments, forbidden
-    /// names, `__internal__`.
+    /// Parses `a.b`, `a.*.c`, `list.0.token`. Refused (`INVALID_OPTION`, naming the
+    /// pattern): empty segments, forbidden names, `__internal__`, and what could never
+    /// match a key: brackets or backslashes (`accounts[0].token`, `tokens\.github`),
+    /// more segments than a key may have.
     pub fn parse(text: &str) -> Result<Pattern> {
+        let shown: String = text.chars().take(200).collect();
         let invalid = |reason: &str| StoreError::InvalidOption {
             option: "sensitiveKeys".into(),
-            reason: format!("`{text}` {reason}"),
+            reason: format!("`{shown}` {reason}"),
         };
         if text.is_empty() {
             return Err(invalid("is empty"));
+        }
+        if text.contains(['[', ']', '\\']) {
+            return Err(invalid(
+                "can never match a key: a pattern is a dot path of property names and `*` \
+                 (name an array item `list.0.token` or `list.*.token`); brackets and escapes \
+                 are not part of it",
+            ));
+        }
+        if text.split('.').count() > MAX_DEPTH {
+            return Err(invalid(&format!(
+                "can never match a key: it has more than {MAX_DEPTH} segments"
+            )));
         }
         let mut segments = Vec::new();
         for part in text.split('.') {
@@ -84,15 +121,45 @@ impl Pattern {
 
     /// The pattern as the option would write it.
     pub fn text(&self) -> String {
-        let parts: Vec<&str> = self
-            .0
+        fn join(segments: &[PatternSegment]) -> String {
+            let parts: Vec<String> = segments
+                .iter()
+                .map(|s| match s {
+                    PatternSegment::Name(n) => n.clone(),
+                    PatternSegment::Any => "*".into(),
+                    PatternSegment::Dotted(parts) => join(parts),
+                })
+                .collect();
+            parts.join(".")
+        }
+        join(&self.0)
+    }
+
+    /// The segments, a `*` as `None`: the pattern as data, for checks made elsewhere
+    /// (the renderer bridge) that must not parse its text again. `None` for a derived
+    /// pattern (it has a declared twin).
+    pub fn segments(&self) -> Option<Vec<Option<String>>> {
+        self.0
             .iter()
             .map(|s| match s {
-                PatternSegment::Name(n) => n.as_str(),
-                PatternSegment::Any => "*",
+                PatternSegment::Name(n) => Some(Some(n.clone())),
+                PatternSegment::Any => Some(None),
+                PatternSegment::Dotted(_) => None,
             })
-            .collect();
-        parts.join(".")
+            .collect()
+    }
+
+    /// The forms that match the pattern's keys in a store without dot notation: its
+    /// first 2, 3, … segments joined into one property name (`ai.apiKey` as one key;
+    /// `accounts.a1` holding `token` for `accounts.*.token`).
+    fn literal_forms(&self) -> Vec<Pattern> {
+        (2..=self.0.len())
+            .map(|n| {
+                let mut segments = vec![PatternSegment::Dotted(self.0[..n].to_vec())];
+                segments.extend_from_slice(&self.0[n..]);
+                Pattern(segments)
+            })
+            .collect()
     }
 
     /// Whether the first `min(len)` segments of both agree.
@@ -116,12 +183,19 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// With `literal_keys` (a store without dot notation) each pattern also matches its
+    /// keys written as one top-level property (see the module docs).
     pub fn new(
         mut patterns: Vec<Pattern>,
         store_id: String,
         keys: Vec<DataKey>,
         supplied: bool,
+        literal_keys: bool,
     ) -> Secrets {
+        if literal_keys {
+            let forms: Vec<Pattern> = patterns.iter().flat_map(Pattern::literal_forms).collect();
+            patterns.extend(forms);
+        }
         let mut seen = HashSet::new();
         patterns.retain(|p| seen.insert(p.clone()));
         patterns.sort_by_key(|p| p.0.len());
@@ -133,8 +207,19 @@ impl Secrets {
         }
     }
 
-    pub fn patterns(&self) -> impl Iterator<Item = String> + '_ {
-        self.patterns.iter().map(Pattern::text)
+    /// The declared patterns as text (derived forms share their twin's text).
+    pub fn patterns(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.patterns
+            .iter()
+            .map(Pattern::text)
+            .filter(|t| seen.insert(t.clone()))
+            .collect()
+    }
+
+    /// The declared patterns as data (see [`Pattern::segments`]).
+    pub fn pattern_segments(&self) -> Vec<Vec<Option<String>>> {
+        self.patterns.iter().filter_map(Pattern::segments).collect()
     }
 
     pub fn store_id(&self) -> &str {
@@ -212,6 +297,14 @@ impl Secrets {
                             }
                         }
                         (PatternSegment::Any, _) => {}
+                        (PatternSegment::Dotted(parts), Node::Object(map)) => {
+                            for (name, child) in map.iter() {
+                                if dotted_matches(parts, name) {
+                                    next.push((path.child(Segment::Key(name.to_string())), child));
+                                }
+                            }
+                        }
+                        (PatternSegment::Dotted(_), _) => {}
                     }
                 }
                 frontier = next;
@@ -430,6 +523,7 @@ mod tests {
             "store-1".into(),
             vec![DataKey::generate().unwrap()],
             true,
+            false,
         )
     }
 
@@ -475,6 +569,83 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn patterns_that_could_never_match_a_key_are_refused_by_name() {
+        let deep = vec!["a"; MAX_DEPTH + 1].join(".");
+        for bad in ["accounts[0].token", "tokens\\.github", "a]", deep.as_str()] {
+            let err = Pattern::parse(bad).unwrap_err();
+            assert_eq!(err.code(), "INVALID_OPTION", "{bad}");
+            assert!(err.to_string().contains("can never match"), "{err}");
+            assert!(
+                err.to_string().contains(&bad[..bad.len().min(100)]),
+                "names it: {err}"
+            );
+        }
+        // What the refusal suggests does match an array item.
+        let s = secrets(&["accounts.0.token"]);
+        assert_eq!(
+            s.locations(
+                &doc(r#"{"accounts":[{"token":"t"},{"token":"u"}]}"#),
+                &KeyPath::root()
+            ),
+            [p("accounts[0].token")]
+        );
+    }
+
+    #[test]
+    fn without_dot_notation_a_dotted_property_name_is_matched_too() {
+        let s = Secrets::new(
+            ["ai.apiKey", "accounts.*.token"]
+                .iter()
+                .map(|p| Pattern::parse(p).unwrap())
+                .collect(),
+            "store-1".into(),
+            vec![DataKey::generate().unwrap()],
+            true,
+            true,
+        );
+        let literal = |k: &str| KeyPath::literal(k).unwrap();
+        assert!(s.touches(&literal("ai.apiKey")));
+        assert!(s.touches(&literal("accounts.a1")));
+        assert!(s.touches(&literal("accounts.a1.token")));
+        assert!(!s.touches(&literal("ai.model")));
+        assert!(
+            !s.touches(&literal("ai.apiKey.x.y")),
+            "more parts than the pattern"
+        );
+        let d = doc(
+            r#"{"ai.apiKey":"sk-1","accounts.a1":{"token":"t1","n":1},"accounts.a2.token":"t2","ai":{"apiKey":"sk-2"},"ai.model":"m"}"#,
+        );
+        let mut found: Vec<String> = s
+            .locations(&d, &KeyPath::root())
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "accounts\\.a1.token",
+                "accounts\\.a2\\.token",
+                "ai.apiKey",
+                "ai\\.apiKey"
+            ]
+        );
+        // Declared patterns are listed once, as written.
+        assert_eq!(s.patterns(), ["ai.apiKey", "accounts.*.token"]);
+        assert_eq!(
+            s.pattern_segments(),
+            [
+                vec![Some("ai".to_string()), Some("apiKey".to_string())],
+                vec![
+                    Some("accounts".to_string()),
+                    None,
+                    Some("token".to_string())
+                ]
+            ]
+        );
     }
 
     #[test]

@@ -337,6 +337,57 @@ fn root_watchers_see_the_store_without_bookkeeping() {
 }
 
 #[test]
+fn a_key_feed_reports_changed_paths_with_values_now_and_never_the_whole_store() {
+    let fs = SimFs::from_image(&Image::from([(
+        PathBuf::from(STORE),
+        br#"{"__internal__":{"migrations":{"version":"1.0.0"}},"big":{"a":1,"b":2},"s":"x"}"#
+            .to_vec(),
+    )]));
+    let engine = open(&fs);
+    let feed = engine.follow();
+    let fed = |engine: &Engine| -> Vec<(String, Option<String>)> {
+        engine
+            .take_events()
+            .into_iter()
+            .map(|e| {
+                assert_eq!(e.watch_id, feed);
+                assert_eq!(e.old_json, None, "a feed carries no old values");
+                (e.path.unwrap().to_string(), e.new_json)
+            })
+            .collect()
+    };
+    let first = engine.set(&p("big.a"), j("10")).unwrap();
+    assert!(first.schedule_delivery);
+    assert!(!engine.set(&p("big.a"), j("11")).unwrap().schedule_delivery);
+    engine.delete(&p("s")).unwrap();
+    assert_eq!(
+        fed(&engine),
+        [("s".into(), None), ("big.a".into(), Some("11".into()))]
+    );
+    // A replaced store is refined into the paths that differ; bookkeeping never shows.
+    engine
+        .replace(j(r#"{"big":{"a":11,"b":3},"t":[1]}"#))
+        .unwrap();
+    assert_eq!(
+        fed(&engine),
+        [
+            ("t".into(), Some("[1]".into())),
+            ("big.b".into(), Some("3".into()))
+        ]
+    );
+    engine
+        .set_internal(&p("__internal__.migrations.version"), j(r#""2.0.0""#))
+        .unwrap();
+    assert!(fed(&engine).is_empty());
+    engine.unwatch(feed);
+    engine.set(&p("t"), j("2")).unwrap();
+    assert!(
+        engine.take_events().is_empty(),
+        "an unwatched feed reports nothing"
+    );
+}
+
+#[test]
 fn several_keys_are_set_all_or_nothing() {
     let fs = SimFs::new();
     let engine = open(&fs);
