@@ -99,7 +99,7 @@ function openInProcessWindow(ipcMain, url) {
       frame.detached = true
       frame = { url: to, parent: null, detached: false }
       doc = newDocument()
-      const commit = () => emitter.emit('did-navigate', {}, to, 200, 'OK')
+      const commit = () => void emitter.emit('did-navigate', {}, to, 200, 'OK')
       if (!lateNavigateEvent) return commit()
       return commit
     },

@@ -353,7 +353,7 @@ function registerStoreIpc(store, options = {}) {
       for (const target of targetsFor(win, path)) {
         const seen = policyLib.project(win.grant, target, target.length === path.length ? value : valueAt(value, target.slice(path.length)), keyspace.policyPath)
         if (seen === NOTHING) continue
-        deltas.push(seen === undefined ? { path: target, deleted: true } : { path: target, value: seen })
+        deltas.push(seen === undefined ? deletion(win.grant, target) : { path: target, value: seen })
       }
     }
     if (deltas.length === 0) return
@@ -364,6 +364,18 @@ function registerStoreIpc(store, options = {}) {
     } catch {
       dropWindow(win) // destroyed while we looked
     }
+  }
+
+  /**
+   * A delta saying nothing the grant may see is left at `path`. `prune` counts the
+   * unreadable containers right above it, which a page showing the whole store must drop
+   * once they are empty: a projection of the store never shows an unreadable container
+   * with nothing visible in it.
+   */
+  function deletion(grant, path) {
+    let prune = 0
+    while (prune < path.length - 1 && !policyLib.canRead(grant, keyspace.policyPath(path.slice(0, path.length - 1 - prune)))) prune++
+    return prune > 0 ? { path, deleted: true, prune } : { path, deleted: true }
   }
 
   /**

@@ -170,15 +170,17 @@ function writeRefusal(grant, segments) {
   return undefined
 }
 
-/** What `project` returns for a value the grant may see nothing of. */
+/** What `project` returns where the grant may see nothing, whatever the value. */
 const NOTHING = Symbol('nothing visible')
 
 /**
  * `value` (the value at the key `at`, `undefined` when absent) as `grant` may see it:
  * hidden sensitive keys removed, and where `at` is not readable itself, only the parts
- * below it that are. NOTHING when none of it is visible. `policyPath(at)` gives the
- * segments the policy checks for an address (they differ only for stores without dot
- * notation). Copies only what it must: a value with nothing to remove is returned as is.
+ * below it that are. NOTHING when the grant sees nothing at or below `at`, whatever the
+ * value; `undefined` when it could, but this value has nothing it may see (to a window
+ * that saw something there, a deletion). `policyPath(at)` gives the segments the policy
+ * checks for an address (they differ only for stores without dot notation). Copies only
+ * what it must: a value with nothing to remove is returned as is.
  */
 function project(grant, at, value, policyPath = (segments) => segments) {
   const checked = policyPath(at)
@@ -186,20 +188,19 @@ function project(grant, at, value, policyPath = (segments) => segments) {
   const readable = grant.read.some((p) => covers(p, checked))
   const hiddenBelow = grant.hidden.some((s) => s.length > checked.length && reaches(checked, s))
   if (readable && !hiddenBelow) return value
-  const readableBelow = readable || grant.read.some((p) => p.length > checked.length && reaches(checked, p))
-  if (!readableBelow) return NOTHING
-  if (value === null || typeof value !== 'object') return readable || value === undefined ? value : NOTHING
+  if (!readable && !grant.read.some((p) => p.length > checked.length && reaches(checked, p))) return NOTHING
+  if (value === null || typeof value !== 'object') return readable ? value : undefined
   const out = Array.isArray(value) ? [] : {}
   let any = false
   for (const [name, child] of Object.entries(value)) {
     const seen = project(grant, [...at, name], child, policyPath)
-    if (seen === NOTHING) continue
+    if (seen === NOTHING || seen === undefined) continue
     out[name] = seen
     any = true
   }
-  // An array whose items are not all readable is not shown (indexes would shift).
-  if (Array.isArray(value)) return readable && out.length === value.length ? out : NOTHING
-  return any || readable ? out : NOTHING
+  // An array whose items are not all visible is not shown (indexes would shift).
+  if (Array.isArray(value)) return readable && out.length === value.length ? out : undefined
+  return any || readable ? out : undefined
 }
 
 /** Refuses values too large or too deep before anything converts them. */

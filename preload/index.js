@@ -50,9 +50,22 @@ function getIn(value, relative) {
 
 const isPrefix = (prefix, path) => prefix.length <= path.length && prefix.every((s, i) => s === path[i])
 
-/** The value a subscription at `path` holds after one delta. */
+/**
+ * The value a subscription at `path` holds after one delta. A deletion may name `prune`
+ * containers above it that the page cannot read: emptied, they go too.
+ */
 function applyDelta(current, path, change) {
-  if (isPrefix(path, change.path)) return setIn(current, change.path.slice(path.length), change.value, change.deleted)
+  if (isPrefix(path, change.path)) {
+    const relative = change.path.slice(path.length)
+    let value = setIn(current, relative, change.value, change.deleted)
+    for (let up = 1; up <= (change.prune ?? 0) && up < relative.length; up++) {
+      const above = relative.slice(0, relative.length - up)
+      const container = getIn(value, above)
+      if (container === null || typeof container !== 'object' || Array.isArray(container) || Object.keys(container).length > 0) break
+      value = setIn(value, above, undefined, true)
+    }
+    return value
+  }
   if (isPrefix(change.path, path)) return change.deleted ? undefined : getIn(change.value, path.slice(change.path.length))
   return current
 }

@@ -71,6 +71,25 @@ impl KeyFeed {
     }
 }
 
+/// The outermost path a change at `path` can alter in `before` (the document before it):
+/// `path` itself where all its ancestors are containers already, else the first ancestor
+/// that is missing or not a container, since the change creates or replaces it whole.
+/// A follower that was told only `a.b.c` would miss that `a.b` went from `"text"` to
+/// an object.
+pub fn affected(before: &Node, path: &KeyPath) -> KeyPath {
+    let mut node = before;
+    for (depth, segment) in path.segments().iter().enumerate() {
+        if depth + 1 == path.len() {
+            break;
+        }
+        match node.child(segment) {
+            Some(child @ (Node::Object(_) | Node::Array(_))) => node = child,
+            _ => return path.prefix(depth + 1),
+        }
+    }
+    path.clone()
+}
+
 /// Whether two nodes are the same value, comparing shared containers by pointer first.
 pub fn same(a: &Node, b: &Node) -> bool {
     match (a, b) {
@@ -171,6 +190,25 @@ mod tests {
         // Nothing differs: nothing fed, no delivery asked for.
         assert!(!feed.note_replaced(&old, &old.clone()));
         assert!(feed.is_empty());
+    }
+
+    #[test]
+    fn a_change_below_a_missing_or_plain_ancestor_affects_that_ancestor() {
+        let before = doc(r#"{"a":{"b":"text","c":{"d":1}},"l":[{"x":1}]}"#);
+        assert_eq!(affected(&before, &p("a.c.d")).to_string(), "a.c.d");
+        assert_eq!(
+            affected(&before, &p("a.b.z")).to_string(),
+            "a.b",
+            "a string replaced"
+        );
+        assert_eq!(
+            affected(&before, &p("a.new.x.y")).to_string(),
+            "a.new",
+            "created"
+        );
+        assert_eq!(affected(&before, &p("gone.x")).to_string(), "gone");
+        assert_eq!(affected(&before, &p("l[0].x")).to_string(), "l[0].x");
+        assert_eq!(affected(&before, &p("a")).to_string(), "a");
     }
 
     #[test]

@@ -1289,17 +1289,22 @@ impl Engine {
                 newly_pending = true;
             }
         }
-        // A key feed refines a whole-document change into the paths that differ, so it
-        // needs the document before (an O(1) clone, taken only then).
-        let before =
-            (!st.feeds.is_empty() && touched.iter().any(KeyPath::is_root)).then(|| st.doc.clone());
+        // Key feeds get the paths each op can alter, found in the document before it; a
+        // whole-document change is refined into the paths that differ, which needs that
+        // document afterwards too (an O(1) clone, taken only then).
+        let fed: Vec<KeyPath> = if st.feeds.is_empty() {
+            Vec::new()
+        } else {
+            touched.iter().map(|t| feed::affected(&st.doc, t)).collect()
+        };
+        let before = fed.iter().any(KeyPath::is_root).then(|| st.doc.clone());
         match next {
             Some(next) => st.doc = next,
             None => apply_batch(&mut st.doc, &batch)?,
         }
         let State { feeds, doc, .. } = &mut *st;
         for (_, feed) in feeds.iter_mut() {
-            for key in &touched {
+            for key in &fed {
                 newly_pending |= match (&before, key.is_root()) {
                     (Some(before), true) => feed.note_replaced(before, doc),
                     _ => feed.note(key),
