@@ -39,7 +39,7 @@ export interface RegisterOptions {
   /** Injected Electron modules. @default require('electron') */
   ipcMain?: unknown
   webContents?: unknown
-  /** `false` turns the audit log off. @default { maxBytes: 1 MiB, keep: 3, maxQueued: 1024 } */
+  /** `false` turns the audit log off. @default { maxBytes: 1 MiB, keep: 3, maxQueued: 4096 } */
   audit?: false | { maxBytes?: number; keep?: number; maxQueued?: number }
   onAuditError?: (error: Error) => void
 }

@@ -327,7 +327,7 @@ async function run(t, seed) {
     const stats = dispose.stats()
     for (const n of stats.subscriptions) assert.ok(n <= POLICY.maxSubscriptions, `a window holds ${n} subscriptions`)
     assert.ok(stats.windows <= windows.length)
-    assert.ok(stats.auditQueued <= 1024)
+    assert.ok(stats.auditQueued <= 4096)
   }
   await new Promise((resolve) => setTimeout(resolve, 5))
   await new Promise((resolve) => setImmediate(resolve))

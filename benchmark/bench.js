@@ -199,6 +199,14 @@ function main() {
     }
     lines.push('\n### Renderer bridge (Electron stand-in: renderer processes, V8-serialised IPC)\n')
     lines.push(r.stdout.trim())
+    process.stderr.write('bench: what one window can cost the bridge...\n')
+    const abuse = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'bridge-abuse-bench.js')], { encoding: 'utf8' })
+    if (abuse.status !== 0) {
+      console.error(abuse.stderr)
+      process.exit(1)
+    }
+    lines.push('\n### Renderer bridge: what one window can cost the main process\n')
+    lines.push(abuse.stdout.trim())
   }
   lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
   fs.rmSync(fixtures, { recursive: true, force: true })

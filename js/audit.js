@@ -37,12 +37,12 @@ class AuditLog {
   /** Whether this overflow (since the queue last drained) has been reported. */
   #overflowReported = false
 
-  /** `options`: `false` to turn it off, or `{ maxBytes = 1 MiB, keep = 3, maxQueued = 1024 }`. */
+  /** `options`: `false` to turn it off, or `{ maxBytes = 1 MiB, keep = 3, maxQueued = 4096 }`. */
   constructor(storePath, options = {}, onError = () => {}) {
     this.#file = options === false ? undefined : path.join(path.dirname(storePath), 'audit.log')
     this.#maxBytes = options?.maxBytes ?? 1 << 20
     this.#keep = options?.keep ?? 3
-    this.#maxQueued = options?.maxQueued ?? 1024
+    this.#maxQueued = options?.maxQueued ?? 4096
     this.#onError = onError
   }
 

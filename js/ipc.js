@@ -389,9 +389,18 @@ function registerStoreIpc(store, options = {}) {
       if (isPrefix(address, path)) return [path]
       if (isPrefix(path, address)) below.push(address)
     }
+    if (below.length < 2) return below
+    // Outermost only: O(n × depth) with the kept ones indexed by their joined segments.
     below.sort((a, b) => a.length - b.length)
+    const kept = new Set()
     const outermost = []
-    for (const address of below) if (!outermost.some((o) => isPrefix(o, address))) outermost.push(address)
+    for (const address of below) {
+      let covered = false
+      for (let n = path.length + 1; n < address.length && !covered; n++) covered = kept.has(address.slice(0, n).join('\0'))
+      if (covered) continue
+      kept.add(address.join('\0'))
+      outermost.push(address)
+    }
     return outermost
   }
 
