@@ -41,6 +41,7 @@ export interface RegisterOptions {
   webContents?: unknown
   /** `false` turns the audit log off. @default { maxBytes: 1 MiB, keep: 3, maxQueued: 4096 } */
   audit?: false | { maxBytes?: number; keep?: number; maxQueued?: number }
+  /** Also told of audit log failures and drops, which reach the store's `onError` in any case. */
   onAuditError?: (error: Error) => void
 }
 

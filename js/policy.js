@@ -79,13 +79,6 @@ function reaches(segments, pattern) {
   return segments.length <= pattern.length && segments.every((s, i) => pattern[i] === null || pattern[i] === s)
 }
 
-/** Whether either of two paths lies at or below the other (plain segments). */
-function overlaps(a, b) {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 /**
  * A compiled policy: `{ origins: Map<origin, grant>, sensitive, maxPayloadBytes,
  * maxDepth, maxSubscriptions }`, where a grant is `{ origin, read, write, readOnly,
@@ -227,15 +220,12 @@ function checkPayload(policy, value) {
 }
 
 module.exports = {
-  DEFAULT_LIMITS,
   NOTHING,
   quote,
   originOf,
   segmentsOf,
-  compilePattern,
   covers,
   reaches,
-  overlaps,
   compilePolicy,
   grantFor,
   canRead,
