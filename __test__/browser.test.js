@@ -65,6 +65,8 @@ async function serve(t, store) {
       send: (channel, ...args) => socket.readyState === 1 && socket.send(JSON.stringify({ type: 'event', channel, args })),
       isDestroyed: () => socket.readyState > 1,
       once: (event, listener) => events.once(event, listener),
+      on: (event, listener) => events.on(event, listener),
+      removeListener: (event, listener) => events.removeListener(event, listener),
     }
     socket.on('close', () => events.emit('destroyed'))
     socket.on('message', async (data) => {

@@ -39,6 +39,7 @@ function setIn(root, relative, value, deleted) {
   return copy
 }
 
+// (js/ipc.js has its twin, `valueAt`: a sandboxed preload cannot require another file.)
 function getIn(value, relative) {
   let node = value
   for (const segment of relative) {

@@ -515,6 +515,11 @@ mod tests {
     }
 
     fn secrets(patterns: &[&str]) -> Secrets {
+        secrets_with(patterns, false)
+    }
+
+    /// With `literal_keys`: a store without dot notation.
+    fn secrets_with(patterns: &[&str], literal_keys: bool) -> Secrets {
         Secrets::new(
             patterns
                 .iter()
@@ -523,7 +528,7 @@ mod tests {
             "store-1".into(),
             vec![DataKey::generate().unwrap()],
             true,
-            false,
+            literal_keys,
         )
     }
 
@@ -596,16 +601,7 @@ mod tests {
 
     #[test]
     fn without_dot_notation_a_dotted_property_name_is_matched_too() {
-        let s = Secrets::new(
-            ["ai.apiKey", "accounts.*.token"]
-                .iter()
-                .map(|p| Pattern::parse(p).unwrap())
-                .collect(),
-            "store-1".into(),
-            vec![DataKey::generate().unwrap()],
-            true,
-            true,
-        );
+        let s = secrets_with(&["ai.apiKey", "accounts.*.token"], true);
         let literal = |k: &str| KeyPath::literal(k).unwrap();
         assert!(s.touches(&literal("ai.apiKey")));
         assert!(s.touches(&literal("accounts.a1")));
