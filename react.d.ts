@@ -1,5 +1,5 @@
 import type { DotPath, DotValue } from '.'
-import type { StoreAPI, WindowStore } from './preload'
+import type { StoreAPI, StoreAPIError, WindowStore } from './preload'
 
 export interface UseStoreResult<T> {
   /** The value, or `defaultValue` while loading or when absent. */
@@ -7,7 +7,8 @@ export interface UseStoreResult<T> {
   /** Shows the change at once; rolls it back and sets `error` if the store refuses it. */
   updateValue(next: T | ((current: T) => T)): Promise<void>
   loading: boolean
-  error: (Error & { code?: string }) | undefined
+  /** Why the last write was refused: what `window.storeAPI` rejected with (its `code` survives the bridge). */
+  error: StoreAPIError | (Error & { code?: string }) | undefined
 }
 
 /** The value at `key` of `window.storeAPI`, kept in sync with every window. */

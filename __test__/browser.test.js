@@ -1,8 +1,10 @@
 'use strict'
 // The example renderer in a real browser: Playwright drives two pages of it in headless
 // Chromium (Debian's `chromium`, installed by .ci/run). Each page's window.storeAPI is
-// the real preload, carried over a local WebSocket to this process, which plays Electron's
-// main process with the stand-in's ipcMain and the real bridge.
+// the preload tad-store ships, run as a sandboxed preload and exposed through a bridge
+// that copies as Electron's contextBridge does, carried over a local WebSocket to this
+// process, which plays Electron's main process with the stand-in's ipcMain and the real
+// bridge.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -19,15 +21,15 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ROOT = path.join(__dirname, '..')
 const RENDERER = path.join(ROOT, 'examples', 'electron-app', 'renderer')
 
-function bundle(entry) {
+function bundle(entry, electron) {
   return require('esbuild').buildSync({
     entryPoints: [entry],
     bundle: true,
     write: false,
     platform: 'browser',
     define: { 'process.env.NODE_ENV': '"production"' },
-    alias: { 'tad-store/react': path.join(ROOT, 'react.js') },
-    external: ['electron'],
+    alias: { 'tad-store/react': path.join(ROOT, 'react.js'), ...(electron && { electron }) },
+    external: electron ? [] : ['electron'],
     logLevel: 'silent',
   }).outputFiles[0].text
 }
@@ -35,11 +37,12 @@ function bundle(entry) {
 async function serve(t, store) {
   const assets = {
     '/bundle.js': bundle(path.join(RENDERER, 'app.js')),
-    '/preload.js': bundle(path.join(__dirname, 'browser', 'ws-preload.js')),
+    '/preload.js': bundle(path.join(__dirname, 'browser', 'ws-preload.js'), path.join(__dirname, 'browser', 'electron.js')),
     // The page as the app ships it, with the preload's script first, as Electron runs it.
     '/index.html': fs.readFileSync(path.join(RENDERER, 'index.html'), 'utf8').replace('<script src="bundle.js">', '<script src="preload.js"></script>\n    <script src="bundle.js">'),
   }
   const server = http.createServer((req, res) => {
+    if (req.url === '/favicon.ico') return res.writeHead(204).end()
     const body = assets[req.url === '/' ? '/index.html' : req.url]
     if (body === undefined) return res.writeHead(404).end()
     res.writeHead(200, { 'content-type': req.url.endsWith('.js') ? 'text/javascript' : 'text/html' }).end(body)
@@ -100,7 +103,11 @@ test('two pages of the example renderer in Chromium stay in sync; a refused writ
   t.after(() => browser.close())
   const [one, two] = await Promise.all([browser.newPage(), browser.newPage()])
   const problems = []
-  for (const page of [one, two]) page.on('pageerror', (e) => problems.push(e.message))
+  for (const page of [one, two]) {
+    page.on('pageerror', (e) => problems.push(e.message))
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()))
+  }
+  t.after(() => problems.length && console.error('page problems:', problems))
   await Promise.all([one, two].map((page) => page.goto(`${origin}/index.html`)))
   await Promise.all([one, two].map((page) => page.waitForSelector('#theme:not([disabled])')))
   assert.equal(await two.inputValue('#theme'), 'auto')

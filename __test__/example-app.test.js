@@ -1,5 +1,5 @@
 'use strict'
-// examples/electron-app's main.js and preload.js, loaded unmodified under the stand-in.
+// examples/electron-app's main.js, loaded unmodified under the stand-in, with the preload it names.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')

@@ -8,6 +8,7 @@
 const v8 = require('node:v8')
 const { EventEmitter } = require('node:events')
 const { exposeStoreAPI } = require('../preload')
+const { localWorld, createContextBridge } = require('../examples/electron-standin/context-bridge')
 
 const clone = (value) => v8.deserialize(v8.serialize(value))
 let nextId = 100_000
@@ -63,11 +64,13 @@ function openInProcessWindow(ipcMain, url) {
         listeners.get(channel)?.delete(listener)
       },
     }
-    let api
-    const contextBridge = { exposeInMainWorld: (name, value) => (api = value) }
-    exposeStoreAPI({ contextBridge, ipcRenderer })
+    // The page gets the API as Electron's contextBridge copies it (a refusal's `code`
+    // survives only because the preload rejects with a plain object).
+    const window = {}
+    const world = localWorld(clone)
+    exposeStoreAPI({ contextBridge: createContextBridge({ isolated: world, page: world, window, blocked: new Set([ipcRenderer]) }), ipcRenderer })
     return {
-      api,
+      api: window.storeAPI,
       frame: docFrame,
       deliver(channel, message) {
         if (docFrame !== frame) return // a document navigated away from is gone

@@ -10,7 +10,8 @@ const { registerStoreIpc } = require('../ipc')
 const { createElectron } = require('../examples/electron-standin/main')
 const { tempDir, closeLater } = require('./helpers')
 
-const PRELOAD = path.join(__dirname, 'fixtures', 'preload.js')
+// The preload tad-store ships, as an app names it (the stand-in runs it sandboxed).
+const PRELOAD = require('../preload').path
 const APP = 'https://app.example.com'
 const policy = {
   origins: {

@@ -42,6 +42,9 @@ test('npm pack installs into a fresh app: every entry point loads (CJS and ESM),
      const { storeOptions } = require('tad-store/schemas')
      const schema = require('tad-store/schemas/tad-app.schema.json')
      for (const f of [StoreManager, safeStorageKeyProvider, registerStoreIpc, exposeStoreAPI, useStore, storeOptions]) if (typeof f !== 'function') throw new Error('missing export')
+     // The preload an app names as webPreferences.preload, shipped in the package.
+     const preload = require('tad-store/preload').path
+     if (preload !== require.resolve('tad-store/preload/sandboxed') || !require('node:fs').readFileSync(preload, 'utf8').includes('exposeStoreAPI()')) throw new Error('no shipped preload at ' + preload)
      const store = new Store({ cwd: ${JSON.stringify(data)}, name: 'cjs' })
      store.set('settings.theme', 'dark')
      console.log(JSON.stringify({ theme: store.get('settings.theme'), version: schema['x-version'], file: require.resolve('tad-store') }))

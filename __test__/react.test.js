@@ -104,3 +104,31 @@ test('useStore - a refused write rolls back and reports the error', async (t) =>
   assert.equal(container.textContent, '7')
   unmount()
 })
+
+test('useStore - through the real preload and a bridge that copies as Electron does, a refusal keeps its code', async (t) => {
+  const { registerStoreIpc } = require('../ipc')
+  const { createElectron } = require('../examples/electron-standin/main')
+  const { openInProcessWindow } = require('./hostile-window')
+  const store = closeLater(t, new Store({ cwd: tempDir(t), schema: { size: { type: 'number', maximum: 10 } }, defaults: { size: 5 } }))
+  const electron = createElectron()
+  closeLater(t, { close: registerStoreIpc(store, { policy: { origins: { 'https://app.example.com': { read: ['*'], write: ['size'] } } }, ipcMain: electron.ipcMain }) })
+  const { api } = closeLater(t, openInProcessWindow(electron.ipcMain, 'https://app.example.com/'))
+  let hook
+  function Size() {
+    hook = useStore('size', 0, api)
+    return React.createElement('i', null, String(hook.value))
+  }
+  const { container, unmount } = mount(React.createElement(Size))
+  await tick()
+  assert.equal(container.textContent, '5')
+  await React.act(() => hook.updateValue(50))
+  assert.equal(container.textContent, '5', 'rolled back')
+  assert.equal(hook.error?.code, 'SCHEMA_VIOLATION')
+  assert.equal(hook.error?.errors?.[0]?.keyword, 'maximum')
+  await React.act(() => hook.updateValue(7))
+  assert.equal(hook.error, undefined)
+  store.set('size', 9) // the main process
+  await tick()
+  assert.equal(container.textContent, '9')
+  unmount()
+})

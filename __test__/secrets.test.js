@@ -213,7 +213,7 @@ test('renderers never see a sensitive value without a grant, and the audit log n
     },
   }
   closeLater(t, { close: registerStoreIpc(store, { policy, ipcMain: electron.ipcMain }) })
-  const open = (url) => closeLater(t, electron.openWindow(url, { preload: path.join(__dirname, 'fixtures', 'preload.js') }))
+  const open = (url) => closeLater(t, electron.openWindow(url, { preload: require('../preload').path }))
   const app = open(`${APP}/index.html`)
   const replies = []
   const ask = async (code) => {
@@ -471,7 +471,7 @@ test('without dot notation, a declared secret written as one literal key is seal
   const electron = createElectron()
   const APP = 'https://app.example.com'
   closeLater(t, { close: registerStoreIpc(store, { policy: { origins: { [APP]: { read: ['*'], write: ['*'] } } }, ipcMain: electron.ipcMain }) })
-  const win = closeLater(t, electron.openWindow(`${APP}/`, { preload: path.join(__dirname, 'fixtures', 'preload.js') }))
+  const win = closeLater(t, electron.openWindow(`${APP}/`, { preload: require('../preload').path }))
   assert.equal(await win.run(`return window.storeAPI.get('ai.apiKey')`), undefined)
   assert.deepEqual(await win.run(`return window.storeAPI.get('accounts.a1')`), { name: 'one' })
   await win.run(`window.storeAPI.onDidAnyChange((v) => report(v)); await window.storeAPI.get('ai')`)

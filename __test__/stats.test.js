@@ -44,7 +44,7 @@ test('stats count renderer subscriptions over every bridge', async (t) => {
   const policy = { origins: { 'https://app.example.com': { read: ['*'], write: ['*'] } } }
   const dispose = registerStoreIpc(store, { policy, ipcMain: electron.ipcMain })
   closeLater(t, { close: dispose })
-  const open = () => closeLater(t, electron.openWindow('https://app.example.com/', { preload: path.join(__dirname, 'fixtures', 'preload.js') }))
+  const open = () => closeLater(t, electron.openWindow('https://app.example.com/', { preload: require('../preload').path }))
   const [one, two] = [open(), open()]
   await one.run(`window.storeAPI.onDidChange('settings.theme', () => {}); window.storeAPI.onDidChange('ui', () => {}); await window.storeAPI.get('ui')`)
   await two.run(`window.storeAPI.onDidChange('settings.theme', () => {}); await window.storeAPI.get('ui')`)

@@ -8,7 +8,7 @@ const Store = require('..')
 const { registerStoreIpc } = require('../ipc')
 const { createElectron } = require('../examples/electron-standin/main')
 
-const PRELOAD = path.join(__dirname, '..', '__test__', 'fixtures', 'preload.js')
+const PRELOAD = require('../preload').path
 const ORIGIN = 'https://app.example.com'
 const policy = { origins: { [ORIGIN]: { read: ['*'], write: ['ui'] } } }
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
@@ -16,7 +16,7 @@ const now = () => process.hrtime.bigint()
 
 // Renderer side: report how long each ping took to arrive (both clocks are CLOCK_MONOTONIC).
 const LISTEN = `
-  window.storeAPI.onDidChange('ui.ping', (v) => report(Number(process.hrtime.bigint() - BigInt(v.t)) / 1e3))
+  window.storeAPI.onDidChange('ui.ping', (v) => report(Number(clock() - BigInt(v.t)) / 1e3))
   await window.storeAPI.get('ui')
 `
 
@@ -37,7 +37,7 @@ async function measure(rounds = 300) {
     }
     const mainToRenderer = receiver.reports.splice(0)
     // Renderer -> renderer.
-    await sender.run(`globalThis.ping = (i) => window.storeAPI.set('ui.ping', { i, t: String(process.hrtime.bigint()) })`)
+    await sender.run(`globalThis.ping = (i) => window.storeAPI.set('ui.ping', { i, t: String(clock()) })`)
     for (let i = 0; i < rounds; i++) {
       await sender.run(`await ping(${i})`)
       await receiver.until((r) => r.length > i)

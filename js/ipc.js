@@ -38,11 +38,20 @@ class BridgeError extends Error {
 }
 const denied = (message, key) => new BridgeError('ACCESS_DENIED', message, key)
 
-/** What a renderer gets back: plain structured-clone data, never a thrown Error. */
+/**
+ * What a renderer gets back: plain structured-clone data, never a thrown Error (IPC and
+ * contextBridge would keep only its message). A schema violation keeps its `errors`
+ * (keys, keywords and messages; never a value).
+ */
 function failure(error) {
   const code = typeof error?.code === 'string' ? error.code : 'INTERNAL'
   const message = typeof error?.message === 'string' ? error.message : 'The request failed'
-  return { ok: false, error: { code, kind: typeof error?.kind === 'string' ? error.kind : 'persistent', message: quote(message, 500), key: typeof error?.key === 'string' ? quote(error.key) : undefined } }
+  const out = { code, kind: typeof error?.kind === 'string' ? error.kind : 'persistent', message: quote(message, 500) }
+  if (typeof error?.key === 'string') out.key = quote(error.key)
+  if (code === 'SCHEMA_VIOLATION' && Array.isArray(error.errors)) {
+    out.errors = error.errors.slice(0, 20).map(({ key, instancePath, keyword, message: text }) => ({ key: quote(String(key)), instancePath: quote(String(instancePath)), keyword: String(keyword), message: quote(String(text), 300) }))
+  }
+  return { ok: false, error: out }
 }
 
 /**

@@ -1,8 +1,17 @@
 'use strict'
-// require('tad-store/preload').exposeStoreAPI(): `window.storeAPI` for renderers with
-// contextIsolation and sandbox on. One method per operation; `ipcRenderer` and channel
-// names are never exposed, and every reply is plain structured-clone data. Uses nothing
-// but `electron`, so it works in a sandboxed preload.
+// `window.storeAPI` for renderers with contextIsolation and sandbox on. One method per
+// operation; `ipcRenderer` and channel names are never exposed, and every reply is plain
+// structured-clone data.
+//
+// Two ways in, because a sandboxed preload cannot `require` a package or another file
+// (its `require` answers only `electron`, `events`, `timers` and `url`:
+// https://www.electronjs.org/docs/latest/tutorial/sandbox#preload-scripts):
+// - name the shipped file as the window's preload: `webPreferences.preload:
+//   require('tad-store/preload').path` (`preload/sandboxed.js`, this file made
+//   self-contained by scripts/build-preload.js, which exposes the API when it runs);
+// - or, with a preload of your own, import `exposeStoreAPI` from `tad-store/preload`
+//   and bundle it (esbuild, Vite, webpack) with `electron` left external.
+// This file therefore requires nothing but `electron`, and only when it is called.
 //
 // Change events arrive as deltas: the paths that changed, with their values now, never
 // the old values nor the whole store (so that following everything costs the main
@@ -12,12 +21,18 @@
 const EVENT_CHANNEL = 'tad-store:changes'
 const ANY = ''
 
-function toError(error) {
-  const e = new Error(error.message)
-  e.code = error.code
-  e.kind = error.kind
-  if (error.key !== undefined) e.key = error.key
-  return e
+/**
+ * What a refused call rejects with: a plain object, not an `Error`. Electron's
+ * contextBridge copies an `Error` by taking its message alone and building a new one in
+ * the page ("Errors aren't serializable currently, we need to pull the message out and
+ * re-construct in the destination context", shell/renderer/api/electron_api_context_bridge.cc),
+ * so an `Error` would reach the page without its `code`; a plain object crosses whole.
+ */
+function toStoreError(error) {
+  const out = { name: 'StoreError', code: String(error?.code ?? 'INTERNAL'), kind: String(error?.kind ?? 'persistent'), message: String(error?.message ?? 'The request failed') }
+  if (error?.key !== undefined) out.key = error.key
+  if (Array.isArray(error?.errors)) out.errors = error.errors
+  return out
 }
 
 /** Whether two structured-clone values are equal; shared subtrees compare at once. */
@@ -78,7 +93,7 @@ function applyDelta(current, path, change) {
 function exposeStoreAPI({ contextBridge, ipcRenderer } = require('electron')) {
   const call = async (op, ...args) => {
     const reply = await ipcRenderer.invoke(`tad-store:${op}`, ...args)
-    if (!reply || reply.ok !== true) throw toError(reply?.error ?? { code: 'INTERNAL', message: 'No reply from the main process' })
+    if (!reply || reply.ok !== true) throw toStoreError(reply?.error ?? { code: 'INTERNAL', message: 'No reply from the main process' })
     return reply.value
   }
 
@@ -194,3 +209,12 @@ function exposeStoreAPI({ contextBridge, ipcRenderer } = require('electron')) {
 }
 
 module.exports = { exposeStoreAPI }
+
+/**
+ * The absolute path of the self-contained preload, for `webPreferences.preload` (main
+ * process only: a getter, so bundles that never read it need no `__dirname`).
+ */
+Object.defineProperty(module.exports, 'path', {
+  enumerable: true,
+  get: () => `${__dirname}${__dirname.includes('\\') && !__dirname.includes('/') ? '\\' : '/'}sandboxed.js`,
+})

@@ -2,7 +2,8 @@
 // and useStore. A line marked @ts-expect-error must fail to compile.
 /// <reference path="../../schemas/window.d.ts" />
 import { useStore } from '../../react'
-import type { StoreAPI } from '../../preload'
+import type { StoreAPI, StoreAPIError } from '../../preload'
+import { path as preloadPath } from '../../preload'
 
 async function renderer() {
   const theme: 'light' | 'dark' | 'auto' | undefined = await window.storeAPI.get('settings.theme')
@@ -38,6 +39,21 @@ const counted: number = useStore('count', 0, other).value
 // @ts-expect-error: not a key of that store
 useStore('settings.theme', 'auto', other)
 
+// What a refusal carries in the page, and the shipped preload's path for the main process.
+function refused(error: StoreAPIError) {
+  const code: string = error.code
+  const first: string | undefined = error.errors?.[0]?.keyword
+  // @ts-expect-error: a plain object, not an Error: there is no stack
+  void error.stack
+  return [code, first]
+}
+const webPreferences: { preload: string; sandbox: boolean } = { preload: preloadPath, sandbox: true }
+const { error } = useStore('settings.theme', 'auto')
+const refusedCode: string | undefined = error?.code
+
 void renderer
 void Component
 void counted
+void refused
+void webPreferences
+void refusedCode

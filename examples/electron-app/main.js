@@ -1,11 +1,15 @@
 'use strict'
 // The TAD example app's main process: one store, the IPC bridge with a policy, and two
-// windows with contextIsolation and sandbox on. Run it with `npx electron .` here.
+// windows with contextIsolation and sandbox on, whose preload is the one tad-store ships
+// (a sandboxed preload cannot require a package, so it is named, not required). Run it
+// with `npm start` here.
 const path = require('node:path')
 const { app, BrowserWindow, ipcMain, safeStorage } = require('electron')
 const Store = require('tad-store')
 const { safeStorageKeyProvider } = require('tad-store')
 const { registerStoreIpc } = require('tad-store/ipc')
+// The preload tad-store ships, self-contained for a sandboxed renderer.
+const PRELOAD = require('tad-store/preload').path
 const { storeOptions } = require('tad-store/schemas')
 
 // What the app's own pages (loaded from files) may do. Credentials stay in this process:
@@ -22,7 +26,7 @@ function createWindow() {
     width: 960,
     height: 720,
     webPreferences: {
-      preload: path.join(__dirname, 'preload.js'),
+      preload: PRELOAD,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,

@@ -50,6 +50,8 @@ function createElectron({ userData } = {}) {
     const pending = new Map()
     let nextRun = 1
     const reports = []
+    /** Why a preload failed to load (Electron prints "Unable to load preload script"). */
+    const preloadErrors = []
     let nextRoutingId = id * 1000
 
     function startDocument() {
@@ -86,6 +88,8 @@ function createElectron({ userData } = {}) {
         } else if (message.type === 'report') {
           reports.push(message.data)
           emitter.emit('report', message.data)
+        } else if (message.type === 'preload-error') {
+          preloadErrors.push(message.message)
         }
         // (webContents.on('report', …) listens to what the renderer reports, for demos.)
       })
@@ -159,6 +163,7 @@ function createElectron({ userData } = {}) {
     return {
       webContents,
       reports,
+      preloadErrors,
       navigate,
       /**
        * A same-document navigation (`history.pushState`, a fragment): the page stays.
@@ -246,7 +251,11 @@ function createElectron({ userData } = {}) {
     }
     async loadURL(url) {
       const prefs = this.options.webPreferences ?? {}
-      if (prefs.contextIsolation === false || prefs.nodeIntegration === true) throw new Error('The stand-in only runs isolated, sandboxed renderers')
+      // Electron's defaults since version 20, which the README asks for: a preload that
+      // works only without them would fail in the app.
+      if (prefs.contextIsolation === false || prefs.nodeIntegration === true || prefs.sandbox === false) {
+        throw new Error('The stand-in only runs isolated, sandboxed renderers (contextIsolation and sandbox on, nodeIntegration off)')
+      }
       this.handle = openWindow(url, { preload: prefs.preload })
     }
     async close() {

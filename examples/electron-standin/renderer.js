@@ -1,9 +1,25 @@
 'use strict'
-// A renderer process under the stand-in: `ipcRenderer` over the parent's IPC channel,
-// `contextBridge` that copies values across and freezes the exposed API as Electron
-// does, and the preload given on the command line, loaded unmodified (its
-// `require('electron')` gets these modules).
-const Module = require('node:module')
+// A renderer process under the stand-in, held to a sandboxed, context-isolated Electron
+// renderer's rules (Electron's default since version 20):
+//
+// - the preload runs in its own JS context (the isolated world), the page in another
+//   (the main world), so nothing but what `contextBridge` copies passes between them;
+// - the preload is run as Electron runs a sandboxed one: its source as the body of a
+//   function given `require`, `process`, `exports`, `module`, `Buffer`, `global`,
+//   `setImmediate` and `clearImmediate` (lib/sandboxed_renderer in Electron's source),
+//   with no `__dirname` or `__filename`, and a `require` that answers only `electron`
+//   (renderer modules), `events`, `timers` and `url`, anything else being "module not
+//   found" (https://www.electronjs.org/docs/latest/tutorial/sandbox#preload-scripts);
+// - `contextBridge` copies by Electron's rules (./context-bridge.js).
+//
+// The page is driven by the main process's `run(code)` messages; `ipcRenderer` talks to
+// the main process over Node's `serialization: 'advanced'` IPC, the V8 structured clone
+// Electron's IPC uses.
+const fs = require('node:fs')
+const vm = require('node:vm')
+const v8 = require('node:v8')
+const { EventEmitter } = require('node:events')
+const { makeWorld, createContextBridge } = require('./context-bridge')
 
 let nextInvoke = 1
 const invokes = new Map()
@@ -30,35 +46,51 @@ const ipcRenderer = {
   },
 }
 
-// Values cross the bridge as structured clones; functions become callable proxies.
-function bridge(value) {
-  if (typeof value === 'function') {
-    return Object.freeze((...args) => {
-      const result = value(...args.map(bridge))
-      return result && typeof result.then === 'function' ? result.then((v) => structuredClone(v)) : bridgeOut(result)
-    })
+// Web globals both worlds have; nothing of Node's.
+const webGlobals = () => ({ console, setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask, URL, URLSearchParams, TextEncoder, TextDecoder, crypto: globalThis.crypto, atob, btoa })
+const clone = (value) => v8.deserialize(v8.serialize(value))
+
+const pageContext = vm.createContext(webGlobals(), { name: 'main world' })
+vm.runInContext('globalThis.window = globalThis', pageContext)
+const window = vm.runInContext('window', pageContext)
+const isolatedContext = vm.createContext(webGlobals(), { name: 'isolated world' })
+vm.runInContext('globalThis.window = globalThis', isolatedContext)
+
+const page = makeWorld((source) => vm.runInContext(source, pageContext), clone)
+const isolated = makeWorld((source) => vm.runInContext(source, isolatedContext), clone)
+const contextBridge = createContextBridge({ isolated, page, window, blocked: new Set([ipcRenderer]) })
+
+// The renderer modules of `electron` (https://www.electronjs.org/docs/latest/api/),
+// those a preload could use here; the rest are present and inert.
+const inert = (name) => Object.freeze({ [Symbol.toStringTag]: name })
+const electron = Object.freeze({ contextBridge, ipcRenderer, crashReporter: inert('crashReporter'), nativeImage: inert('nativeImage'), webFrame: inert('webFrame'), webUtils: inert('webUtils') })
+const preloadModules = new Map([
+  ['electron', electron],
+  ['electron/common', electron],
+  ['electron/renderer', electron],
+  ['events', require('node:events')],
+  ['timers', require('node:timers')],
+  ['url', require('node:url')],
+])
+function preloadRequire(name) {
+  if (preloadModules.has(name)) return preloadModules.get(name)
+  throw new Error(`module not found: ${name}`)
+}
+const preloadProcess = Object.assign(new EventEmitter(), { type: 'renderer', sandboxed: true, contextIsolated: true, platform: process.platform, arch: process.arch, env: {}, versions: { ...process.versions, electron: 'stand-in' } })
+
+function runPreload(file) {
+  const source = fs.readFileSync(file, 'utf8')
+  const params = ['require', 'process', 'exports', 'module', 'Buffer', 'global', 'setImmediate', 'clearImmediate']
+  try {
+    const fn = vm.compileFunction(source, params, { parsingContext: isolatedContext, filename: file })
+    const exports = {}
+    fn(preloadRequire, preloadProcess, exports, { exports }, Buffer, vm.runInContext('globalThis', isolatedContext), setImmediate, clearImmediate)
+  } catch (error) {
+    // What Electron prints; the page goes on without whatever the preload exposed.
+    console.error(`Unable to load preload script: ${file}`)
+    console.error(error)
+    process.send({ type: 'preload-error', message: String(error?.message ?? error) })
   }
-  if (value && typeof value === 'object') return Object.freeze(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bridge(v)])))
-  return value
-}
-const bridgeOut = (value) => (typeof value === 'function' ? bridge(value) : value === undefined ? undefined : structuredClone(value))
-
-const window = {}
-const contextBridge = {
-  exposeInMainWorld(name, api) {
-    if (name in window) throw new Error(`Cannot bind an API on top of an existing property on the window object`)
-    window[name] = bridge(api)
-  },
-}
-
-const electron = { ipcRenderer, contextBridge }
-const ROOT = require('node:path').resolve(__dirname, '..', '..')
-const load = Module._load
-Module._load = function (request, ...rest) {
-  if (request === 'electron') return electron
-  // An app's preload requires the installed package; here it is this repository.
-  if (request === 'tad-store' || request.startsWith('tad-store/')) request = ROOT + request.slice('tad-store'.length)
-  return load.call(this, request, ...rest)
 }
 
 process.on('message', async (message) => {
@@ -72,13 +104,16 @@ process.on('message', async (message) => {
     for (const listener of listeners.get(message.channel) ?? []) listener({ sender: ipcRenderer }, ...message.args)
   } else if (message.type === 'run') {
     try {
-      const fn = new Function('window', 'report', 'rawEvents', `return (async () => { ${message.code} })()`)
-      const value = await fn(window, (data) => process.send({ type: 'report', data }), rawEvents)
+      // Page code, in the main world: `window` is its global; `report`, `rawEvents` and
+      // `clock` (a monotonic clock shared with the main process) are the harness's.
+      const fn = vm.runInContext(`(async (report, rawEvents, clock) => { ${message.code} })`, pageContext)
+      const value = await fn((data) => process.send({ type: 'report', data }), rawEvents, () => process.hrtime.bigint())
       process.send({ type: 'result', id: message.id, value })
     } catch (error) {
-      process.send({ type: 'result', id: message.id, error: { message: error.message, code: error.code, key: error.key } })
+      const plain = error && typeof error === 'object' ? { message: String(error.message), code: error.code, key: error.key, name: error.name, errors: error.errors, isError: Object.prototype.toString.call(error) === '[object Error]' } : { message: String(error) }
+      process.send({ type: 'result', id: message.id, error: plain })
     }
   }
 })
 
-if (process.argv[2]) require(process.argv[2])
+if (process.argv[2]) runPreload(process.argv[2])
