@@ -6,6 +6,12 @@ const { fork } = require('node:child_process')
 const path = require('node:path')
 const { EventEmitter } = require('node:events')
 
+/** Every renderer process still running, killed when this process exits (one listener for all). */
+const liveRenderers = new Set()
+process.once('exit', () => {
+  for (const child of liveRenderers) child.kill()
+})
+
 function createElectron({ userData } = {}) {
   const handlers = new Map()
   const all = new Map()
@@ -60,9 +66,8 @@ function createElectron({ userData } = {}) {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
       // A renderer never outlives the main process, whatever happens to the test.
-      const killChild = () => child.kill()
-      process.once('exit', killChild)
-      child.once('exit', () => process.off('exit', killChild))
+      liveRenderers.add(child)
+      child.once('exit', () => liveRenderers.delete(child))
       const exited = new Promise((resolve) => child.once('exit', resolve))
       const subFrame = { get url() { return mainFrame.url }, parent: mainFrame, routingId: ++nextRoutingId, detached: false }
       const current = { child, exited, frame: mainFrame, subFrame, firstInvoke: undefined }
