@@ -239,15 +239,23 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   reset(...keys: Array<DotPath<T>>): void
   /** Deletes every item; keys with a default get it back. */
   clear(): void
-  /** `callback(newValue, oldValue)` after `key` changes; changes in one tick are folded into one call. */
+  /**
+   * `callback(newValue, oldValue)` when `key` changes: inside the call that changed it
+   * (through any instance of this file), once per call, as electron-store calls it.
+   */
   onDidChange<K extends DotPath<T>>(key: K, callback: (newValue: DotValue<T, K> | undefined, oldValue: DotValue<T, K> | undefined) => void): Unsubscribe
-  /** `callback(newStore, oldStore)` after any change. */
+  /** `callback(newStore, oldStore)` after any change, inside the call that made it. */
   onDidAnyChange(callback: (newValue: T, oldValue: T) => void): Unsubscribe
+  /** conf's `events`: dispatches `change` after every write (through any instance of this file) and every change `watch` sees. */
+  readonly events: EventTarget
   /** Failures that happen in the background, such as a commit that cannot reach the disk. */
   onError(callback: (error: StoreError) => void): Unsubscribe
   /** Resolves once every change made so far is durable; rejects with the I/O error. */
   flush(): Promise<void>
-  /** Commits everything and delivers pending events; afterwards every call throws CLOSED. */
+  /**
+   * Durable when it resolves; afterwards every call of this instance throws CLOSED. The
+   * last instance of a file closes its engine; earlier ones leave the others working.
+   */
   close(): Promise<void>
   /** Every recorded state, newest first: history diffs and migration backups. */
   listHistory(): HistoryEntry[]

@@ -255,16 +255,6 @@ test('one writer at a time: LOCKED with the holder pid; readOnly reads; a killed
   assert.equal(writer.get('who'), 'me')
 })
 
-test('a second Store on the same file in one process is refused, not a second writer', async (t) => {
-  const cwd = tempDir(t)
-  const first = new Store({ cwd })
-  const error = codeOf(() => new Store({ cwd }))
-  assert.equal(error.code, 'LOCKED')
-  assert.match(error.message, /in this process/)
-  await first.close()
-  closeLater(t, new Store({ cwd }))
-})
-
 test('corrupt inputs on a real disk: a directory, a symlink, mode 0000', async (t) => {
   // A directory where the file should be: a typed error, nothing touched.
   const withDir = tempDir(t)

@@ -43,7 +43,16 @@ class AuditLog {
     this.#maxBytes = options?.maxBytes ?? 1 << 20
     this.#keep = options?.keep ?? 3
     this.#maxQueued = options?.maxQueued ?? 4096
-    this.#onError = onError
+    // A listener that throws must not stop the log (nor reject a flush).
+    this.#onError = (error) => {
+      try {
+        onError(error)
+      } catch (listenerError) {
+        queueMicrotask(() => {
+          throw listenerError
+        })
+      }
+    }
   }
 
   get file() {

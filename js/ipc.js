@@ -112,8 +112,12 @@ function registerStoreIpc(store, options = {}) {
    * them: a gap always means a lost message.
    */
   const sequence = new WeakMap()
-  /** Changes from the store's key feed not yet delivered (one flush per turn). */
-  let pending = []
+  /**
+   * Changes from the store's key feed not yet delivered (one flush per turn), by path:
+   * the values are absolute, so a later change to a path replaces an earlier one (moved
+   * to the end, keeping the order of what each last says).
+   */
+  let pending = new Map()
   let scheduled = false
   let stopFeed
 
@@ -312,12 +316,16 @@ function registerStoreIpc(store, options = {}) {
     if (windows.size === 0 && stopFeed) {
       stopFeed()
       stopFeed = undefined
-      pending = []
+      pending = new Map()
     }
   }
 
   function onFeed(changes) {
-    for (const change of changes) pending.push(change)
+    for (const change of changes) {
+      const key = change.path.join('\0')
+      pending.delete(key)
+      pending.set(key, change)
+    }
     if (!scheduled) {
       scheduled = true
       setImmediate(flush)
@@ -327,8 +335,8 @@ function registerStoreIpc(store, options = {}) {
   // Changes of one turn go out as one message per window, each checked at delivery.
   function flush() {
     scheduled = false
-    const changes = pending
-    pending = []
+    const changes = [...pending.values()]
+    pending = new Map()
     for (const win of [...windows.values()]) deliver(win, changes)
   }
 
@@ -426,7 +434,7 @@ function registerStoreIpc(store, options = {}) {
   dispose.stats = () => ({
     windows: windows.size,
     subscriptions: [...windows.values()].map(countSubscriptions),
-    pending: pending.length,
+    pending: pending.size,
     auditQueued: audit.queued,
     auditDropped: audit.dropped,
   })

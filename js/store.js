@@ -9,6 +9,7 @@ const { rootSchemaOf } = require('./schema')
 const migrate = require('./migrate')
 const keys = require('./keys')
 const { rendererStats } = require('./bridges')
+const { engineFor, signatureOf } = require('./shared')
 
 /** Internal: open without running migrations, for StoreManager's asynchronous pass. */
 const kDeferMigrations = Symbol('tad-store.deferMigrations')
@@ -85,13 +86,116 @@ function rethrowAsync(error) {
   })
 }
 
+/** Internal: hands an instance the events of its watchers (see js/shared.js). */
+const kReceive = Symbol('tad-store.receive')
+const receive = (store, events, wrote) => store[kReceive](events, wrote)
+
+/**
+ * What an instance calls once it is closed while others of its file stay open: every
+ * method and property of the engine throws CLOSED, as a closed engine does.
+ */
+function closedNative(file) {
+  const closed = () => Object.assign(new Error(`The store \`${file}\` is closed`), { code: 'CLOSED', kind: 'persistent', file })
+  return new Proxy(Object.create(null), {
+    get(_, name) {
+      if (['size', 'openReport', 'sensitiveKeys', 'sensitivePatterns'].includes(name)) throw closed()
+      return () => {
+        throw closed()
+      }
+    },
+  })
+}
+
+/**
+ * An instance that collected without `close()` lets go of its engine: its watchers are
+ * dropped and, if it was the last, the engine closes (committing everything).
+ */
+const collected = new FinalizationRegistry(({ engine, ids }) => {
+  for (const id of ids) engine.unwatch(id)
+  engine.detach(undefined)?.catch(() => {})
+})
+
+/** Internal: tells an instance's `onError` listeners; false when it has none. */
+const kReportError = Symbol('tad-store.reportError')
+
+/**
+ * Opens the native engine for `shared`. Outside the constructor on purpose: the engine
+ * keeps these callbacks, and a closure made in the constructor would keep the instance
+ * alive through its scope. They hold the shared engine weakly, so instances dropped
+ * without close() can still be collected (the engine then commits and closes).
+ */
+function openNative(options, shared, serialize, deserialize) {
+  const weak = new WeakRef(shared)
+  try {
+    return new native.NativeStore(
+      options,
+      // Changes found off the JS thread (the file watch); writes deliver their own.
+      () => weak.deref()?.deliver(receive, false),
+      // Background failures reach the `onError` listeners of every instance; with none
+      // anywhere, a process warning.
+      (info) => {
+        const error = toError(info)
+        let heard = false
+        for (const store of weak.deref()?.instances() ?? []) heard = store[kReportError](error) || heard
+        if (!heard) process.emitWarning(`tad-store: ${error.message}`, { code: error.code })
+      },
+      // The engine speaks JSON text; electron-store's options take and give objects.
+      serialize && ((json) => textOf(serialize(JSON.parse(json)))),
+      deserialize && ((text) => encode('', deserialize(text))),
+    )
+  } catch (error) {
+    throw error.code ? error : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })
+  }
+}
+
+/**
+ * conf's `events`: an `EventTarget` that dispatches `change` after every write of the
+ * store and every change another program makes to its file (with `watch`). It counts its
+ * listeners, so a store nobody listens to pays nothing for it.
+ */
+class StoreEvents extends EventTarget {
+  #count = 0
+  #onFirst
+  #onLast
+  constructor(onFirst, onLast) {
+    super()
+    this.#onFirst = onFirst
+    this.#onLast = onLast
+  }
+  get listening() {
+    return this.#count > 0
+  }
+  addEventListener(type, listener, options) {
+    super.addEventListener(type, listener, options)
+    if (type === 'change' && listener && this.#count++ === 0) this.#onFirst()
+  }
+  removeEventListener(type, listener, options) {
+    super.removeEventListener(type, listener, options)
+    if (type === 'change' && listener && this.#count > 0 && --this.#count === 0) this.#onLast()
+  }
+}
+
 class Store {
+  /** The engine's native handle; after close() (with other instances open) one that throws CLOSED. */
   #native
+  /** The engine this instance shares with every other instance of its file in the process. */
+  #engine
+  /** Whether this instance opened the engine (and so ran its migrations). */
+  #opened
   #listeners = new Map()
   /** Key feeds by id: callbacks taking `[{ path, value }]` (see `kRendererBridge`). */
   #feeds = new Map()
   #errorListeners = new Set()
   #options
+  /** This instance's `defaults` where they differ from those the engine was opened with. */
+  #ownDefaults
+  #events
+  /** The key feed that wakes `change` listeners for changes made elsewhere. */
+  #changeFeed
+  /** Watch ids of this instance, for the collector. */
+  #ids = new Set()
+  #closed = false
+  #readOnly
 
   /**
    * Opens (or creates) the store file. Throws CORRUPT_FILE for an unreadable file unless
@@ -119,48 +223,76 @@ class Store {
       throw inputError('INVALID_OPTION', 'The `sensitiveKeys` option must be an array of key patterns')
     }
     const secretKeys = keys.suppliedKeys(this.#options, this.path)
+    this.#readOnly = Boolean(this.#options.readOnly)
     // A reader never writes, so it runs no migrations: it shows the store as it is.
-    const migrating = !this.#options.readOnly && migrate.checkMigrationOptions(this.#options)
-    // The engine's callbacks hold the store weakly, so a store that is dropped without
-    // close() can still be collected (its engine then commits and closes on its own).
-    const self = new WeakRef(this)
-    try {
-      this.#native = new native.NativeStore(
-        {
-          path: this.path,
-          fileMode: fileMode(this.#options.configFileMode),
-          clearInvalidConfig: Boolean(this.#options.clearInvalidConfig),
-          defaultsJson: defaults === undefined ? undefined : encode('defaults', defaults),
-          accessPropertiesByDotNotation: this.#options.accessPropertiesByDotNotation !== false,
-          checkpointIdleMs: this.#options.checkpointIdleMs,
-          schemaJson: schema === undefined ? undefined : JSON.stringify(schema),
-          deferSettle: migrating,
-          readOnly: Boolean(this.#options.readOnly),
-          // Custom formats need the JS thread to read; the watch reads JSON only.
-          watch: Boolean(this.#options.watch) && !deserialize,
-          ...historyOptions(this.#options.history),
-          sensitiveKeys,
-          secretKeys,
-          keyStore,
-          sealPlaintextSecrets: Boolean(options[kSealPlaintext]),
-          encryptionKey: keys.encryptionKeyBytes(this.#options.encryptionKey),
-          encryptionAlgorithm: this.#options.encryptionAlgorithm,
-        },
-        () => self.deref()?.#deliver(),
-        (info) => self.deref()?.#reportError(toError(info)),
-        // The engine speaks JSON text; electron-store's options take and give objects.
-        serialize && ((json) => textOf(serialize(JSON.parse(json)))),
-        deserialize && ((text) => encode('', deserialize(text))),
-      )
-    } catch (error) {
-      throw error.code ? error : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })
+    const migrating = !this.#readOnly && migrate.checkMigrationOptions(this.#options)
+    const defaultsText = defaults === undefined ? undefined : encode('defaults', defaults)
+    const nativeOptions = {
+      path: this.path,
+      fileMode: fileMode(this.#options.configFileMode),
+      clearInvalidConfig: Boolean(this.#options.clearInvalidConfig),
+      defaultsJson: defaultsText,
+      accessPropertiesByDotNotation: this.#options.accessPropertiesByDotNotation !== false,
+      checkpointIdleMs: this.#options.checkpointIdleMs,
+      schemaJson: schema === undefined ? undefined : JSON.stringify(schema),
+      deferSettle: migrating,
+      readOnly: this.#readOnly,
+      // Custom formats need the JS thread to read; the watch reads JSON only.
+      watch: Boolean(this.#options.watch) && !deserialize,
+      ...historyOptions(this.#options.history),
+      sensitiveKeys,
+      secretKeys,
+      keyStore,
+      sealPlaintextSecrets: Boolean(options[kSealPlaintext]),
+      encryptionKey: keys.encryptionKeyBytes(this.#options.encryptionKey),
+      encryptionAlgorithm: this.#options.encryptionAlgorithm,
     }
-    if (migrating && !options[kDeferMigrations]) this.#finishOpening(() => migrate.runSync(this.#pass()))
-    const { recovery } = this
-    if (recovery) {
-      // Never silent: the app can also read `store.recovery`.
-      process.emitWarning(`tad-store: ${this.path} could not be read (${recovery.reason}); it was moved to ${recovery.quarantined} and the store ${recovery.file ? `was restored from ${recovery.file}` : 'starts from its defaults'}`, { code: 'TAD_STORE_RECOVERED' })
+    const { engine, fresh } = engineFor(this.path, this.#options, signatureOf(this.#options, schema), defaultsText, (shared) => openNative(nativeOptions, shared, serialize, deserialize))
+    this.#engine = engine
+    this.#native = engine.native
+    this.#opened = fresh
+    engine.attach(this)
+    collected.register(this, { engine, ids: this.#ids }, this)
+    if (fresh) {
+      if (migrating && !options[kDeferMigrations]) {
+        try {
+          this.#finishOpening(() => migrate.runSync(this.#pass()))
+        } catch (error) {
+          this.#discard()
+          throw error
+        }
+      }
+      const { recovery } = this
+      if (recovery) {
+        // Never silent: the app can also read `store.recovery`.
+        process.emitWarning(`tad-store: ${this.path} could not be read (${recovery.reason}); it was moved to ${recovery.quarantined} and the store ${recovery.file ? `was restored from ${recovery.file}` : 'starts from its defaults'}`, { code: 'TAD_STORE_RECOVERED' })
+      }
+    } else if (defaultsText !== engine.defaultsText && defaults) {
+      // Another instance opened the file with other defaults: as electron-store does,
+      // this one's fill in what the store lacks, and its reset()/clear() use its own.
+      this.#ownDefaults = defaults
+      if (!this.#readOnly) {
+        const missing = Object.fromEntries(Object.entries(defaults).filter(([key, value]) => value !== undefined && !this.#native.has(key)))
+        if (Object.keys(missing).length > 0) this.set(missing)
+      }
     }
+  }
+
+  /** Opening failed and the engine was abandoned: it leaves the registry, unclosed. */
+  #discard() {
+    collected.unregister(this)
+    this.#closed = true
+    this.#engine.detach(this, { close: false })
+  }
+
+  /** Drops this instance from its engine without closing it for the others. */
+  #letGo() {
+    collected.unregister(this)
+    for (const id of this.#ids) this.#engine.unwatch(id)
+    this.#ids.clear()
+    this.#closed = true
+    this.#native = closedNative(this.path)
+    return this.#engine.detach(this)
   }
 
   /**
@@ -227,10 +359,20 @@ class Store {
    */
   async [kMigrate](between) {
     if (!between) {
-      // Without migrations the constructor already finished opening.
-      if (this.#options.migrations) await this.#finishOpening(() => migrate.runAsync(this.#pass()))
+      // Without migrations the constructor already finished opening; an instance that
+      // joined an open engine finds it migrated.
+      if (this.#options.migrations && this.#opened) {
+        try {
+          await this.#finishOpening(() => migrate.runAsync(this.#pass()))
+        } catch (error) {
+          this.#discard()
+          throw error
+        }
+        this.#wrote()
+      }
       return
     }
+    this.#writable()
     this.#native.begin(false)
     try {
       await migrate.runAsync(this.#pass(between))
@@ -240,6 +382,7 @@ class Store {
       throw error
     }
     this.#native.commit()
+    this.#wrote()
   }
 
   /** Get an item, or `defaultValue` when the key is absent. */
@@ -254,16 +397,35 @@ class Store {
    * background (await `flush()` to know it is on disk).
    */
   set(key, value) {
+    if (this.#readOnly) this.#writable()
     if (typeof key === 'object' && key !== null) {
       this.#native.setMany(this.#refuse(() => encode('', key)))
-      return
+    } else {
+      if (typeof key !== 'string') {
+        this.#refuse(() => {
+          throw inputError('INVALID_KEY', `Expected \`key\` to be of type \`string\` or \`object\`, got ${key === null ? 'null' : typeof key}`)
+        })
+      }
+      this.#native.set(key, this.#refuse(() => encode(key, value)))
     }
-    if (typeof key !== 'string') {
-      this.#refuse(() => {
-        throw inputError('INVALID_KEY', `Expected \`key\` to be of type \`string\` or \`object\`, got ${key === null ? 'null' : typeof key}`)
-      })
-    }
-    this.#native.set(key, this.#refuse(() => encode(key, value)))
+    this.#wrote()
+  }
+
+  /**
+   * After every write through this instance: its change callbacks (and every other
+   * instance's of this file) run now, inside the call, as electron-store's do.
+   */
+  #wrote() {
+    // Watchers, feeds and `change` listeners all count: with none, a write costs nothing more.
+    if (this.#engine.listeners > 0) this.#engine.deliver(receive, true)
+  }
+
+  /** Refuses a write through an instance opened `readOnly` on a file another instance writes. */
+  #writable() {
+    if (!this.#readOnly) return
+    this.#refuse(() => {
+      throw Object.assign(new Error(`The store \`${this.path}\` was opened read-only`), { code: 'READ_ONLY', kind: 'persistent', file: this.path })
+    })
   }
 
   has(key) {
@@ -274,23 +436,34 @@ class Store {
   /** Append an item to the array at `key`, creating the array when absent. */
   appendToArray(key, value) {
     this.#assertKey(key)
+    this.#writable()
     this.#native.appendToArray(key, this.#refuse(() => encode(key, value)))
+    this.#wrote()
   }
 
   delete(key) {
     this.#assertKey(key)
+    this.#writable()
     this.#native.delete(key)
+    this.#wrote()
   }
 
   /** Reset items to their `defaults` values. A key without a default is left alone. */
   reset(...keys) {
     for (const key of keys) this.#assertKey(key)
-    this.#native.reset(keys)
+    this.#writable()
+    const own = this.#ownDefaults && Object.fromEntries(keys.filter((key) => Object.hasOwn(this.#ownDefaults, key)).map((key) => [key, this.#ownDefaults[key]]))
+    if (own && Object.keys(own).length > 0) this.#native.setMany(encode('', own))
+    this.#native.reset(own ? keys.filter((key) => !Object.hasOwn(own, key)) : keys)
+    this.#wrote()
   }
 
   /** Delete all items; keys with a default get it back. */
   clear() {
-    this.#native.clear()
+    this.#writable()
+    if (this.#ownDefaults) this.#native.replace(encode('', this.#ownDefaults))
+    else this.#native.clear()
+    this.#wrote()
   }
 
   /** Number of items (top-level keys). */
@@ -307,7 +480,9 @@ class Store {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw inputError('INVALID_VALUE', 'The store must be set to an object')
     }
+    this.#writable()
     this.#native.replace(this.#refuse(() => encode('', value)))
+    this.#wrote()
   }
 
   *[Symbol.iterator]() {
@@ -315,8 +490,10 @@ class Store {
   }
 
   /**
-   * Watch `key`; `callback(newValue, oldValue)` runs on the JS thread after the change.
-   * Changes made in the same tick are folded into one call. Returns an unsubscribe function.
+   * Watch `key`; `callback(newValue, oldValue)` runs inside the call that changed it
+   * (through this instance or any other of the file), once per call, as electron-store's
+   * does; a change another program makes (`watch`) is reported as soon as it is seen.
+   * No call when the value ends where it started. Returns an unsubscribe function.
    */
   onDidChange(key, callback) {
     this.#assertKey(key)
@@ -328,6 +505,25 @@ class Store {
   onDidAnyChange(callback) {
     assertCallback(callback)
     return this.#subscribe(this.#native.watch(undefined), callback)
+  }
+
+  /**
+   * conf's `events`: an `EventTarget` that dispatches `change` after every write (through
+   * any instance of this file) and every change another program makes to it (`watch`).
+   */
+  get events() {
+    this.#events ??= new StoreEvents(
+      () => {
+        // Changes made elsewhere reach this instance through a key feed of its own.
+        this.#changeFeed = this.#native.follow()
+        this.#watched(this.#changeFeed)
+      },
+      () => {
+        this.#unwatched(this.#changeFeed)
+        this.#changeFeed = undefined
+      },
+    )
+    return this.#events
   }
 
   /** Failures that happen in the background (a commit that could not reach the disk). */
@@ -348,8 +544,12 @@ class Store {
    * Durable when it resolves. Later writes throw CLOSED.
    */
   async close() {
-    const { error } = await this.#native.close()
-    this.#deliver()
+    if (this.#closed) return
+    // The last instance closes the engine; an earlier one only makes sure that what it
+    // wrote is durable, and leaves the others working.
+    const flushed = this.#engine.refs > 1 ? this.#native.flush() : undefined
+    const closing = this.#letGo()
+    const { error } = (await (closing ?? flushed)) ?? {}
     if (error) throw toError(error)
   }
 
@@ -371,7 +571,9 @@ class Store {
   async rollbackToTimestamp(timestamp) {
     const text = await this.#recordedText(timestamp)
     const { deserialize } = this.#options
+    this.#writable()
     this.#native.restore(deserialize ? encode('', deserialize(text)) : text)
+    this.#wrote()
   }
 
   /**
@@ -455,6 +657,7 @@ class Store {
   static async migrateToFieldEncryption(options = {}) {
     const { encryptionKey } = options
     const store = new Store({ ...options, watch: false, [kSealPlaintext]: true })
+    const { sealed } = store.openReport
     let backup = null
     try {
       if (encryptionKey !== undefined && encryptionKey !== null) {
@@ -464,7 +667,7 @@ class Store {
     } finally {
       await store.close()
     }
-    return { sealed: store.openReport.sealed, decrypted: Boolean(encryptionKey), backup }
+    return { sealed, decrypted: Boolean(encryptionKey), backup }
   }
 
   /** What opening the file found: a file moved aside, journal records replayed. */
@@ -474,44 +677,28 @@ class Store {
 
   #subscribe(id, callback) {
     this.#listeners.set(id, callback)
+    this.#watched(id)
     return () => {
-      this.#listeners.delete(id)
-      this.#native.unwatch(id)
+      if (this.#listeners.delete(id)) this.#unwatched(id)
     }
   }
 
-  /**
-   * For the renderer bridge. `follow(callback)` starts a key feed: `callback([{ path,
-   * value }])` once per delivery, with the paths every change touched (arrays of
-   * segments) and their values now (`undefined` when deleted), never the old values or
-   * the whole store, so following everything costs what changed. Returns a stop
-   * function.
-   */
-  get [kRendererBridge]() {
-    return {
-      follow: (callback) => {
-        const id = this.#native.follow()
-        this.#feeds.set(id, callback)
-        return () => {
-          this.#feeds.delete(id)
-          this.#native.unwatch(id)
-        }
-      },
-      /** The store's sensitive patterns as segments, `null` for `*`. */
-      sensitivePatterns: this.#native.sensitivePatterns,
-      /** Without dot notation every key is one top-level property. */
-      literalKeys: this.#options.accessPropertiesByDotNotation === false,
-      reportError: (error) => {
-        if (error?.code) this.#native.noteError(error.code)
-        this.#reportError(error)
-      },
-    }
+  #watched(id) {
+    this.#ids.add(id)
+    this.#engine.watch(this, id)
   }
 
-  #deliver() {
+  #unwatched(id) {
+    if (!this.#ids.delete(id)) return
+    this.#engine.unwatch(id)
+  }
+
+  /** This instance's share of a delivery (see js/shared.js): callbacks, feeds, `change`. */
+  [kReceive](events, wrote) {
     let fed
-    for (const change of this.#native.takeEvents()) {
+    for (const change of events) {
       if (change.path) {
+        if (change.watchId === this.#changeFeed) continue
         fed ??= new Map()
         if (!fed.has(change.watchId)) fed.set(change.watchId, [])
         fed.get(change.watchId).push({ path: change.path, value: parse(change.newValue) })
@@ -533,13 +720,40 @@ class Store {
         rethrowAsync(error)
       }
     }
+    if (this.#events?.listening && (wrote || events.length > 0)) this.#events.dispatchEvent(new Event('change'))
   }
 
-  #reportError(error) {
-    if (this.#errorListeners.size === 0) {
-      process.emitWarning(`tad-store: ${error.message}`, { code: error.code })
-      return
+  /**
+   * For the renderer bridge. `follow(callback)` starts a key feed: `callback([{ path,
+   * value }])` once per delivery, with the paths every change touched (arrays of
+   * segments) and their values now (`undefined` when deleted), never the old values or
+   * the whole store, so following everything costs what changed. Returns a stop
+   * function.
+   */
+  get [kRendererBridge]() {
+    return {
+      follow: (callback) => {
+        const id = this.#native.follow()
+        this.#feeds.set(id, callback)
+        this.#watched(id)
+        return () => {
+          if (this.#feeds.delete(id)) this.#unwatched(id)
+        }
+      },
+      /** The store's sensitive patterns as segments, `null` for `*`. */
+      sensitivePatterns: this.#native.sensitivePatterns,
+      /** Without dot notation every key is one top-level property. */
+      literalKeys: this.#options.accessPropertiesByDotNotation === false,
+      reportError: (error) => {
+        if (error?.code && !this.#closed) this.#native.noteError(error.code)
+        if (!this[kReportError](error)) process.emitWarning(`tad-store: ${error.message}`, { code: error.code })
+      },
     }
+  }
+
+  /** Tells this instance's `onError` listeners; false when it has none. */
+  [kReportError](error) {
+    if (this.#errorListeners.size === 0) return false
     for (const listener of this.#errorListeners) {
       try {
         listener(error)
@@ -547,6 +761,7 @@ class Store {
         rethrowAsync(listenerError)
       }
     }
+    return true
   }
 }
 

@@ -280,9 +280,6 @@ type ErrorFn = ThreadsafeFunction<ErrorInfo, Unknown<'static>, ErrorInfo, Status
 pub struct NativeStore {
     engine: Engine,
     dot_notation: bool,
-    /// Wakes the shim to call `takeEvents`. Weak, so a process with listeners can exit;
-    /// referenced while a delivery is pending, so no event is dropped at exit.
-    events: EventsFn,
 }
 
 #[napi]
@@ -357,17 +354,13 @@ impl NativeStore {
         }
         .map_err(|e| throw(&env, &e))?;
 
-        let events: EventsFn = on_events
-            .build_threadsafe_function()
-            .weak::<true>()
-            .callee_handled::<false>()
-            .build()?;
         let errors: ErrorFn = on_error
             .build_threadsafe_function()
             .weak::<true>()
             .callee_handled::<false>()
             .build()?;
-        // Changes found by the file watch are delivered through the same (weak) function.
+        // Changes made on the JS thread are delivered by the shim right after the call;
+        // those found elsewhere (the file watch) wake it through this (weak) function.
         let from_watch: EventsFn = on_events
             .build_threadsafe_function()
             .weak::<true>()
@@ -392,7 +385,6 @@ impl NativeStore {
         Ok(NativeStore {
             engine,
             dot_notation,
-            events,
         })
     }
 
@@ -411,23 +403,11 @@ impl NativeStore {
         parsed.map_err(|e| self.fail(env, &e))
     }
 
-    /// Converts a mutation's outcome: throws its error, or returns its sequence number
-    /// after scheduling delivery of change events, keeping Node alive until they are
-    /// delivered.
-    #[allow(deprecated)] // `refer` is the only way to hold the loop open for one event.
+    /// Converts a mutation's outcome: throws its error, or returns its sequence number.
+    /// The shim calls `takeEvents` right after a write, on the JS thread, so change
+    /// callbacks run inside the call as electron-store's do; nothing is scheduled here.
     fn finish_write(&mut self, env: &Env, result: EngineResult<Receipt>) -> Result<f64> {
         let receipt = result.map_err(|e| self.fail(env, &e))?;
-        if receipt.schedule_delivery {
-            self.events.refer(env)?;
-            let status = self
-                .events
-                .call((), ThreadsafeFunctionCallMode::NonBlocking);
-            if status != Status::Ok {
-                // Only while Node tears the environment down; the next change retries.
-                self.engine.delivery_failed();
-                self.events.unref(env)?;
-            }
-        }
         Ok(receipt.seq as f64)
     }
 
@@ -565,17 +545,14 @@ impl NativeStore {
         self.engine.unwatch(id.into());
     }
 
-    /// The changes since the last call; lets Node exit again once delivered.
+    /// The changes since the last call.
     #[napi]
-    #[allow(deprecated)] // see `finish_write`
-    pub fn take_events(&mut self, env: Env) -> Result<Vec<NativeChange>> {
-        self.events.unref(&env)?;
-        Ok(self
-            .engine
+    pub fn take_events(&self) -> Vec<NativeChange> {
+        self.engine
             .take_events()
             .into_iter()
             .map(NativeChange::from)
-            .collect())
+            .collect()
     }
 
     /// Resolves (to null, or to the error) once every change so far is durable.
