@@ -97,6 +97,20 @@ async function child(impl, sizeName, fixture) {
     result.getSecretUs = median(sample(() => store.get('ai.credentials.apiKey'), slow ? 50 : 20000, big ? 2000 : 1000)) * 1000
   }
   await flush(store)
+  if (!withSchema) {
+    // electron-store calls change listeners inside set(): what a listener costs a set,
+    // on another key (must not copy the store), on the key set, and on the whole store.
+    const listened = (subscribe) => {
+      const off = subscribe()
+      const times = sample((i) => store.set('settings.editor.fontSize', 10 + (i % 10)), ours ? 5000 : 100, big ? 3000 : 1500)
+      off()
+      return median(times) * 1000
+    }
+    result.setOtherListenerUs = listened(() => store.onDidChange('settings.theme', () => {}))
+    result.setSameListenerUs = listened(() => store.onDidChange('settings.editor.fontSize', () => {}))
+    result.setAnyListenerUs = listened(() => store.onDidAnyChange(() => {}))
+    await flush(store)
+  }
 
   // 1000 sets, then until durable. conf pays a full rewrite + fsync per set: where that
   // would take minutes, time a slice and scale it (marked as extrapolated).
@@ -163,11 +177,14 @@ function main() {
     ['get (small object), p50', 'getObjectUs', 'us'],
     ['set (sync return), p50', 'setUs', 'us'],
     ['set, p99', 'setP99Us', 'us'],
+    ['set, with `onDidChange` on another key, p50', 'setOtherListenerUs', 'us'],
+    ['set, with `onDidChange` on the key, p50', 'setSameListenerUs', 'us'],
+    ['set, with `onDidAnyChange`, p50', 'setAnyListenerUs', 'us'],
     ['1000 sets until durable', 'thousandSetsDurableMs', 'ms'],
     ['peak RSS', 'peakRssMb', 'mb'],
   ]
   const schemaRows = [
-    ...rows.filter(([, key]) => !key.startsWith('get')),
+    ...rows.filter(([, key]) => !key.startsWith('get') && !key.endsWith('ListenerUs')),
     ['set of a sealed secret, p50', 'setSecretUs', 'us'],
     ['get of a sealed secret, p50', 'getSecretUs', 'us'],
   ]
