@@ -283,6 +283,10 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
    * and rewrites it as JSON, sealing sensitive values found in plaintext. Open it afterwards
    * without `encryptionKey`.
    */
+  /** electron-store's: nothing to set up here (renderers use `registerStoreIpc` and `window.storeAPI`). */
+  static initRenderer(): void
+  /** electron-store's: opens the file in the user's editor (Electron's `shell.openPath`) once it holds every change. */
+  openInEditor(): Promise<void>
   static migrateToFieldEncryption<T extends Record<string, any>>(options: Options<T>): Promise<{ sealed: string[]; decrypted: boolean; backup: string | null }>
   [Symbol.iterator](): IterableIterator<[keyof T & string, T[keyof T]]>
 }

@@ -23,7 +23,7 @@ test('an electron-store (conf) config.json opens unchanged', async (t) => {
 
   const store = new Store({ cwd })
   assert.equal(store.get('settings.theme'), 'dark')
-  assert.deepEqual(store.store, { ...conf.store }, 'the same items, without __internal__')
+  assert.deepEqual({ ...store.store }, { ...conf.store }, 'the same items, without __internal__')
   assert.equal(store.has('__internal__.migrations.version'), true, 'the bookkeeping is kept')
   await store.close()
   assert.deepEqual(fs.readFileSync(conf.path), bytes, 'opening and closing changes nothing')
@@ -73,7 +73,7 @@ for (const [name, content] of Object.entries({
     const file = path.join(cwd, 'config.json')
     fs.writeFileSync(file, content)
     const store = closeLater(t, new Store({ cwd, clearInvalidConfig: true, defaults: { theme: 'light' } }))
-    assert.deepEqual(store.store, { theme: 'light' })
+    assert.deepEqual({ ...store.store }, { theme: 'light' })
     const aside = store.openReport.quarantined
     assert.match(path.basename(aside), /^config\.json\.corrupt-\d+/)
     assert.equal(fs.readFileSync(aside, 'utf8'), content)

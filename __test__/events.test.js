@@ -90,7 +90,11 @@ test('.onDidChange() - a change above or below the key is a change to it', async
 test('.onDidAnyChange() - reports the whole store', async (t) => {
   const store = open(t, { defaults: { x: 1 } })
   const seen = []
-  const off = store.onDidAnyChange((v, old) => seen.push([v, old]))
+  const off = store.onDidAnyChange((v, old) => {
+    // The whole store as `.store` gives it: a top level without a prototype, as conf's.
+    assert.equal(Object.getPrototypeOf(v), null)
+    seen.push([{ ...v }, { ...old }])
+  })
   store.set('y', 2)
   assert.deepEqual(seen, [[{ x: 1, y: 2 }, { x: 1 }]])
   store.clear()

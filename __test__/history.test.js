@@ -103,7 +103,7 @@ test('sets made during a rollback land before it or after it, never inside it', 
   store.set('during', 1) // lands before the rollback: the rollback replaces it
   await rolling
   store.set('after', 2)
-  assert.deepEqual(store.store, { a: 'old', after: 2 })
+  assert.deepEqual({ ...store.store }, { a: 'old', after: 2 })
   // The state the rollback replaced is in history, and so is the rollback.
   await record(store)
   const recorded = store.listHistory()

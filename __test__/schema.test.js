@@ -81,7 +81,7 @@ test('schema - a value the schema does not describe is allowed unless the root s
 
 test('schema - defaults come from the schema, at every level where the parent exists', (t) => {
   const store = open(t, { schema })
-  assert.deepEqual(store.store, { foo: 50, settings: { theme: 'auto' } })
+  assert.deepEqual({ ...store.store }, { foo: 50, settings: { theme: 'auto' } })
   store.set('settings.editor', {})
   assert.equal(store.get('settings.editor.fontSize'), 14, 'a nested default fills a new object')
 })
@@ -109,7 +109,7 @@ test('schema - reset() and clear() restore schema defaults; delete() of a defaul
   assert.equal(store.get('settings.theme'), 'auto', 'as in electron-store, a default comes back')
   store.set('extra', true)
   store.clear()
-  assert.deepEqual(store.store, { foo: 50, settings: { theme: 'auto' } })
+  assert.deepEqual({ ...store.store }, { foo: 50, settings: { theme: 'auto' } })
 })
 
 test('schema - draft-07 schemas work', (t) => {
@@ -148,7 +148,7 @@ test('schema - with clearInvalidConfig the invalid file is moved aside and defau
   const content = JSON.stringify({ foo: 1000 })
   fs.writeFileSync(path.join(cwd, 'config.json'), content)
   const store = new Store({ cwd, schema, clearInvalidConfig: true })
-  assert.deepEqual(store.store, { foo: 50, settings: { theme: 'auto' } })
+  assert.deepEqual({ ...store.store }, { foo: 50, settings: { theme: 'auto' } })
   const aside = store.openReport.quarantined
   assert.match(path.basename(aside), /^config\.json\.invalid-\d+/)
   assert.equal(fs.readFileSync(aside, 'utf8'), content)

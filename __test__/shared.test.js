@@ -71,7 +71,7 @@ test('differing defaults apply as electron-store applies them: missing keys are 
   const first = closeLater(t, new Store({ cwd, defaults: { a: 1 } }))
   first.set('shared', true)
   const second = closeLater(t, new Store({ cwd, defaults: { a: 2, b: 2 } }))
-  assert.deepEqual(first.store, { a: 1, shared: true, b: 2 }, 'b filled in, a kept')
+  assert.deepEqual({ ...first.store }, { a: 1, shared: true, b: 2 }, 'b filled in, a kept')
   second.set('a', 9)
   second.reset('a')
   assert.equal(first.get('a'), 2, "reset to the second instance's default")

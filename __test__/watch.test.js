@@ -33,7 +33,7 @@ test('watch - an edit by another program is picked up within a second, with even
   await until(() => seen.length > 0, 1000)
   assert.ok(Date.now() - started < 1000)
   assert.deepEqual(seen, [['dark', 'light']])
-  assert.deepEqual(store.store, { theme: 'dark', added: 1 })
+  assert.deepEqual({ ...store.store }, { theme: 'dark', added: 1 })
 })
 
 test("watch - the store's own writes raise no event", async (t) => {

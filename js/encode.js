@@ -3,6 +3,11 @@
 // some values (drop functions, turn NaN into null, Map into {}); those are refused here
 // with INVALID_VALUE instead, and nothing is written. A Date becomes its ISO string, as
 // in electron-store.
+//
+// Messages are worded as conf (electron-store's engine) words them, so an app that
+// switched reads what it knows: "Setting a value of type `function` for key `a` at `b`
+// is not allowed as it's not supported by JSON", the path below the key written
+// `b.0` for an array item.
 const { inputError } = require('./errors')
 
 // Built-ins JSON.stringify turns into `{}` or worse.
@@ -15,49 +20,89 @@ function lossyKind(value) {
   return undefined
 }
 
+/** conf's sentence for a value the store will not hold (`detail` is ours: conf takes these). */
+function notSupported(key, at, type, detail) {
+  const where = at ? ` at \`${at}\`` : ''
+  return `Setting a value of type \`${type}\`${detail ? ` (${detail})` : ''} for key \`${key}\`${where} is not allowed as it's not supported by JSON`
+}
+
 /**
- * JSON text for `value`, written to `key` (used in messages only).
+ * The path (conf's form, `a.0.b`) at which `value` reaches back into itself, or '' when
+ * the value itself does. Only called once JSON.stringify has found a cycle.
+ */
+function cyclePath(value) {
+  const onPath = new Set()
+  const walk = (node, path) => {
+    if (node === null || typeof node !== 'object' || typeof node.toJSON === 'function') return undefined
+    if (onPath.has(node)) return path
+    onPath.add(node)
+    for (const [name, child] of Object.entries(node)) {
+      const found = walk(child, path === undefined ? name : `${path}.${name}`)
+      if (found !== undefined) return found
+    }
+    onPath.delete(node)
+    return undefined
+  }
+  for (const [name, child] of Object.entries(value ?? {})) {
+    onPath.add(value)
+    const found = walk(child, name)
+    if (found !== undefined) return found
+  }
+  return ''
+}
+
+/**
+ * JSON text for `value`, written to `key`. With `entries` (`set(object)`, `defaults`)
+ * every top-level property is a key of its own: a top-level `undefined`, function or
+ * symbol is refused as conf refuses it; elsewhere an `undefined` property is left out,
+ * as JSON and electron-store leave it.
  * @throws {TypeError} code INVALID_VALUE, naming the key and what was wrong.
  */
-function encode(key, value) {
-  if (value === undefined) throw inputError('INVALID_VALUE', 'Use `delete()` to clear values', key)
-  const refuse = (where, what) => {
-    const at = where ? `${key}${where}` : key
-    return inputError('INVALID_VALUE', `Invalid value for \`${at}\`: ${what} cannot be stored as JSON without changing it`, at)
-  }
-  // Path of the value being visited, for messages; kept cheap by building it lazily.
+function encode(key, value, { entries = false } = {}) {
+  if (value === undefined && !entries) throw inputError('INVALID_VALUE', 'Use `delete()` to clear values', key)
+  // Where each object sits: the key written and the path below it (`null` for the value
+  // of `set(object)`, whose properties are keys), so messages name both cheaply.
   const holders = new Map()
-  const where = (holder, name) => {
-    const parent = holders.get(holder) ?? ''
-    return Array.isArray(holder) ? `${parent}[${name}]` : name === '' ? parent : `${parent}.${name}`
-  }
+  const refuse = ({ key: written, at }, type, detail) => inputError('INVALID_VALUE', notSupported(written, at, type, detail), at ? `${written}.${at}` : written)
   let text
   try {
     text = JSON.stringify(value, function replacer(name, v) {
+      let here
+      let top = false
+      if (!holders.has(this)) {
+        // The value itself (JSON.stringify's first call, on a wrapper).
+        if (entries) {
+          if (v !== null && typeof v === 'object') holders.set(v, null)
+          return v
+        }
+        here = { key, at: '' }
+      } else {
+        const parent = holders.get(this)
+        top = parent === null
+        here = top ? { key: name, at: '' } : { key: parent.key, at: parent.at ? `${parent.at}.${name}` : name }
+      }
       const raw = this[name]
       switch (typeof v) {
         case 'function':
-          throw refuse(where(this, name), 'a function')
         case 'symbol':
-          throw refuse(where(this, name), 'a symbol')
         case 'bigint':
-          throw refuse(where(this, name), 'a BigInt')
+          throw refuse(here, typeof v)
         case 'number':
-          if (!Number.isFinite(v)) throw refuse(where(this, name), String(v))
+          if (!Number.isFinite(v)) throw refuse(here, 'number', `\`${v}\``)
           return v
         case 'undefined':
-          // An undefined property is left out, as in JSON and electron-store; in an
-          // array it would become null, which changes the data.
-          if (Array.isArray(this)) throw refuse(where(this, name), 'undefined in an array')
+          // A key written with nothing is refused; an undefined property inside a
+          // value is left out, as in JSON; in an array it would become null.
+          if (top || Array.isArray(this)) throw refuse(here, 'undefined')
           return v
         case 'object': {
           if (v === null) {
-            if (raw instanceof Date) throw refuse(where(this, name), 'an invalid Date')
+            if (raw instanceof Date) throw refuse(here, 'Date', 'an invalid date')
             return v
           }
           const kind = lossyKind(raw)
-          if (kind) throw refuse(where(this, name), `a ${kind}`)
-          holders.set(v, where(this, name))
+          if (kind) throw refuse(here, kind)
+          holders.set(v, here)
           return v
         }
         default:
@@ -66,11 +111,16 @@ function encode(key, value) {
     })
   } catch (error) {
     if (error.code === 'INVALID_VALUE') throw error
-    // Cycles and stack overflow from absurd nesting land here.
-    const what = /circular/i.test(error.message) ? 'a cyclic structure' : `a value JSON.stringify rejects (${error.message})`
-    throw refuse('', what)
+    if (/circular/i.test(error.message)) {
+      const found = cyclePath(value)
+      const [written, ...rest] = entries ? found.split('.') : [key, ...(found ? found.split('.') : [])]
+      const at = rest.join('.')
+      throw inputError('INVALID_VALUE', `Setting a value for key \`${written}\`${at ? ` at \`${at}\`` : ''} is not allowed as a value that holds itself is not supported by JSON, which refuses one as a circular structure`, at ? `${written}.${at}` : written)
+    }
+    // A stack overflow from absurd nesting.
+    throw inputError('INVALID_VALUE', `Setting a value for key \`${key}\` is not allowed as it is nested too deeply to be stored as JSON`, key)
   }
-  if (text === undefined) throw refuse('', `a ${typeof value}`)
+  if (text === undefined) throw inputError('INVALID_VALUE', notSupported(key, '', typeof value), key)
   return text
 }
 

@@ -2,9 +2,20 @@
 // Every error tad-store throws is an Error with a stable `code`, a `kind`
 // (`transient`, `persistent` or `critical`) and, where there is one, the `key` or `file`.
 
+/**
+ * A file that does not read as a store is a `SyntaxError`, as conf throws it (apps catch
+ * it with `instanceof SyntaxError`), still with `code: 'CORRUPT_FILE'`.
+ */
+function retype(error) {
+  if (error?.code !== 'CORRUPT_FILE' || error instanceof SyntaxError) return error
+  const syntax = new SyntaxError(error.message)
+  for (const name of ['code', 'kind', 'key', 'file']) if (error[name] !== undefined) syntax[name] = error[name]
+  return syntax
+}
+
 /** Turns the engine's `{code, kind, message, key, file}` into a thrown-ready Error. */
 function toError(info) {
-  const error = new Error(info.message)
+  const error = new (info.code === 'CORRUPT_FILE' ? SyntaxError : Error)(info.message)
   error.code = info.code
   error.kind = info.kind
   if (info.key != null) error.key = info.key
@@ -21,4 +32,4 @@ function inputError(code, message, key) {
   return error
 }
 
-module.exports = { toError, inputError }
+module.exports = { toError, inputError, retype }

@@ -3,7 +3,7 @@
 // the engine (Rust) owns the document, durability and change tracking.
 const native = require('./native')
 const { encode } = require('./encode')
-const { toError, inputError } = require('./errors')
+const { toError, inputError, retype } = require('./errors')
 const { resolveStorePath, fileMode, electronModule } = require('./paths')
 const { rootSchemaOf } = require('./schema')
 const migrate = require('./migrate')
@@ -144,7 +144,7 @@ function openNative(options, shared, serialize, deserialize) {
       deserialize && ((text) => encode('', deserialize(text))),
     )
   } catch (error) {
-    throw error.code ? error : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })
+    throw error.code ? retype(error) : Object.assign(error, { code: 'INVALID_OPTION', kind: 'persistent' })
   }
 }
 
@@ -226,7 +226,7 @@ class Store {
     this.#readOnly = Boolean(this.#options.readOnly)
     // A reader never writes, so it runs no migrations: it shows the store as it is.
     const migrating = !this.#readOnly && migrate.checkMigrationOptions(this.#options)
-    const defaultsText = defaults === undefined ? undefined : encode('defaults', defaults)
+    const defaultsText = defaults === undefined ? undefined : encode('defaults', defaults, { entries: true })
     const nativeOptions = {
       path: this.path,
       fileMode: fileMode(this.#options.configFileMode),
@@ -399,7 +399,7 @@ class Store {
   set(key, value) {
     if (this.#readOnly) this.#writable()
     if (typeof key === 'object' && key !== null) {
-      this.#native.setMany(this.#refuse(() => encode('', key)))
+      this.#native.setMany(this.#refuse(() => encode('', key, { entries: true })))
     } else {
       if (typeof key !== 'string') {
         this.#refuse(() => {
@@ -471,9 +471,12 @@ class Store {
     return this.#native.size
   }
 
-  /** All items as one object (a fresh copy). */
+  /**
+   * All items as one object (a fresh copy). Its top level has no prototype, as conf's
+   * (a key named `toString` is an item, not a method); values below are plain objects.
+   */
   get store() {
-    return JSON.parse(this.#native.storeJson())
+    return Object.setPrototypeOf(JSON.parse(this.#native.storeJson()), null)
   }
 
   set store(value) {
@@ -498,13 +501,15 @@ class Store {
   onDidChange(key, callback) {
     this.#assertKey(key)
     assertCallback(callback)
-    return this.#subscribe(this.#native.watch(key), callback)
+    return this.#subscribe(this.#native.watch(key), (newValue, oldValue) => callback.call(this, newValue, oldValue))
   }
 
   /** Watch the whole store. Returns an unsubscribe function. */
   onDidAnyChange(callback) {
     assertCallback(callback)
-    return this.#subscribe(this.#native.watch(undefined), callback)
+    // conf gives the whole store as `.store` does: a top level without a prototype.
+    const wholeStore = (newValue, oldValue) => callback.call(this, newValue && Object.setPrototypeOf(newValue, null), oldValue && Object.setPrototypeOf(oldValue, null))
+    return this.#subscribe(this.#native.watch(undefined), wholeStore)
   }
 
   /**
@@ -525,6 +530,29 @@ class Store {
     )
     return this.#events
   }
+
+  /**
+   * electron-store's: opens the store file in the user's editor (Electron's
+   * `shell.openPath`), once the file holds every change made so far. Resolves when the
+   * editor was launched; rejects with the reason it could not be.
+   */
+  async openInEditor() {
+    const shell = electronModule(this.#options.electron)?.shell
+    if (typeof shell?.openPath !== 'function') {
+      throw inputError('INVALID_OPTION', 'openInEditor() needs Electron\'s `shell` (outside Electron, pass the `electron` option)')
+    }
+    const { error } = await this.#native.writeFile()
+    if (error) throw toError(error)
+    const failure = await shell.openPath(this.path)
+    if (failure) throw Object.assign(new Error(failure), { code: 'IO', kind: 'persistent', file: this.path })
+  }
+
+  /**
+   * electron-store's, for apps that call it in the main process: its renderer side reads
+   * the store through IPC of its own. Renderers reach tad-store through
+   * `registerStoreIpc` and `window.storeAPI`, so there is nothing more to set up.
+   */
+  static initRenderer() {}
 
   /** Failures that happen in the background (a commit that could not reach the disk). */
   onError(callback) {
@@ -707,7 +735,7 @@ class Store {
       const callback = this.#listeners.get(change.watchId)
       if (!callback) continue
       try {
-        callback.call(this, parse(change.newValue), parse(change.oldValue))
+        callback(parse(change.newValue), parse(change.oldValue))
       } catch (error) {
         // One failing listener must not starve the others; its error still surfaces.
         rethrowAsync(error)

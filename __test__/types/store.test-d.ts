@@ -111,3 +111,10 @@ new Store<Schema>({ secretKey: 42 })
 // The named export is the same function as the static.
 const namedProvider: typeof Store.safeStorageKeyProvider = safeStorageKeyProvider
 void namedProvider
+
+// electron-store's surface: initRenderer, openInEditor, events.
+Store.initRenderer()
+const opened: Promise<void> = new Store().openInEditor()
+const events: EventTarget = new Store().events
+void opened
+void events

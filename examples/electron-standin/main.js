@@ -269,7 +269,21 @@ function createElectron({ userData } = {}) {
     }
   }
 
-  return { ipcMain, app, BrowserWindow, safeStorage: standInSafeStorage(userData), webContents: { getAllWebContents: () => [...all.values()], fromId: (id) => all.get(id) }, openWindow }
+  /**
+   * Electron's shell, as far as `openInEditor` uses it: `openPath` resolves to an error
+   * message, empty on success (https://www.electronjs.org/docs/latest/api/shell); here
+   * it records the path instead of launching an editor.
+   */
+  const shell = {
+    opened: [],
+    async openPath(file) {
+      if (!require('node:fs').existsSync(file)) return `Failed to open path: ${file} does not exist`
+      shell.opened.push(file)
+      return ''
+    },
+  }
+
+  return { ipcMain, app, BrowserWindow, shell, safeStorage: standInSafeStorage(userData), webContents: { getAllWebContents: () => [...all.values()], fromId: (id) => all.get(id) }, openWindow }
 }
 
 /**

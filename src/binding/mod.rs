@@ -565,6 +565,16 @@ impl NativeStore {
         Ok(promise)
     }
 
+    /// Resolves (to null, or to the error) once the file itself holds every change so far.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn write_file<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = outcome_promise(env)?;
+        self.engine.write_file(Box::new(move |result| {
+            settle(deferred, result.map(|()| None))
+        }));
+        Ok(promise)
+    }
+
     /// What the store has been doing, as JSON text (see `engine::stats::Report`).
     #[napi]
     pub fn stats(&self, env: Env) -> Result<String> {

@@ -207,6 +207,8 @@ struct State {
     waiters: Vec<(u64, Completion)>,
     /// Completions of `close` calls, answered once the committer stops.
     close_waiters: Vec<Completion>,
+    /// Completions of [`Engine::write_file`], answered once the file holds every change.
+    file_waiters: Vec<Completion>,
     watchers: Vec<Watcher>,
     /// Key feeds by id (see [`feed`]): what changed, for followers of the whole store.
     feeds: Vec<(u64, feed::KeyFeed)>,
@@ -505,6 +507,7 @@ impl Engine {
                 durable_seq: 0,
                 waiters: Vec::new(),
                 close_waiters: Vec::new(),
+                file_waiters: Vec::new(),
                 watchers: Vec::new(),
                 feeds: Vec::new(),
                 undelivered: Vec::new(),
@@ -1472,6 +1475,28 @@ impl Engine {
         self.shared.wake.notify_one();
     }
 
+    /// Calls `done` once the store file itself holds every change made before this call
+    /// (a snapshot is written even when the journal would have held them), so another
+    /// program can read it, or open it in an editor. `done` may run on the committer
+    /// thread. A reader has nothing to write: it is answered at once.
+    pub fn write_file(&self, done: Completion) {
+        let mut st = self.shared.lock();
+        if self.shared.read_only || st.closed || st.closing {
+            let result = match (&st.failure, st.closing || st.closed) {
+                (Some(err), _) => Err(err.clone()),
+                (None, true) => Err(StoreError::Closed {
+                    file: self.shared.path.clone(),
+                }),
+                (None, false) => Ok(()),
+            };
+            drop(st);
+            return done(result);
+        }
+        st.file_waiters.push(done);
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
     /// Blocks until everything so far is durable. For tests and tools, not the JS thread.
     pub fn flush_blocking(&self) -> Result<()> {
         let (tx, rx) = std::sync::mpsc::channel();
@@ -2000,6 +2025,8 @@ enum Work {
         snapshot: Option<Node>,
         closing: bool,
         requests: Vec<HistoryRequest>,
+        /// Answered once this commit's snapshot is in place (see [`Engine::write_file`]).
+        file_waiters: Vec<Completion>,
     },
 }
 
@@ -2012,6 +2039,7 @@ impl Committer {
                 snapshot,
                 closing,
                 requests,
+                file_waiters,
             } = self.next_work()
             else {
                 self.shared
@@ -2033,6 +2061,9 @@ impl Committer {
                     None => self.answer(&request.query),
                 };
                 (request.done)(answer);
+            }
+            for done in file_waiters {
+                done(failed.clone().map_or(Ok(()), Err));
             }
             if stop {
                 return;
@@ -2065,6 +2096,7 @@ impl Committer {
             let ready = !held
                 && (st.closing
                     || !st.history_requests.is_empty()
+                    || !st.file_waiters.is_empty()
                     || (retry_due
                         && (!st.pending.is_empty() || (undurable && !st.waiters.is_empty())))
                     || (self.backoff.is_some() && retry_due && undurable)
@@ -2093,6 +2125,10 @@ impl Committer {
                     || undurable;
                 let checkpoint =
                     checkpoint || (!requests.is_empty() && dirty && !self.shared.read_only);
+                // Asked to bring the file up to date: it is written whatever the journal
+                // holds (a new store has no file yet).
+                let file_waiters = std::mem::take(&mut st.file_waiters);
+                let checkpoint = checkpoint || (!file_waiters.is_empty() && !self.shared.read_only);
                 // A whole-file encrypted store has no journal: its records are plaintext.
                 let checkpoint = checkpoint
                     || (!records.is_empty()
@@ -2106,6 +2142,7 @@ impl Committer {
                     snapshot,
                     closing,
                     requests,
+                    file_waiters,
                 };
             }
             let timeout = if let Some((at, _)) = self.backoff {
@@ -2352,6 +2389,9 @@ impl Committer {
                 done.push((close, result.clone()));
             }
             for (_, waiter) in std::mem::take(&mut st.waiters) {
+                done.push((waiter, result.clone()));
+            }
+            for waiter in std::mem::take(&mut st.file_waiters) {
                 done.push((waiter, result.clone()));
             }
             for request in std::mem::take(&mut st.history_requests) {

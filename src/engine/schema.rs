@@ -195,11 +195,31 @@ pub struct Violation {
 }
 
 impl fmt::Display for Violation {
+    /// conf's form: the key as ajv's path (`/`-separated, no leading `/`), and for a rule
+    /// about keys the key it refuses beside its level (`o/y`), then ajv's message.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "the store {}", self.message)
-        } else {
-            write!(f, "`{}` {}", self.key, self.message)
+        let level = self
+            .instance_path
+            .strip_prefix('/')
+            .unwrap_or(&self.instance_path)
+            .split('/')
+            .map(|part| part.replace("~1", "/").replace("~0", "~"))
+            .collect::<Vec<_>>()
+            .join("/");
+        match self.keyword.as_str() {
+            "additionalProperties" | "unevaluatedProperties" => {
+                let name = KeyPath::parse(&self.key)
+                    .ok()
+                    .and_then(|p| p.segment_names().pop())
+                    .unwrap_or_default();
+                let key = if level.is_empty() {
+                    name
+                } else {
+                    format!("{level}/{name}")
+                };
+                write!(f, "`{key}` {}", self.message)
+            }
+            _ => write!(f, "`{level}` {}", self.message),
         }
     }
 }
@@ -470,12 +490,23 @@ impl Schema {
         }
         validator
             .iter_errors(instance)
-            .map(|error| {
+            .flat_map(|error| {
                 let relative = error.instance_path().as_str().to_string();
                 let keyword = error.kind().keyword().to_string();
-                // Masked: the message never quotes the value, which may be a secret.
-                let message = error.masked().to_string();
-                violation(at, instance, &relative, keyword, message)
+                ajv_messages(&error)
+                    .into_iter()
+                    .map(|(property, message)| {
+                        let mut found =
+                            violation(at, instance, &relative, keyword.clone(), message);
+                        // ajv names the key a rule about keys refuses beside the level.
+                        if let Some(name) = property {
+                            found.key = KeyPath::parse(&found.key)
+                                .map(|p| p.child(Segment::Key(name)).to_string())
+                                .unwrap_or(found.key);
+                        }
+                        found
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect()
     }
@@ -670,10 +701,16 @@ impl Schema {
             Node::Object(map) => {
                 let len = map.len() as u64;
                 if let Some(max) = number("maxProperties").filter(|&m| len > m) {
-                    fail("maxProperties", format!("has more than {max} properties"));
+                    fail(
+                        "maxProperties",
+                        format!("must NOT have more than {max} properties"),
+                    );
                 }
                 if let Some(min) = number("minProperties").filter(|&m| len < m) {
-                    fail("minProperties", format!("has fewer than {min} properties"));
+                    fail(
+                        "minProperties",
+                        format!("must NOT have fewer than {min} properties"),
+                    );
                 }
                 if let Segment::Key(name) = child {
                     let required = schema.get("required").and_then(Value::as_array);
@@ -689,10 +726,7 @@ impl Schema {
                         {
                             found.push(Violation {
                                 keyword: "propertyNames".into(),
-                                message: format!(
-                                    "property name '{name}' is invalid: {}",
-                                    v.message
-                                ),
+                                message: format!("property name '{name}' is invalid"),
                                 ..v
                             });
                         }
@@ -702,16 +736,86 @@ impl Schema {
             Node::Array(items) => {
                 let len = items.len() as u64;
                 if let Some(max) = number("maxItems").filter(|&m| len > m) {
-                    fail("maxItems", format!("has more than {max} items"));
+                    fail("maxItems", format!("must NOT have more than {max} items"));
                 }
                 if let Some(min) = number("minItems").filter(|&m| len < m) {
-                    fail("minItems", format!("has fewer than {min} items"));
+                    fail("minItems", format!("must NOT have fewer than {min} items"));
                 }
             }
             // The container itself was replaced: validate it whole.
             _ => found.extend(self.validate_at(at, pointer, instance)),
         }
         found
+    }
+}
+
+/// What ajv (and so conf and electron-store) says of a failed keyword, so an app that
+/// switched from electron-store reads the words it knows: one message per error, or one
+/// per key a rule about keys refuses (named beside it). Never quotes the value, which
+/// may be a secret.
+fn ajv_messages(error: &jsonschema::ValidationError<'_>) -> Vec<(Option<String>, String)> {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
+    let one = |message: String| vec![(None, message)];
+    match error.kind() {
+        Kind::Type { kind } => one(format!(
+            "must be {}",
+            match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            }
+        )),
+        Kind::Enum { .. } => one("must be equal to one of the allowed values".into()),
+        Kind::Constant { .. } => one("must be equal to constant".into()),
+        Kind::Maximum { limit } => one(format!("must be <= {limit}")),
+        Kind::Minimum { limit } => one(format!("must be >= {limit}")),
+        Kind::ExclusiveMaximum { limit } => one(format!("must be < {limit}")),
+        Kind::ExclusiveMinimum { limit } => one(format!("must be > {limit}")),
+        Kind::MultipleOf { multiple_of } => one(format!("must be multiple of {multiple_of}")),
+        Kind::MaxLength { limit } => one(format!("must NOT have more than {limit} characters")),
+        Kind::MinLength { limit } => one(format!("must NOT have fewer than {limit} characters")),
+        Kind::MaxItems { limit } => one(format!("must NOT have more than {limit} items")),
+        Kind::AdditionalItems { limit } => one(format!("must NOT have more than {limit} items")),
+        Kind::MinItems { limit } => one(format!("must NOT have fewer than {limit} items")),
+        Kind::MaxProperties { limit } => one(format!("must NOT have more than {limit} properties")),
+        Kind::MinProperties { limit } => {
+            one(format!("must NOT have fewer than {limit} properties"))
+        }
+        Kind::UniqueItems => one("must NOT have duplicate items".into()),
+        Kind::Pattern { pattern } => one(format!("must match pattern \"{pattern}\"")),
+        Kind::Format { format } => one(format!("must match format \"{format}\"")),
+        Kind::Required { property } => one(format!(
+            "must have required property '{}'",
+            property.as_str().unwrap_or_default()
+        )),
+        Kind::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| {
+                let message = "must NOT have additional properties".to_string();
+                (Some(name.clone()), message)
+            })
+            .collect(),
+        Kind::UnevaluatedProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| {
+                let message = "must NOT have unevaluated properties".to_string();
+                (Some(name.clone()), message)
+            })
+            .collect(),
+        Kind::UnevaluatedItems { .. } => one("must NOT have unevaluated items".into()),
+        Kind::AnyOf { .. } => one("must match a schema in anyOf".into()),
+        Kind::OneOfNotValid { .. } | Kind::OneOfMultipleValid { .. } => {
+            one("must match exactly one schema in oneOf".into())
+        }
+        Kind::Not { .. } => one("must NOT be valid".into()),
+        Kind::FalseSchema => one("boolean schema is false".into()),
+        Kind::Contains => one("must contain at least 1 valid item(s)".into()),
+        Kind::PropertyNames { .. } => one("property name must be valid".into()),
+        // The rest (content, custom keywords, regex limits) as jsonschema words them.
+        _ => one(error.masked().to_string()),
     }
 }
 

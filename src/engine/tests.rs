@@ -388,6 +388,32 @@ fn a_key_feed_reports_changed_paths_with_values_now_and_never_the_whole_store() 
 }
 
 #[test]
+fn write_file_brings_the_file_up_to_date_without_closing() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    engine.set(&p("a"), j("1")).unwrap();
+    engine.flush_blocking().unwrap();
+    assert_eq!(
+        store_file(&fs),
+        None,
+        "durable in the journal, not yet in the file"
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    engine.write_file(Box::new(move |r| {
+        let _receiver_is_waiting = tx.send(r);
+    }));
+    rx.recv().unwrap().unwrap();
+    let file = Node::from_json(std::str::from_utf8(&store_file(&fs).unwrap()).unwrap()).unwrap();
+    assert_eq!(file.get(&p("a")), Some(&j("1")));
+    engine.set(&p("a"), j("2")).unwrap();
+    assert_eq!(
+        engine.get_json(&p("a")).unwrap().as_deref(),
+        Some("2"),
+        "still open"
+    );
+}
+
+#[test]
 fn several_keys_are_set_all_or_nothing() {
     let fs = SimFs::new();
     let engine = open(&fs);
