@@ -350,3 +350,47 @@ test('a FIFO, a device or a socket as the store file is NOT_A_FILE at once, neve
   assert.ok(fs.lstatSync(path.join(fifoDir, 'config.json')).isFIFO(), 'left as it was')
   assert.deepEqual(fs.readdirSync(fifoDir).filter((n) => n.startsWith('config.json.')), ['config.json.lock'], 'nothing moved aside')
 })
+
+test('at exit a store writes only what is not durable yet, and never recreates a removed directory', async (t) => {
+  // Durable already, then the directory is removed, then exit without close: nothing
+  // comes back.
+  const gone = tempDir(t)
+  const removed = await runNode(`
+    const Store = require('.')
+    const fs = require('fs')
+    const store = new Store({ cwd: ${JSON.stringify(path.join(gone, 'app'))} })
+    store.set('a', 1)
+    store.flush().then(() => fs.rmSync(${JSON.stringify(path.join(gone, 'app'))}, { recursive: true }))
+  `)
+  assert.equal(removed.code, 0, removed.stderr)
+  assert.deepEqual(fs.readdirSync(gone), [], 'the removed directory stays removed')
+
+  // Not yet durable at exit: the journal takes it; the file itself is not rewritten.
+  const cwd = tempDir(t)
+  fs.writeFileSync(path.join(cwd, 'config.json'), '{\n\t"kept": true\n}')
+  const exited = await runNode(`
+    const Store = require('.')
+    const store = new Store({ cwd: ${JSON.stringify(cwd)} })
+    store.set('late', 'written at exit')
+  `)
+  assert.equal(exited.code, 0, exited.stderr)
+  assert.equal(fs.readFileSync(path.join(cwd, 'config.json'), 'utf8'), '{\n\t"kept": true\n}', 'no snapshot written at exit')
+  const reopened = closeLater(t, new Store({ cwd }))
+  assert.equal(reopened.get('late'), 'written at exit', 'durable in the journal')
+})
+
+test('a store whose directory is removed while open writes nothing and says so: DIRECTORY_REMOVED', async (t) => {
+  const parent = tempDir(t)
+  const cwd = path.join(parent, 'app')
+  const store = new Store({ cwd })
+  const errors = []
+  store.onError((error) => errors.push(error.code))
+  store.set('a', 1)
+  await store.flush()
+  fs.rmSync(cwd, { recursive: true })
+  store.set('b', 2)
+  await assert.rejects(store.flush(), (e) => e.code === 'DIRECTORY_REMOVED')
+  await assert.rejects(store.close(), (e) => e.code === 'DIRECTORY_REMOVED')
+  assert.deepEqual([...new Set(errors)], ['DIRECTORY_REMOVED'])
+  assert.equal(fs.existsSync(cwd), false)
+})

@@ -84,6 +84,10 @@ pub enum StoreError {
     ReadOnly { file: PathBuf },
     #[error("The store `{}` is closed", file.display())]
     Closed { file: PathBuf },
+    /// The store's directory was removed while the store was open: nothing is written
+    /// (creating it again would bring back what was deleted on purpose).
+    #[error("The directory `{}` of the store was removed while it was open; nothing was written, and it is not created again", dir.display())]
+    DirectoryRemoved { dir: PathBuf },
     /// A path the store reads is a directory, FIFO, socket or device: refused before it
     /// is opened, since reading one could block forever or never end.
     #[error("`{}` cannot be used as a store file: it is {what}, not a regular file", file.display())]
@@ -115,6 +119,7 @@ impl StoreError {
             StoreError::Closed { .. } => "CLOSED",
             StoreError::FileDecrypt { .. } => "DECRYPT_FAILED",
             StoreError::NotAFile { .. } => "NOT_A_FILE",
+            StoreError::DirectoryRemoved { .. } => "DIRECTORY_REMOVED",
         }
     }
 
@@ -130,6 +135,7 @@ impl StoreError {
             | StoreError::ReadOnly { .. }
             | StoreError::ExternalEditRefused { .. }
             | StoreError::NotAFile { .. }
+            | StoreError::DirectoryRemoved { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
             // Damage or a key mismatch: the value cannot be trusted as it is.
             StoreError::Crypto { .. } | StoreError::FileDecrypt { .. } => ErrorKind::Critical,
@@ -171,6 +177,7 @@ impl StoreError {
             | StoreError::FileDecrypt { file }
             | StoreError::ExternalEditRefused { file, .. }
             | StoreError::NotAFile { file, .. }
+            | StoreError::DirectoryRemoved { dir: file }
             | StoreError::Closed { file } => Some(file),
             StoreError::SchemaViolation { file, .. } => file.as_deref(),
             _ => None,

@@ -42,6 +42,12 @@ pub trait Fs: Send + Sync {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
     /// Names of the entries of `dir`.
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Whether `dir` is (still) a directory. The simulator has no directory removal, so
+    /// its directories always are.
+    fn is_dir(&self, dir: &Path) -> bool {
+        let _every_simulated_directory_exists = dir;
+        true
+    }
 }
 
 /// The real disk.
@@ -194,6 +200,9 @@ impl Fs for RealFs {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir)
+    }
+    fn is_dir(&self, dir: &Path) -> bool {
+        std::fs::metadata(dir).is_ok_and(|m| m.is_dir())
     }
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         let mut names = Vec::new();

@@ -228,6 +228,9 @@ struct State {
     history_requests: Vec<HistoryRequest>,
     /// Set by `close`: no more changes are accepted.
     closing: bool,
+    /// The engine was dropped without `close` (the process is exiting, or its owner was
+    /// collected): the last commit writes only what is not durable yet, no snapshot.
+    releasing: bool,
     /// The committer has stopped.
     closed: bool,
     /// The committer is blocked waiting for work, so a change must wake it.
@@ -518,6 +521,7 @@ impl Engine {
                 abandoned: false,
                 force_checkpoint: false,
                 closing: false,
+                releasing: false,
                 closed: false,
                 committer_idle: false,
                 last_change: Instant::now(),
@@ -1550,11 +1554,15 @@ impl Engine {
 }
 
 impl Drop for Engine {
-    /// Dropping without `close` still commits everything and writes a final snapshot,
-    /// on the committer thread, without waiting for it: a drop can run inside a JS
-    /// garbage collection, and a `serialize` callback needs that very thread.
+    /// Dropping without `close` (at process exit, or when the owner was collected)
+    /// still makes every change durable, on the committer thread, without waiting for
+    /// it: a drop can run inside a JS garbage collection, and a `serialize` callback
+    /// needs that very thread. It writes only what is not durable yet (journal records;
+    /// no snapshot of changes already in the journal), so an exiting process leaves
+    /// behind no writes it did not owe.
     fn drop(&mut self) {
         if self.committer.take().is_some() {
+            self.shared.lock().releasing = true;
             // Failures of that last commit reach the error listener from the committer.
             self.close(Box::new(|_outcome_already_reported| {}));
         }
@@ -2049,7 +2057,15 @@ impl Committer {
                     .take();
                 return;
             };
+            let writes = snapshot.is_some() || !records.is_empty();
             let result = match snapshot {
+                // A store whose directory was removed writes nothing: creating it again
+                // would bring back what was deleted on purpose.
+                _ if writes && !self.shared.read_only && !self.directory_exists() => {
+                    Err(StoreError::DirectoryRemoved {
+                        dir: snapshot::dir_of(&self.shared.path),
+                    })
+                }
                 Some(doc) => self.checkpoint(&doc, closing),
                 None => self.append(&records),
             };
@@ -2112,12 +2128,18 @@ impl Committer {
                 // store opened and closed without changes leaves its file untouched.
                 let closing_dirty =
                     closing && (self.journal_len > 0 || !records.is_empty() || undurable);
-                let checkpoint = !self.shared.read_only && closing_dirty
-                    || too_big
-                    || broken
-                    || self.backoff.is_some()
-                    || idle_due
-                    || self.needs_checkpoint;
+                // Released (dropped without `close`): only what is not durable is written,
+                // to the journal; a snapshot only where the journal cannot take it.
+                let checkpoint = if closing && st.releasing {
+                    broken || (self.backoff.is_some() && undurable)
+                } else {
+                    !self.shared.read_only && closing_dirty
+                        || too_big
+                        || broken
+                        || self.backoff.is_some()
+                        || idle_due
+                        || self.needs_checkpoint
+                };
                 // A history request reads the snapshot: what is not in it yet goes first.
                 let requests = std::mem::take(&mut st.history_requests);
                 let dirty = self.journal_len > journal::HEADER_LEN as u64
@@ -2161,6 +2183,10 @@ impl Committer {
                 .unwrap_or_else(|e| e.into_inner().0);
             st.committer_idle = false;
         }
+    }
+
+    fn directory_exists(&self) -> bool {
+        self.shared.fs.is_dir(&snapshot::dir_of(&self.shared.path))
     }
 
     /// Appends records to the journal and fsyncs: the group commit.
@@ -2337,6 +2363,7 @@ impl Committer {
     /// committer should stop.
     fn finish(&mut self, upto: u64, result: Result<()>, closing: bool) -> bool {
         let mut st = self.shared.lock();
+        let mut repeated = false;
         let mut done: Vec<(Completion, Result<()>)> = Vec::new();
         let stop = match &result {
             Ok(()) => {
@@ -2352,6 +2379,11 @@ impl Committer {
                 closing && st.durable_seq >= st.seq
             }
             Err(err) => {
+                // A failure the retries keep meeting is reported once, not every retry.
+                repeated = st
+                    .failure
+                    .as_ref()
+                    .is_some_and(|f| f.code() == err.code() && f.to_string() == err.to_string());
                 st.failure = Some(err.clone());
                 let delay = self
                     .backoff
@@ -2402,7 +2434,7 @@ impl Committer {
             }
         }
         drop(st);
-        if let Err(err) = &result {
+        if let (Err(err), false) = (&result, repeated) {
             self.shared.report(err);
         }
         for (completion, outcome) in done {

@@ -224,6 +224,9 @@ impl Fs for TimedFs {
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         self.inner.list(dir)
     }
+    fn is_dir(&self, dir: &Path) -> bool {
+        self.inner.is_dir(dir)
+    }
 }
 
 #[cfg(test)]
