@@ -101,3 +101,44 @@ test('watch - a reader follows what the writer commits', async (t) => {
   await until(() => seen.includes(2), 2000)
   assert.equal(reader.get('v'), 2)
 })
+
+/** Every file `<name>.corrupt-*` / `.invalid-*` beside the store, with its text. */
+function keptAside(store) {
+  const dir = path.dirname(store.path)
+  const base = path.basename(store.path)
+  return fs.readdirSync(dir).filter((n) => n.startsWith(`${base}.corrupt-`) || n.startsWith(`${base}.invalid-`)).map((n) => fs.readFileSync(path.join(dir, n), 'utf8'))
+}
+
+for (const watch of [false, true]) {
+  test(`external edits interleaved with writes and checkpoints: each applied, or kept aside and reported, none lost (watch: ${watch})`, async (t) => {
+    const rounds = watch ? 200 : 1000
+    const store = closeLater(t, new Store({ cwd: tempDir(t), watch, checkpointIdleMs: 1, history: false }))
+    let refusals = 0
+    store.onError((error) => {
+      if (error.code === 'EXTERNAL_EDIT_REFUSED') refusals++
+    })
+    const applied = new Set()
+    store.onDidChange('external', (value) => applied.add(value))
+    store.set('own', -1)
+    await until(() => fs.existsSync(store.path))
+    let broken = 0
+    for (let i = 0; i < rounds; i++) {
+      const valid = i % 3 !== 0
+      const text = valid ? JSON.stringify({ external: i }) : `{ broken ${i}`
+      externalWrite(store.path, text)
+      // The store writes right after, so its next checkpoint races the edit.
+      store.set('own', i)
+      if (!valid) broken++
+      await until(() => (valid ? applied.has(i) : keptAside(store).includes(text)), 5000).catch(() => {
+        throw new Error(`round ${i}: the ${valid ? 'valid' : 'broken'} edit was neither applied nor kept aside`)
+      })
+    }
+    await until(() => refusals >= broken)
+    assert.equal(keptAside(store).length, broken, 'each broken edit kept aside, once')
+    assert.equal(applied.size, rounds - broken, 'each valid edit applied')
+    // The store's own writes go on working, and reach the file.
+    store.set('own', 'last')
+    await store.flush()
+    await until(() => JSON.parse(fs.readFileSync(store.path, 'utf8')).own === 'last')
+  })
+}

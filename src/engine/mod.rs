@@ -306,6 +306,9 @@ struct Shared {
     /// The bytes (by id) the store file holds as far as this store knows: loaded, or last
     /// written by the committer. A file that differs was changed by someone else.
     known_file: Mutex<SnapshotId>,
+    /// Held while an edit another program made is handled (the watch and a checkpoint
+    /// may both find one): one handles it, the other then sees it known.
+    external_edits: Mutex<()>,
     /// Wakes event delivery from a thread other than the JS thread (the file watch).
     notifier: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
     on_error: Mutex<Option<ErrorListener>>,
@@ -543,6 +546,7 @@ impl Engine {
             read_only,
             lock: Mutex::new(lock),
             known_file: Mutex::new(snapshot_id),
+            external_edits: Mutex::new(()),
             notifier: Mutex::new(None),
             on_error: Mutex::new(None),
             stats,
@@ -561,6 +565,8 @@ impl Engine {
             needs_checkpoint: report.quarantined.is_some(),
             backoff: None,
             last_history_millis,
+            schema: options.schema.clone(),
+            defaults: defaults.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("tad-store-commit".into())
@@ -1813,6 +1819,10 @@ fn newest_backup_where(
 /// deletion: the file is written again from memory. A reader never writes; it only
 /// follows valid edits and reports the rest.
 fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults) {
+    let _one_at_a_time = shared
+        .external_edits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let fs = &*shared.fs;
     let path = &shared.path;
     let refuse = |reason: String| StoreError::ExternalEditRefused {
@@ -2019,7 +2029,15 @@ struct Committer {
     backoff: Option<(Instant, Duration)>,
     /// The newest history entry's time: the next one is strictly later.
     last_history_millis: u64,
+    /// For edits another program made that a checkpoint finds (see
+    /// [`Committer::checkpoint_over_edits`]): they are validated as the watch does.
+    schema: Option<Arc<Schema>>,
+    defaults: Arc<Defaults>,
 }
+
+/// How many times in a row a checkpoint gives way to another program's edit before it
+/// reports that the file keeps changing under it (and retries later).
+const EDITS_IN_A_ROW: usize = 16;
 
 const FIRST_RETRY: Duration = Duration::from_millis(50);
 const MAX_RETRY: Duration = Duration::from_secs(5);
@@ -2058,6 +2076,7 @@ impl Committer {
                 return;
             };
             let writes = snapshot.is_some() || !records.is_empty();
+            let mut upto = upto;
             let result = match snapshot {
                 // A store whose directory was removed writes nothing: creating it again
                 // would bring back what was deleted on purpose.
@@ -2066,7 +2085,7 @@ impl Committer {
                         dir: snapshot::dir_of(&self.shared.path),
                     })
                 }
-                Some(doc) => self.checkpoint(&doc, closing),
+                Some(doc) => self.checkpoint_over_edits(doc, closing, &mut upto),
                 None => self.append(&records),
             };
             let failed = result.clone().err();
@@ -2185,6 +2204,38 @@ impl Committer {
         }
     }
 
+    /// Checkpoints `doc`. When another program changed the file since the store last
+    /// read or wrote it, the checkpoint does not rename over it: that edit goes through
+    /// the external-edit path first (applied as a change, or moved aside and reported),
+    /// and the state after it is checkpointed instead (`upto` moves to it).
+    fn checkpoint_over_edits(
+        &mut self,
+        mut doc: Node,
+        closing: bool,
+        upto: &mut u64,
+    ) -> Result<()> {
+        for _ in 0..EDITS_IN_A_ROW {
+            if self.checkpoint(&doc, closing)? {
+                return Ok(());
+            }
+            on_file_changed(&self.shared, self.schema.as_deref(), &self.defaults);
+            let mut st = self.shared.lock();
+            if st.hold.is_some() && !st.closing {
+                break; // a transaction opened meanwhile: its changes must not land yet
+            }
+            // The document now holds the edit (or refused it) and every change since;
+            // the snapshot of it makes all of them durable, so nothing stays pending.
+            doc = st.doc.clone();
+            *upto = st.seq;
+            st.pending.clear();
+            st.force_checkpoint = false;
+        }
+        Err(StoreError::ExternalEditRefused {
+            file: self.shared.path.clone(),
+            reason: "the file keeps changing under the store; it will try again".into(),
+        })
+    }
+
     fn directory_exists(&self) -> bool {
         self.shared.fs.is_dir(&snapshot::dir_of(&self.shared.path))
     }
@@ -2241,7 +2292,9 @@ impl Committer {
 
     /// Writes `doc` as the new snapshot, then starts an empty journal for it (or, when
     /// closing, removes the journal).
-    fn checkpoint(&mut self, doc: &Node, closing: bool) -> Result<()> {
+    /// Writes `doc` as the snapshot (see [`Committer::checkpoint_over_edits`]). `Ok(false)`
+    /// when another program changed the file: nothing was replaced.
+    fn checkpoint(&mut self, doc: &Node, closing: bool) -> Result<bool> {
         let fs = self.shared.fs.clone();
         // Before the rename below, the old journal must not be appended to again.
         self.journal = None;
@@ -2270,16 +2323,24 @@ impl Committer {
         // Known before the rename, so the watch never takes this write for someone else's.
         let written = journal::SnapshotId::of(&bytes);
         let previous = std::mem::replace(&mut *self.shared.known_file(), written);
-        if let Err(err) =
-            snapshot::write_atomic(&*fs, &self.shared.path, &bytes, self.shared.file_mode)
-        {
+        // Compare before rename: only the file this store last read or wrote is
+        // replaced. One that is gone has nothing to lose and is written again.
+        let path = &self.shared.path;
+        let still_ours = || match fs.read(path) {
+            Ok(now) => Ok(journal::SnapshotId::of(&now) == previous),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(StoreError::io("read", path, &e)),
+        };
+        let replaced =
+            snapshot::write_atomic_unless(&*fs, path, &bytes, self.shared.file_mode, &still_ours);
+        if !matches!(replaced, Ok(true)) {
             *self.shared.known_file() = previous;
             if let Some(entry) = entry {
                 if let Err(e) = fs.remove(&entry) {
                     self.shared.report(&StoreError::io("remove", &entry, &e));
                 }
             }
-            return Err(err);
+            return replaced;
         }
         self.base = journal::SnapshotId::of(&bytes);
         self.shared.stats.checkpointed(bytes.len() as u64);
@@ -2295,13 +2356,13 @@ impl Committer {
             self.journal_len = 0;
             self.shared.stats.set_journal_bytes(0);
             return match fs.remove(path) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
                 Err(e) => Err(StoreError::io("remove", path, &e)),
             };
         }
         if self.journal_len == 0 {
-            return Ok(());
+            return Ok(true);
         }
         let mut file = fs
             .create(path, self.shared.file_mode)
@@ -2312,7 +2373,7 @@ impl Committer {
         self.journal = Some(file);
         self.journal_len = journal::HEADER_LEN as u64;
         self.shared.stats.set_journal_bytes(self.journal_len);
-        Ok(())
+        Ok(true)
     }
 
     /// Writes the history entry that turns `new` back into the snapshot on disk, and

@@ -129,6 +129,19 @@ pub fn parse(path: &Path, bytes: &[u8], deserialize: Option<Deserializer<'_>>) -
 /// directory. Durable when it returns `Ok`. On any error the old file is untouched and
 /// the temporary file is removed.
 pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    write_atomic_unless(fs, path, bytes, mode, &|| Ok(true)).map(|_| ())
+}
+
+/// [`write_atomic`], asking `still_ours` right before the rename whether the file at
+/// `path` may be replaced: when it answers `false` (another program changed the file),
+/// nothing is renamed, the temporary file is removed and `Ok(false)` returned.
+pub fn write_atomic_unless(
+    fs: &dyn Fs,
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    still_ours: &dyn Fn() -> Result<bool>,
+) -> Result<bool> {
     let temp = temp_path(path);
     let result = (|| {
         let mut file = fs
@@ -139,9 +152,19 @@ pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8], mode: u32) -> Result
         file.sync()
             .map_err(|e| StoreError::io("fsync", &temp, &e))?;
         drop(file);
+        if !still_ours()? {
+            return Ok(false);
+        }
         fs.rename(&temp, path)
-            .map_err(|e| StoreError::io("rename", path, &e))
+            .map_err(|e| StoreError::io("rename", path, &e))?;
+        Ok(true)
     })();
+    if let Ok(false) = result {
+        return match fs.remove(&temp) {
+            Ok(()) => Ok(false),
+            Err(e) => Err(StoreError::io("remove", &temp, &e)),
+        };
+    }
     if let Err(err) = result {
         return Err(match fs.remove(&temp) {
             Ok(()) => err,
@@ -165,7 +188,8 @@ pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8], mode: u32) -> Result
     }
     let dir = dir_of(path);
     fs.sync_dir(&dir)
-        .map_err(|e| StoreError::io("fsync directory", &dir, &e))
+        .map_err(|e| StoreError::io("fsync directory", &dir, &e))?;
+    Ok(true)
 }
 
 /// Writes `doc` as the snapshot: electron-store's tab-indented JSON, or what

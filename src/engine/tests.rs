@@ -413,6 +413,66 @@ fn write_file_brings_the_file_up_to_date_without_closing() {
     );
 }
 
+/// Writes `bytes` as the store file, as another program would (not through the engine).
+fn edit_externally(fs: &SimFs, bytes: &[u8]) {
+    let mut file = fs.create(&PathBuf::from(STORE), 0o600).unwrap();
+    file.write_all(bytes).unwrap();
+    file.sync().unwrap();
+}
+
+fn write_file(engine: &Engine) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    engine.write_file(Box::new(move |r| {
+        let _receiver_is_waiting = tx.send(r);
+    }));
+    rx.recv().unwrap()
+}
+
+#[test]
+fn a_checkpoint_never_renames_over_a_file_another_program_changed() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    engine.set_error_listener(Some(Arc::new(move |e: &StoreError| {
+        sink.lock().unwrap().push(e.code())
+    })));
+    engine.set(&p("a"), j("1")).unwrap();
+    write_file(&engine).unwrap();
+    let feed = engine.follow();
+
+    // A valid edit: applied as a change (with events), then checkpointed.
+    edit_externally(&fs, br#"{"a": 5, "edited": true}"#);
+    engine.set(&p("b"), j("2")).unwrap();
+    write_file(&engine).unwrap();
+    let file = Node::from_json(std::str::from_utf8(&store_file(&fs).unwrap()).unwrap()).unwrap();
+    assert_eq!(file.get(&p("edited")), Some(&j("true")), "the edit is kept");
+    assert_eq!(engine.get_json(&p("a")).unwrap().as_deref(), Some("5"));
+    assert!(
+        engine.take_events().iter().any(|e| e.watch_id == feed),
+        "the edit is a change"
+    );
+
+    // A broken edit: moved aside, never renamed over, and reported.
+    edit_externally(&fs, b"{ broken");
+    engine.set(&p("c"), j("3")).unwrap();
+    write_file(&engine).unwrap();
+    let image = fs.image();
+    let aside: Vec<_> = image
+        .iter()
+        .filter(|(path, _)| path.to_string_lossy().contains("config.json.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "kept aside");
+    assert_eq!(aside[0].1, b"{ broken");
+    let file = Node::from_json(std::str::from_utf8(&store_file(&fs).unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        file.get(&p("c")),
+        Some(&j("3")),
+        "the store's state is written again"
+    );
+    assert!(seen.lock().unwrap().contains(&"EXTERNAL_EDIT_REFUSED"));
+}
+
 #[test]
 fn several_keys_are_set_all_or_nothing() {
     let fs = SimFs::new();
