@@ -167,6 +167,19 @@ for (const impl of IMPLS) {
     assert.equal(Object.getPrototypeOf(store.store.o), Object.prototype)
     assert.equal(store.store.o.toString, 'an item, not a method')
   })
+
+  test(`[${impl}] a number in a dotted key names an array item, as JS reads it`, async (t) => {
+    const store = await make(t, impl, tempDir(t), { defaults: { list: ['a', 'b'] } })
+    assert.equal(store.get('list.0'), 'a')
+    assert.equal(store.has('list.1'), true)
+    const heard = []
+    store.onDidChange('list.1', (value, old) => heard.push([value, old]))
+    store.set('list.1', 'B')
+    store.set('list[1]', 'C')
+    store.set('list.2', 'd')
+    assert.deepEqual(store.get('list'), ['a', 'C', 'd'])
+    assert.deepEqual(heard, [['B', 'b'], ['C', 'B']])
+  })
 }
 
 test("electron-store's own surface: Store.initRenderer() and openInEditor()", async (t) => {

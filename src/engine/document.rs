@@ -59,9 +59,10 @@ impl Node {
         out
     }
 
-    /// The value at `path`, if there is one. An index only reaches into arrays and a
-    /// name only into objects, as in dot-prop; a bracket index on an object reads the
-    /// property of that number's name.
+    /// The value at `path`, if there is one. An index reaches into arrays and a name into
+    /// objects, as in dot-prop; a bracket index on an object reads the property of that
+    /// number's name, and a name that is a number (`list.0`) reads an array's item, as
+    /// JS property access does.
     pub fn get(&self, path: &KeyPath) -> Option<&Node> {
         path.segments()
             .iter()
@@ -73,7 +74,7 @@ impl Node {
         match (self, segment) {
             (Node::Object(map), Segment::Key(name)) => map.get(name),
             (Node::Object(map), Segment::Index(i)) => map.get(&i.to_string()),
-            (Node::Array(items), Segment::Index(i)) => items.get(*i),
+            (Node::Array(items), segment) => items.get(index_of(segment)?),
             _ => None,
         }
     }
@@ -125,24 +126,24 @@ impl Node {
         for segment in parents {
             node = child_for_write(node, segment, true);
         }
-        Ok(match (node, last) {
-            (Node::Array(items), Segment::Index(i)) => {
+        Ok(match (node, index_of(last)) {
+            (Node::Array(items), Some(i)) => {
                 let items = Arc::make_mut(items);
-                if *i == items.len() {
+                if i == items.len() {
                     items.push(value);
                     None
                 } else {
-                    Some(std::mem::replace(&mut items[*i], value))
+                    Some(std::mem::replace(&mut items[i], value))
                 }
             }
-            (node, segment) => {
+            (node, _) => {
                 if !matches!(node, Node::Object(_)) {
                     *node = Node::empty_object();
                 }
                 let Node::Object(map) = node else {
                     unreachable!()
                 };
-                Arc::make_mut(map).insert(segment_name(segment), value)
+                Arc::make_mut(map).insert(segment_name(last), value)
             }
         })
     }
@@ -165,9 +166,9 @@ impl Node {
         for segment in parents {
             node = child_for_write(node, segment, false);
         }
-        match (node, last) {
-            (Node::Array(items), Segment::Index(i)) => Some(Arc::make_mut(items).remove(*i)),
-            (Node::Object(map), segment) => Arc::make_mut(map).shift_remove(&segment_name(segment)),
+        match (node, index_of(last)) {
+            (Node::Array(items), Some(i)) => Some(Arc::make_mut(items).remove(i)),
+            (Node::Object(map), _) => Arc::make_mut(map).shift_remove(&segment_name(last)),
             _ => None,
         }
     }
@@ -190,6 +191,22 @@ impl Node {
     }
 }
 
+/// The array index a segment names: a bracket index, or a name that is a decimal number
+/// written as JS writes one (`0`, `12`; not `01`, `+1`, `1.0`), which dot-prop (and so
+/// electron-store) reads and writes as the item it names.
+fn index_of(segment: &Segment) -> Option<usize> {
+    match segment {
+        Segment::Index(i) => Some(*i),
+        Segment::Key(name) => {
+            let canonical = !name.is_empty()
+                && name.len() <= 15
+                && name.bytes().all(|b| b.is_ascii_digit())
+                && (name == "0" || !name.starts_with('0'));
+            canonical.then(|| name.parse().ok()).flatten()
+        }
+    }
+}
+
 fn segment_name(segment: &Segment) -> String {
     match segment {
         Segment::Key(name) => name.clone(),
@@ -208,18 +225,21 @@ fn check_writable(root: &Node, path: &KeyPath) -> Result<()> {
             })
         };
         node = match (node, segment) {
-            (Some(Node::Array(items)), Segment::Index(i)) => {
-                if *i > items.len() {
+            (Some(Node::Array(items)), segment) => match index_of(segment) {
+                Some(i) if i > items.len() => {
                     return refuse(&format!(
                         "index {i} is past the end of the array at segment {depth} (length {})",
                         items.len()
                     ));
                 }
-                items.get(*i)
-            }
-            (Some(Node::Array(_)), Segment::Key(name)) => {
-                return refuse(&format!("`{name}` is not an index of the array it names"));
-            }
+                Some(i) => items.get(i),
+                None => {
+                    return refuse(&format!(
+                        "`{}` is not an index of the array it names",
+                        segment_name(segment)
+                    ));
+                }
+            },
             (Some(Node::Object(map)), segment) => map.get(&segment_name(segment)),
             // A scalar or nothing: the write creates objects from here on.
             _ => None,
@@ -234,15 +254,15 @@ fn child_for_write<'a>(node: &'a mut Node, segment: &Segment, create: bool) -> &
     if create && !matches!(node, Node::Object(_) | Node::Array(_)) {
         *node = Node::empty_object();
     }
-    match (node, segment) {
-        (Node::Array(items), Segment::Index(i)) => {
+    match (node, index_of(segment)) {
+        (Node::Array(items), Some(i)) => {
             let items = Arc::make_mut(items);
-            if *i == items.len() {
+            if i == items.len() {
                 items.push(Node::empty_object());
             }
-            &mut items[*i]
+            &mut items[i]
         }
-        (Node::Object(map), segment) => {
+        (Node::Object(map), _) => {
             let map = Arc::make_mut(map);
             map.get_or_insert_with(segment_name(segment), Node::empty_object)
         }
@@ -388,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn arrays_take_indices_not_names() {
+    fn arrays_take_indices_and_numbers_not_names() {
         let mut doc = j(r#"{"l":[1,2]}"#);
         doc.set(&p("l[1]"), j("9")).unwrap();
         doc.set(&p("l[2]"), j("10")).unwrap();
@@ -407,7 +427,18 @@ mod tests {
             "a refused write changes nothing"
         );
         assert_eq!(doc.get(&p("l[0]")), Some(&j("1")));
-        assert_eq!(doc.get(&p("l.0")), None, "a name never reads an array item");
+        // A name that is a number names the item, as JS (and dot-prop) reads it.
+        assert_eq!(doc.get(&p("l.0")), Some(&j("1")));
+        doc.set(&p("l.0"), j("7")).unwrap();
+        assert_eq!(doc.delete(&p("l.2")), Some(j("10")));
+        assert_eq!(doc.to_json(), r#"{"l":[7,9]}"#);
+        for not_an_index in ["l.01", "l.+1", "l.1.0x", "l.-1"] {
+            assert_eq!(doc.get(&p(not_an_index)), None, "{not_an_index}");
+        }
+        assert_eq!(
+            doc.set(&p("l.01"), j("0")).unwrap_err().code(),
+            "TYPE_CONFLICT"
+        );
     }
 
     #[test]

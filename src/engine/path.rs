@@ -17,12 +17,39 @@ pub const INTERNAL_KEY: &str = "__internal__";
 /// 128 levels, so anything deeper could be written but never reloaded.
 pub const MAX_DEPTH: usize = 100;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One step of a path. Equality and hashing go by the name a segment gives JS: `a.0`
+/// and `a[0]` are the same step, since an index on an object reads the property of its
+/// digits and a name of canonical digits on an array reads that item (dot-prop's rule,
+/// see `document`). So a listener on one spelling hears a write through the other.
+#[derive(Debug, Clone)]
 pub enum Segment {
     /// An object property (`a` in `a.b`).
     Key(String),
     /// An array index written with brackets (`0` in `a[0]`).
     Index(usize),
+}
+
+impl PartialEq for Segment {
+    fn eq(&self, other: &Segment) -> bool {
+        match (self, other) {
+            (Segment::Key(a), Segment::Key(b)) => a == b,
+            (Segment::Index(a), Segment::Index(b)) => a == b,
+            (Segment::Key(name), Segment::Index(i)) | (Segment::Index(i), Segment::Key(name)) => {
+                name.parse::<usize>().is_ok_and(|n| n == *i) && *name == i.to_string()
+            }
+        }
+    }
+}
+
+impl Eq for Segment {}
+
+impl std::hash::Hash for Segment {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Segment::Key(name) => name.hash(state),
+            Segment::Index(i) => i.to_string().hash(state),
+        }
+    }
 }
 
 /// A parsed key path. Invariant: no segment is a forbidden name.
@@ -370,5 +397,21 @@ mod tests {
         assert!(a.overlaps(&ab) && ab.overlaps(&a));
         assert!(!ab.overlaps(&ac));
         assert!(KeyPath::root().overlaps(&ac));
+    }
+
+    #[test]
+    fn a_number_name_and_an_index_are_the_same_step() {
+        use std::collections::HashSet;
+        let dotted = KeyPath::parse("list.0.name").unwrap();
+        let bracketed = KeyPath::parse("list[0].name").unwrap();
+        assert_eq!(dotted, bracketed);
+        assert!(KeyPath::parse("list[0]").unwrap().is_prefix_of(&dotted));
+        assert_eq!(HashSet::from([dotted, bracketed]).len(), 1);
+        for other in ["list.00.name", "list.1.name", "list.+0.name"] {
+            assert_ne!(
+                KeyPath::parse(other).unwrap(),
+                KeyPath::parse("list[0].name").unwrap()
+            );
+        }
     }
 }
