@@ -257,18 +257,85 @@ test('a key from keyProvider, one made with Electron safeStorage', async (t) => 
   assert.equal(codeOf(() => new Store({ cwd: tempDir(t), sensitiveKeys: SENSITIVE, keyProvider: async () => newKey() })).code, 'INVALID_OPTION')
 })
 
-test('without a keyring, a store with sensitive keys refuses to open and says how to supply a key', async () => {
+test('without a keyring a store with sensitive keys still opens: the rest works, its secrets throw, once said', async () => {
   // No D-Bus session: no Secret Service, whatever the machine running the tests has.
   const result = await runNode(
     `const Store = require('.')
-     try { new Store({ cwd: require('node:os').tmpdir() + '/tad-nokeyring-' + process.pid, sensitiveKeys: ['a'] }); console.log('opened') }
-     catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`,
+     const { storeOptions } = require('./schemas')
+     const dir = require('node:os').tmpdir() + '/tad-nokeyring-' + process.pid
+     const store = new Store({ cwd: dir, sensitiveKeys: ['ai.apiKey'] })
+     const notices = []
+     store.onError((e) => notices.push({ code: e.code, message: e.message }))
+     store.set('theme', 'dark')
+     store.set('ai.model', 'm')
+     const code = (fn) => { try { fn(); return 'ok' } catch (e) { return e.code } }
+     const out = { theme: store.get('theme'), ai: store.get('ai'), read: code(() => store.get('ai.apiKey')), write: code(() => store.set('ai.apiKey', 'sk')), stats: store.stats().sensitiveKeysUnavailable }
+     // The TAD app's own options open too (its API key is x-sensitive).
+     const tad = new Store(storeOptions({ cwd: dir + '-tad' }))
+     tad.set('settings.theme', 'dark')
+     out.tad = tad.get('settings.theme')
+     setImmediate(async () => {
+       out.notices = notices
+       await store.close(); await tad.close()
+       console.log(JSON.stringify(out))
+     })`,
     { env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } },
   )
-  const { code, message } = JSON.parse(result.stdout)
-  assert.equal(code, 'KEYRING_UNAVAILABLE', result.stderr)
-  assert.match(message, /keyProvider/)
-  assert.match(message, /keyStore: 'file'/)
+  assert.equal(result.code, 0, result.stderr)
+  const out = JSON.parse(result.stdout)
+  assert.equal(out.theme, 'dark')
+  assert.deepEqual(out.ai, { model: 'm' })
+  assert.equal(out.read, 'ok', 'an absent secret reads as absent')
+  assert.equal(out.write, 'KEYRING_UNAVAILABLE')
+  assert.equal(out.stats, 'KEYRING_UNAVAILABLE')
+  assert.equal(out.tad, 'dark')
+  assert.equal(out.notices.length, 1, 'one notice')
+  assert.equal(out.notices[0].code, 'KEYRING_UNAVAILABLE')
+  assert.match(out.notices[0].message, /keyProvider/, 'it says how to supply a key')
+})
+
+test('with its key out of reach, nothing sealed is rewritten, lost or replaced; a key supplied later opens it all', async (t) => {
+  const cwd = tempDir(t)
+  const key = newKey()
+  const apiKey = newCanary()
+  const first = new Store({ cwd, sensitiveKeys: ['ai.apiKey'], secretKey: key })
+  first.set('ai', { apiKey, model: 'm' })
+  await first.close()
+  const sealedBefore = JSON.parse(fs.readFileSync(path.join(cwd, 'config.json'), 'utf8')).ai.apiKey
+  // The app's provider has no key to give (safeStorage without a keychain, say).
+  const keyProvider = () => {
+    throw Object.assign(new Error('safeStorage cannot decrypt here'), { code: 'KEYRING_UNAVAILABLE' })
+  }
+  const store = new Store({ cwd, sensitiveKeys: ['ai.apiKey'], keyProvider })
+  const errors = []
+  store.onError((e) => errors.push(e.code))
+  assert.equal(codeOf(() => store.get('ai.apiKey')).code, 'KEYRING_UNAVAILABLE')
+  assert.equal(codeOf(() => store.get('ai.apiKey')).kind, 'persistent')
+  assert.deepEqual(store.get('ai'), { model: 'm' }, 'the parent reads without it')
+  assert.deepEqual({ ...store.store }, { ai: { model: 'm' } })
+  for (const write of [() => store.set('ai.apiKey', 'x'), () => store.set('ai', { model: 'n' }), () => store.delete('ai'), () => store.delete('ai.apiKey'), () => store.clear(), () => (store.store = { other: 1 })]) {
+    assert.equal(codeOf(write).code, 'KEYRING_UNAVAILABLE', write.toString())
+  }
+  store.set('ai.model', 'n') // beside the secret: fine
+  await store.flush()
+  // A renderer granted the key sees it absent.
+  const electron = createElectron()
+  const APP = 'https://app.example.com'
+  closeLater(t, { close: registerStoreIpc(store, { policy: { origins: { [APP]: { read: ['*'], sensitive: ['ai.apiKey'] } } }, ipcMain: electron.ipcMain }) })
+  const win = closeLater(t, electron.openWindow(`${APP}/`, { preload: require('../preload').path }))
+  assert.equal(await win.run(`return window.storeAPI.get('ai.apiKey')`), undefined)
+  // Supplying the key makes everything readable, and writable, again.
+  await store.rotateKey(key)
+  assert.equal(store.get('ai.apiKey'), apiKey)
+  assert.equal(store.get('ai.model'), 'n')
+  await store.close()
+  const after = JSON.parse(fs.readFileSync(path.join(cwd, 'config.json'), 'utf8')).ai.apiKey
+  assert.equal(after, sealedBefore, 'the envelope is byte-identical')
+  assert.deepEqual([...new Set(errors)], ['KEYRING_UNAVAILABLE'])
+  // A wrong key is refused, and changes nothing.
+  const again = closeLater(t, new Store({ cwd, sensitiveKeys: ['ai.apiKey'], keyProvider }))
+  await assert.rejects(again.rotateKey(newKey()), (e) => e.code === 'DECRYPT_FAILED')
+  assert.equal(codeOf(() => again.get('ai.apiKey')).code, 'KEYRING_UNAVAILABLE')
 })
 
 test('an opt-in key file is private, and rotateKey re-encrypts under a new key', async (t) => {

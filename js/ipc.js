@@ -187,9 +187,19 @@ function registerStoreIpc(store, options = {}) {
     const seen = policyLib.project(grant, address, value, keyspace.policyPath)
     return seen === NOTHING ? undefined : seen
   }
+  // A sensitive value out of reach (no data key at hand) reads as absent to a renderer.
+  const outOfReach = (error) => error?.code === 'KEYRING_UNAVAILABLE' || error?.code === 'KEY_NOT_FOUND'
+  const read = (fn) => {
+    try {
+      return fn()
+    } catch (error) {
+      if (outOfReach(error)) return undefined
+      throw error
+    }
+  }
 
-  handle('get', (event, { grant, address }, key) => visible(grant, address, store.get(key)))
-  handle('has', (event, { grant, path }, key) => !policyLib.isHidden(grant, path) && store.has(key))
+  handle('get', (event, { grant, address }, key) => visible(grant, address, read(() => store.get(key))))
+  handle('has', (event, { grant, path }, key) => !policyLib.isHidden(grant, path) && Boolean(read(() => store.has(key))))
   handle(
     'set',
     (event, { grant }, key, value) => {
@@ -240,7 +250,7 @@ function registerStoreIpc(store, options = {}) {
     }
     stopFeed ??= seam.follow(onFeed)
     // The feed delivers later changes; the value now is the baseline they apply to.
-    const value = key === ANY ? visible(grant, [], store.store) : visible(grant, address, store.get(key))
+    const value = key === ANY ? visible(grant, [], store.store) : visible(grant, address, read(() => store.get(key)))
     return { seq: sequence.get(sender) ?? 0, path: address, value }
   }
 

@@ -40,6 +40,23 @@ function suppliedKeys(options, storePath) {
   return keyList(given, 'keyProvider')
 }
 
+/**
+ * The keys the app supplies, for opening: `{ secretKeys }`, or, when its `keyProvider`
+ * has none to give (`KEYRING_UNAVAILABLE`, `KEY_NOT_FOUND`: safeStorage without a
+ * keychain, say), `{ keysUnavailable: [code, message] }`: the store then opens without a
+ * key, its sensitive values out of reach, instead of refusing to open.
+ */
+function keysForOpening(options, storePath) {
+  try {
+    return { secretKeys: suppliedKeys(options, storePath) }
+  } catch (error) {
+    if (options.keyProvider !== undefined && (error?.code === 'KEYRING_UNAVAILABLE' || error?.code === 'KEY_NOT_FOUND')) {
+      return { keysUnavailable: [error.code, String(error.message)] }
+    }
+    throw error
+  }
+}
+
 /** electron-store's `encryptionKey` (a string or bytes) as bytes. */
 function encryptionKeyBytes(key) {
   if (key === undefined || key === null) return undefined
@@ -85,4 +102,4 @@ function safeStorageKeyProvider({ safeStorage, file }) {
   }
 }
 
-module.exports = { suppliedKeys, encryptionKeyBytes, safeStorageKeyProvider }
+module.exports = { suppliedKeys, keysForOpening, encryptionKeyBytes, safeStorageKeyProvider }

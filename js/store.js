@@ -119,6 +119,16 @@ const collected = new FinalizationRegistry(({ engine, ids }) => {
 const kReportError = Symbol('tad-store.reportError')
 
 /**
+ * A background failure reaches the `onError` listeners of every instance of the file;
+ * with none anywhere, it becomes a process warning.
+ */
+function broadcastError(engine, error) {
+  let heard = false
+  for (const store of engine.instances()) heard = store[kReportError](error) || heard
+  if (!heard) process.emitWarning(`tad-store: ${error.message}`, { code: error.code })
+}
+
+/**
  * Opens the native engine for `shared`. Outside the constructor on purpose: the engine
  * keeps these callbacks, and a closure made in the constructor would keep the instance
  * alive through its scope. They hold the shared engine weakly, so instances dropped
@@ -131,13 +141,9 @@ function openNative(options, shared, serialize, deserialize) {
       options,
       // Changes found off the JS thread (the file watch); writes deliver their own.
       () => weak.deref()?.deliver(receive, false),
-      // Background failures reach the `onError` listeners of every instance; with none
-      // anywhere, a process warning.
       (info) => {
-        const error = toError(info)
-        let heard = false
-        for (const store of weak.deref()?.instances() ?? []) heard = store[kReportError](error) || heard
-        if (!heard) process.emitWarning(`tad-store: ${error.message}`, { code: error.code })
+        const engine = weak.deref()
+        if (engine) broadcastError(engine, toError(info))
       },
       // The engine speaks JSON text; electron-store's options take and give objects.
       serialize && ((json) => textOf(serialize(JSON.parse(json)))),
@@ -222,7 +228,7 @@ class Store {
     if (sensitiveKeys !== undefined && !(Array.isArray(sensitiveKeys) && sensitiveKeys.every((k) => typeof k === 'string'))) {
       throw inputError('INVALID_OPTION', 'The `sensitiveKeys` option must be an array of key patterns')
     }
-    const secretKeys = keys.suppliedKeys(this.#options, this.path)
+    const { secretKeys, keysUnavailable } = keys.keysForOpening(this.#options, this.path)
     this.#readOnly = Boolean(this.#options.readOnly)
     // A reader never writes, so it runs no migrations: it shows the store as it is.
     const migrating = !this.#readOnly && migrate.checkMigrationOptions(this.#options)
@@ -242,6 +248,7 @@ class Store {
       ...historyOptions(this.#options.history),
       sensitiveKeys,
       secretKeys,
+      keysUnavailable,
       keyStore,
       sealPlaintextSecrets: Boolean(options[kSealPlaintext]),
       encryptionKey: keys.encryptionKeyBytes(this.#options.encryptionKey),
@@ -261,6 +268,14 @@ class Store {
           this.#discard()
           throw error
         }
+      }
+      const unavailable = this.#native.openReport.keysUnavailable
+      if (unavailable) {
+        // Said once, after the constructor returns, so an `onError` listener registered
+        // right after `new Store()` hears it.
+        const [code, reason] = unavailable
+        const error = Object.assign(new Error(`The store opened without a data key for its sensitive values (${reason}): they stay sealed, and reading or writing one throws ${code} until a key is supplied (rotateKey(key), or open again with one)`), { code, kind: 'persistent', file: this.path })
+        setImmediate(() => broadcastError(engine, error))
       }
       const { recovery } = this
       if (recovery) {

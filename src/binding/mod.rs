@@ -55,6 +55,9 @@ pub struct NativeOptions {
     /// Data keys the app supplies (32 bytes each; the first seals). Absent: the keys
     /// are kept by `key_store`.
     pub secret_keys: Option<Vec<Buffer>>,
+    /// The app's key provider could not give a key: its error's code and message (the
+    /// store opens without one; see `KeySource::Missing`).
+    pub keys_unavailable: Option<Vec<String>>,
     /// `keyring` (default) or `file` (opt-in key file beside the store).
     pub key_store: Option<String>,
     /// Seal sensitive values the file holds in plaintext at open.
@@ -150,6 +153,8 @@ pub struct NativeOpenReport {
     pub fresh: bool,
     /// Sensitive values sealed at open (they were in plaintext).
     pub sealed: Vec<String>,
+    /// No data key could be had: `[code, reason]` (the store opened without one).
+    pub keys_unavailable: Option<Vec<String>>,
 }
 
 fn data_key(bytes: &[u8]) -> EngineResult<DataKey> {
@@ -170,6 +175,17 @@ fn secrets_options(engine: &mut EngineOptions, options: &NativeOptions) -> Engin
         .collect::<EngineResult<_>>()?;
     engine.seal_plaintext = options.seal_plaintext_secrets.unwrap_or(false);
     engine.key_source = match (&options.secret_keys, options.key_store.as_deref()) {
+        _ if options.keys_unavailable.is_some() => {
+            let given = options.keys_unavailable.clone().unwrap_or_default();
+            Some(KeySource::Missing {
+                code: if given.first().map(String::as_str) == Some("KEY_NOT_FOUND") {
+                    "KEY_NOT_FOUND"
+                } else {
+                    "KEYRING_UNAVAILABLE"
+                },
+                reason: given.get(1).cloned().unwrap_or_default(),
+            })
+        }
         (Some(supplied), _) => Some(KeySource::Supplied(
             supplied
                 .iter()
@@ -520,6 +536,10 @@ impl NativeStore {
             stale_temps: r.stale_temps as u32,
             fresh: r.fresh,
             sealed: r.sealed.clone(),
+            keys_unavailable: r
+                .keys_unavailable
+                .as_ref()
+                .map(|(code, reason)| vec![code.to_string(), reason.clone()]),
         }
     }
 

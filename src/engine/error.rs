@@ -137,6 +137,11 @@ impl StoreError {
             | StoreError::NotAFile { .. }
             | StoreError::DirectoryRemoved { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
+            // No key at hand: the value is intact, just out of reach.
+            StoreError::Crypto {
+                code: "KEYRING_UNAVAILABLE" | "KEY_NOT_FOUND",
+                ..
+            } => ErrorKind::Persistent,
             // Damage or a key mismatch: the value cannot be trusted as it is.
             StoreError::Crypto { .. } | StoreError::FileDecrypt { .. } => ErrorKind::Critical,
             StoreError::KeyUnavailable { .. } => ErrorKind::Persistent,

@@ -35,6 +35,9 @@ pub enum KeySource {
     Supplied(Vec<DataKey>),
     /// Kept in a key store, and created there the first time the store needs one.
     Stored(Arc<dyn KeyStore>),
+    /// None can be had (the app's provider said so): the store opens, and its
+    /// sensitive values stay sealed and untouched (see [`Secrets`](super::secrets)).
+    Missing { code: &'static str, reason: String },
 }
 
 /// Keeps key rings by account (a store's id).

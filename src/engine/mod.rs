@@ -154,6 +154,9 @@ pub struct OpenReport {
     pub fresh: bool,
     /// Sensitive values found in plaintext and sealed at open (with `seal_plaintext`).
     pub sealed: Vec<String>,
+    /// No data key could be had: `(code, reason)`. The store opened anyway; its
+    /// sensitive values stay sealed and out of reach until a key is supplied.
+    pub keys_unavailable: Option<(&'static str, String)>,
 }
 
 /// A change to a watched key, or a path a key feed reports, ready to be delivered.
@@ -493,6 +496,10 @@ impl Engine {
 
         stats.set_journal_bytes(journal_len);
         let (secrets, new_store_id, key_store) = open_secrets(&options, &doc)?;
+        report.keys_unavailable = secrets
+            .as_ref()
+            .and_then(|s| s.missing())
+            .map(|(code, reason)| (code, reason.to_string()));
 
         for (key, _) in &options.defaults {
             refuse_internal(key)?;
@@ -894,6 +901,13 @@ impl Engine {
     /// What the store has been doing (see [`stats`]), with the history read from disk.
     pub fn stats(&self) -> Result<stats::Report> {
         let mut report = self.shared.stats.report();
+        report.sensitive_keys_unavailable = self
+            .shared
+            .lock()
+            .secrets
+            .as_ref()
+            .and_then(|s| s.missing())
+            .map(|(code, _)| code.to_string());
         (report.history_entries, report.history_bytes) =
             history::footprint(&*self.shared.fs, &self.shared.path)?;
         Ok(report)
@@ -953,6 +967,18 @@ impl Engine {
                     reason: "the store has no sensitive keys".into(),
                 });
             };
+            if secrets.missing().is_some() {
+                // No key was at hand: this one is taken if it opens every envelope, and
+                // kept where the store keeps its keys (best effort: the keyring may still
+                // be out of reach, and then the app supplies it again next time).
+                secrets.supply_key(new.clone(), &st.doc)?;
+                if let Some(store) = &self.key_store {
+                    if let Err(err) = store.save(secrets.store_id(), std::slice::from_ref(&new)) {
+                        self.shared.report(&err);
+                    }
+                }
+                return Ok(());
+            }
             let mut ring = vec![new];
             ring.extend(secrets.keys().iter().cloned());
             let previous = secrets.keys().to_vec();
@@ -1283,6 +1309,9 @@ impl Engine {
                 // the journal records only envelopes.
                 if let Some(secrets) = &st.secrets {
                     secrets.seal_ops(&mut next, &mut batch.ops, reseal)?;
+                    // Without a key, nothing sealed may be rewritten, replaced or dropped.
+                    let keys: Vec<KeyPath> = batch.ops.iter().map(op_key).collect();
+                    secrets.keep_sealed(&st.doc, &next, &keys)?;
                 }
                 Some(next)
             }
@@ -1692,38 +1721,46 @@ fn open_secrets(
             (id.clone(), Some(id))
         }
     };
-    let supplied = matches!(options.key_source, Some(keys::KeySource::Supplied(_)));
-    let (keys, store) = match options.key_source.clone() {
-        Some(keys::KeySource::Supplied(keys)) => (keys, None),
+    let supplied = matches!(
+        options.key_source,
+        Some(keys::KeySource::Supplied(_) | keys::KeySource::Missing { .. })
+    );
+    let (keys, store, missing) = match options.key_source.clone() {
+        Some(keys::KeySource::Supplied(keys)) => (keys, None, None),
+        Some(keys::KeySource::Missing { code, reason }) => (Vec::new(), None, Some((code, reason))),
         source => {
             let store: Arc<dyn keys::KeyStore> = match source {
                 Some(keys::KeySource::Stored(store)) => store,
                 _ => Arc::new(keys::KeyringStore::new(keys::KeyringBackend::Platform)),
             };
-            let keys = match store.load(&store_id)? {
-                Some(keys) => keys,
+            let loaded = store.load(&store_id).and_then(|kept| match kept {
+                Some(keys) => Ok(keys),
                 // A reader never writes, not even a key: it reads what it can.
-                None if options.read_only => Vec::new(),
+                None if options.read_only => Ok(Vec::new()),
                 None => {
                     let key = crypto::DataKey::generate()?;
                     store.save(&store_id, std::slice::from_ref(&key))?;
-                    vec![key]
+                    Ok(vec![key])
                 }
-            };
-            (keys, Some(store))
+            });
+            match loaded {
+                Ok(keys) => (keys, Some(store), None),
+                // No key to be had: the store opens without one (see `Secrets::without_key`).
+                Err(StoreError::KeyUnavailable { code, reason })
+                    if matches!(code, "KEYRING_UNAVAILABLE" | "KEY_NOT_FOUND") =>
+                {
+                    (Vec::new(), Some(store), Some((code, reason)))
+                }
+                Err(err) => return Err(err),
+            }
         }
     };
-    Ok((
-        Some(secrets::Secrets::new(
-            patterns,
-            store_id,
-            keys,
-            supplied,
-            options.literal_keys,
-        )),
-        new_id,
-        store,
-    ))
+    let secrets = secrets::Secrets::new(patterns, store_id, keys, supplied, options.literal_keys);
+    let secrets = match missing {
+        Some((code, reason)) => secrets.without_key(code, reason),
+        None => secrets,
+    };
+    Ok((Some(secrets), new_id, store))
 }
 
 fn refuse_internal(key: &KeyPath) -> Result<()> {

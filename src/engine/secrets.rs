@@ -180,6 +180,11 @@ pub struct Secrets {
     /// wrong key (`DECRYPT_FAILED`). Otherwise the store keeps them, and such an envelope
     /// means its key was lost (`KEY_NOT_FOUND`).
     supplied: bool,
+    /// No data key could be had (no keyring, a lost key): `(code, reason)`. Invariant
+    /// while set: no value is sealed or opened, and no envelope in the document is
+    /// rewritten, replaced or dropped; reads and writes of sensitive values fail with
+    /// `code` for that key alone, and a read of a parent leaves them out.
+    missing: Option<(&'static str, String)>,
 }
 
 impl Secrets {
@@ -204,7 +209,71 @@ impl Secrets {
             store_id,
             keys,
             supplied,
+            missing: None,
         }
+    }
+
+    /// The same, without a data key (see the `missing` field).
+    pub fn without_key(mut self, code: &'static str, reason: String) -> Secrets {
+        self.keys = Vec::new();
+        self.missing = Some((code, reason));
+        self
+    }
+
+    /// Why no data key is at hand, if none is: `(code, reason)`.
+    pub fn missing(&self) -> Option<(&'static str, &str)> {
+        self.missing
+            .as_ref()
+            .map(|(code, reason)| (*code, reason.as_str()))
+    }
+
+    /// A key supplied later (`rotateKey` while none was at hand): taken only if every
+    /// envelope in `doc` opens with it; then the store reads and writes its secrets again.
+    pub fn supply_key(&mut self, key: DataKey, doc: &Node) -> Result<()> {
+        let missing = self.missing.take();
+        let keys = std::mem::replace(&mut self.keys, vec![key]);
+        let opened = self
+            .locations(doc, &KeyPath::root())
+            .into_iter()
+            .try_for_each(|location| match doc.get(&location) {
+                Some(sealed) if envelope_of(sealed).is_some() => {
+                    self.open(&location, sealed).map(|_| ())
+                }
+                _ => Ok(()),
+            });
+        if let Err(err) = opened {
+            self.missing = missing;
+            self.keys = keys;
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    fn unavailable(&self, path: &KeyPath) -> Option<StoreError> {
+        self.missing
+            .as_ref()
+            .map(|(code, reason)| StoreError::Crypto {
+                code,
+                key: path.to_string(),
+                reason: reason.clone(),
+            })
+    }
+
+    /// Refuses, while no key is at hand, a change from `before` to `after` that would
+    /// rewrite, replace or drop an envelope at or below one of `keys`.
+    pub fn keep_sealed(&self, before: &Node, after: &Node, keys: &[KeyPath]) -> Result<()> {
+        if self.missing.is_none() {
+            return Ok(());
+        }
+        for key in keys {
+            let lifted = self.above(key).unwrap_or_else(|| key.clone());
+            for location in self.locations(before, &lifted) {
+                if before.get(&location) != after.get(&location) {
+                    return Err(self.unavailable(&location).expect("missing is set"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The declared patterns as text (derived forms share their twin's text).
@@ -320,6 +389,9 @@ impl Secrets {
 
     /// Seals `value`, found at location `path`.
     pub fn seal(&self, path: &KeyPath, value: &Node) -> Result<Node> {
+        if let Some(err) = self.unavailable(path) {
+            return Err(err);
+        }
         let key = self
             .keys
             .first()
@@ -333,6 +405,9 @@ impl Secrets {
 
     /// Opens the sealed value at location `path`. Anything but an envelope is refused.
     pub fn open(&self, path: &KeyPath, sealed: &Node) -> Result<Node> {
+        if let Some(err) = self.unavailable(path) {
+            return Err(err);
+        }
         let text = match sealed {
             Node::String(text) => text.as_str(),
             _ => "",
@@ -382,12 +457,20 @@ impl Secrets {
             let Some(sealed) = doc.get(&location) else {
                 continue;
             };
+            let relative_path = || {
+                KeyPath::from_segments(
+                    &location.to_string(),
+                    location.segments()[key.len()..].to_vec(),
+                )
+            };
+            if self.missing.is_some() && location.len() > key.len() {
+                // Without a key, a parent reads with its secrets left out (the secret
+                // itself fails below, in `open`, for that key alone).
+                out.delete(&relative_path()?);
+                continue;
+            }
             let plain = self.open(&location, sealed)?;
-            let relative = KeyPath::from_segments(
-                &location.to_string(),
-                location.segments()[key.len()..].to_vec(),
-            )?;
-            out.set(&relative, plain)?;
+            out.set(&relative_path()?, plain)?;
         }
         Ok(Some(out))
     }
@@ -481,6 +564,10 @@ impl Secrets {
     /// Seals, in place, every plaintext at a location of `doc` (a document put in place
     /// whole: defaults, a backup); returns where.
     pub fn seal_plaintext(&self, doc: &mut Node) -> Result<Vec<KeyPath>> {
+        if self.missing.is_some() {
+            // Nothing can be sealed; what is there is left as it is.
+            return Ok(Vec::new());
+        }
         let plain = self.plaintext_locations(doc);
         for location in &plain {
             if let Some(value) = doc.get(location) {
@@ -574,6 +661,55 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn without_a_key_secrets_are_out_of_reach_and_untouched_until_one_is_supplied() {
+        let keyed = secrets(&["ai.apiKey"]);
+        let key = keyed.keys()[0].clone();
+        let (d, _) = write(
+            &keyed,
+            &doc("{}"),
+            vec![set("ai", r#"{"apiKey":"sk-1","model":"m"}"#)],
+        );
+        let mut s = Secrets::new(
+            vec![Pattern::parse("ai.apiKey").unwrap()],
+            "store-1".into(),
+            Vec::new(),
+            true,
+            false,
+        )
+        .without_key("KEYRING_UNAVAILABLE", "no keyring".into());
+        assert_eq!(s.missing().map(|(c, _)| c), Some("KEYRING_UNAVAILABLE"));
+        assert_eq!(
+            s.reveal(&d, &p("ai.apiKey")).unwrap_err().code(),
+            "KEYRING_UNAVAILABLE"
+        );
+        assert_eq!(
+            s.reveal(&d, &p("ai")).unwrap(),
+            Some(doc(r#"{"model":"m"}"#)),
+            "a parent reads without it"
+        );
+        assert_eq!(
+            s.seal(&p("ai.apiKey"), &doc("1")).unwrap_err().code(),
+            "KEYRING_UNAVAILABLE"
+        );
+        // Any change that would rewrite, replace or drop the envelope is refused.
+        let mut dropped = d.clone();
+        dropped.delete(&p("ai"));
+        assert!(s.keep_sealed(&d, &dropped, &[p("ai")]).is_err());
+        let mut beside = d.clone();
+        beside.set(&p("ai.model"), doc(r#""n""#)).unwrap();
+        assert!(s.keep_sealed(&d, &beside, &[p("ai.model")]).is_ok());
+        // A wrong key is not taken; the right one opens everything again.
+        assert!(s.supply_key(DataKey::generate().unwrap(), &d).is_err());
+        assert!(s.missing().is_some());
+        s.supply_key(key, &d).unwrap();
+        assert!(s.missing().is_none());
+        assert_eq!(
+            s.reveal(&d, &p("ai.apiKey")).unwrap(),
+            Some(doc(r#""sk-1""#))
+        );
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct Report {
     pub last_checkpoint: Option<String>,
     pub history_entries: u64,
     pub history_bytes: u64,
+    /// Why the store's sensitive values cannot be read or written (no data key could
+    /// be had: `KEYRING_UNAVAILABLE`, `KEY_NOT_FOUND`), or `None`.
+    pub sensitive_keys_unavailable: Option<String>,
 }
 
 impl Stats {
@@ -143,6 +146,7 @@ impl Stats {
             last_checkpoint: (last > 0).then(|| super::history::iso(last)),
             history_entries: 0,
             history_bytes: 0,
+            sensitive_keys_unavailable: None,
         }
     }
 }

@@ -1449,7 +1449,7 @@ fn plaintext_secrets_are_sealed_at_open_only_when_asked() {
 }
 
 #[test]
-fn the_keyring_keeps_one_key_per_store_and_its_absence_fails_the_open() {
+fn the_keyring_keeps_one_key_per_store_and_without_it_the_store_opens_without_its_secrets() {
     let fs = SimFs::new();
     let keyring = Arc::new(keys::KeyringStore::new(keys::KeyringBackend::Mock));
     let source = keys::KeySource::Stored(keyring.clone());
@@ -1477,11 +1477,19 @@ fn the_keyring_keeps_one_key_per_store_and_its_absence_fails_the_open() {
             keyring::Error::PlatformFailure("no Secret Service".into()),
         )
         .unwrap();
-    let err = Engine::open(secret_options(&fs, source))
-        .map(|_| ())
-        .unwrap_err();
-    assert_eq!(err.code(), "KEYRING_UNAVAILABLE");
-    assert!(err.to_string().contains("keyProvider"));
+    let mut engine = Engine::open(secret_options(&fs, source)).unwrap();
+    let (code, reason) = engine.report().keys_unavailable.clone().unwrap();
+    assert_eq!(code, "KEYRING_UNAVAILABLE");
+    assert!(
+        reason.contains("keyProvider"),
+        "it says how to supply a key"
+    );
+    assert_eq!(
+        engine.get_json(&p("ai.apiKey")).unwrap_err().code(),
+        "KEYRING_UNAVAILABLE"
+    );
+    engine.set(&p("theme"), j(r#""dark""#)).unwrap();
+    engine.close_blocking().unwrap();
 }
 
 #[test]
