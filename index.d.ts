@@ -98,10 +98,12 @@ interface Options<T extends Record<string, any>> {
   accessPropertiesByDotNotation?: boolean
   /** Move an unreadable file aside (`config.json.corrupt-<time>`) and start from defaults, instead of throwing CORRUPT_FILE. @default false */
   clearInvalidConfig?: boolean
-  /** Permission bits for created files, e.g. `0o600`. @default 0o666 minus the umask */
+  /** Permission bits for created files, e.g. `0o644`. @default 0o600 minus the umask */
   configFileMode?: number
   /** Project name for the default directory outside Electron. @default 'tad-electron' */
   projectName?: string
+  /** Appended to `projectName` (`<projectName>-<projectSuffix>`) for the default directory outside Electron, as conf's option. @default none (conf: 'nodejs') */
+  projectSuffix?: string
   /** Follow edits other programs make to the file: valid ones apply with change events; broken or invalid ones are moved aside and reported (EXTERNAL_EDIT_REFUSED on onError). @default false */
   watch?: boolean
   /** Turns the whole store into the file's text. Runs whenever the file is rewritten (not on every set). @default value => JSON.stringify(value, undefined, '\t') */

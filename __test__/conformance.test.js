@@ -92,6 +92,8 @@ for (const impl of IMPLS) {
       [() => store.set('a', Symbol('s')), "Setting a value of type `symbol` for key `a` is not allowed as it's not supported by JSON"],
       [() => store.set('a', 1n), "Setting a value of type `bigint` for key `a` is not allowed as it's not supported by JSON"],
       [() => store.set('a', { b: [1n] }), "Setting a value of type `bigint` for key `a` at `b.0` is not allowed as it's not supported by JSON"],
+      [() => store.appendToArray('a', undefined), "Setting a value of type `undefined` for key `a` is not allowed as it's not supported by JSON"],
+      [() => store.appendToArray('a', () => 1), "Setting a value of type `function` for key `a` is not allowed as it's not supported by JSON"],
       [() => store.set('a', cyclic), 'Setting a value for key `a` at `self` is not allowed as a value that holds itself is not supported by JSON, which refuses one as a circular structure'],
       [() => store.get(1), 'Expected `key` to be of type `string`, got number'],
       [() => store.set(1, 2), 'Expected `key` to be of type `string` or `object`, got number'],
@@ -134,11 +136,8 @@ for (const impl of IMPLS) {
       assert.equal(error.message, `Config schema violation: ${message}`, `${key} = ${JSON.stringify(value)}`)
       if (impl === 'tad-store') assert.equal(error.code, 'SCHEMA_VIOLATION')
     }
-    // Several violations, `; `-joined (ajv's order may differ: compared as a set).
-    const error = thrown(() => store.set({ theme: 1, size: 'x' }))
-    assert.deepEqual(error.message.replace('Config schema violation: ', '').split('; ').sort(), ['`size` must be number', '`theme` must be equal to one of the allowed values', '`theme` must be string'])
     const unique = thrown(() => store.set('tags', [1, 1]))
-    assert.match(unique.message, /^Config schema violation: `tags` must NOT have duplicate items/)
+    assert.equal(unique.message, 'Config schema violation: `tags` must NOT have duplicate items (items ## 0 and 1 are identical)')
   })
 
   test(`[${impl}] a file that is not valid JSON is a SyntaxError`, async (t) => {
@@ -181,6 +180,44 @@ for (const impl of IMPLS) {
     assert.deepEqual(heard, [['B', 'b'], ['C', 'B']])
   })
 }
+
+test('several violations of one write come in the order ajv finds them, as conf reports them', async (t) => {
+  const schema = {
+    foo: { type: 'string', maxLength: 3, pattern: '[def]+' },
+    bar: { type: 'array', uniqueItems: true, maxItems: 3, items: { type: 'integer' } },
+    mixed: { type: 'array', uniqueItems: true, items: { type: ['string', 'number'] } },
+    loose: { type: 'array', uniqueItems: true },
+    box: {
+      type: 'object',
+      properties: { x: { type: 'string' }, y: { type: 'number', minimum: 3 } },
+      required: ['z'],
+      additionalProperties: false,
+    },
+    pick: { type: 'string', enum: ['ab', 'cd'], minLength: 2 },
+    n: { type: 'integer', minimum: 5, multipleOf: 2 },
+    deep: { type: 'object', properties: { list: { type: 'array', items: { type: 'object', properties: { k: { type: 'boolean' } } } } } },
+  }
+  const cases = [
+    ['foo', 'abca'],
+    ['bar', [1, 1, 2, 'a']],
+    ['bar', [2, 1, 2]],
+    ['mixed', ['1', 1, '1', true]],
+    ['loose', [1, '1', { a: [1] }, 1, { a: [1.0] }]],
+    ['box', { w: 1, y: 'text', x: 1, v: 2 }],
+    ['box', { y: 1 }],
+    ['pick', 'x'],
+    ['n', 2.5],
+    ['deep', { list: [{ k: 1 }, { k: true }, { k: 'no' }] }],
+    [null, { foo: 'abcdef', bar: 'x', n: 'y' }],
+  ]
+  const Conf = (await import('conf')).default
+  const conf = new Conf({ cwd: tempDir(t), schema, ajvOptions: { strict: false } })
+  const store = closeLater(t, new Store({ cwd: tempDir(t), schema }))
+  const write = (target, key, value) => thrown(() => (key === null ? target.set(value) : target.set(key, value))).message
+  for (const [key, value] of cases) {
+    assert.equal(write(store, key, value), write(conf, key, value), `${key} = ${JSON.stringify(value)}`)
+  }
+})
 
 test("electron-store's own surface: Store.initRenderer() and openInEditor()", async (t) => {
   assert.equal(typeof Store.initRenderer, 'function')

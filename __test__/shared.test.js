@@ -55,7 +55,6 @@ test('instances whose options cannot share an engine are refused, naming the opt
     [{ schema, sensitiveKeys: ['secret'], serialize: (v) => JSON.stringify(v), deserialize: JSON.parse }, 'serialize'],
     [{ schema, sensitiveKeys: ['secret'], encryptionKey: 'k' }, 'encryptionKey'],
     [{ schema, sensitiveKeys: ['secret'], projectVersion: '1.0.0', migrations: { '1.0.0': () => {} } }, 'migrations'],
-    [{ schema, sensitiveKeys: ['secret'], watch: true }, 'watch'],
     [{ schema, sensitiveKeys: ['secret'], accessPropertiesByDotNotation: false }, 'accessPropertiesByDotNotation'],
   ]) {
     const error = codeOf(() => new Store({ cwd, secretKey: Buffer.alloc(32, 1), ...options }))
@@ -64,6 +63,30 @@ test('instances whose options cannot share an engine are refused, naming the opt
   }
   // The same options (a defaults difference aside) share it.
   closeLater(t, new Store({ cwd, schema, sensitiveKeys: ['secret'], secretKey: Buffer.alloc(32, 1), defaults: { n: 1 } }))
+})
+
+test('watch asked by one instance is served to all: the engine follows the file from then on', async (t) => {
+  const cwd = tempDir(t)
+  const quiet = closeLater(t, new Store({ cwd, checkpointIdleMs: 5 }))
+  quiet.set('theme', 'light')
+  const until = async (predicate) => {
+    const deadline = Date.now() + 5000
+    while (!predicate() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await until(() => fs.existsSync(quiet.path))
+  const watching = closeLater(t, new Store({ cwd, watch: true, checkpointIdleMs: 5 }))
+  const heard = []
+  const refused = []
+  quiet.onDidChange('theme', (value) => heard.push(value))
+  quiet.onError((error) => refused.push(error))
+  // As another program writes: a temporary file renamed over the store.
+  fs.writeFileSync(`${quiet.path}.editor-tmp`, JSON.stringify({ theme: 'dark' }))
+  fs.renameSync(`${quiet.path}.editor-tmp`, quiet.path)
+  await until(() => quiet.get('theme') === 'dark')
+  assert.deepEqual(refused, [])
+  assert.equal(quiet.get('theme'), 'dark', 'the edit was applied')
+  assert.equal(watching.get('theme'), 'dark')
+  assert.deepEqual(heard, ['dark'], "the instance that did not ask hears it as conf's would")
 })
 
 test('differing defaults apply as electron-store applies them: missing keys are filled, reset and clear use each instance\'s own', async (t) => {

@@ -243,15 +243,16 @@ test('configFileMode sets the file permissions', { skip: process.platform === 'w
   assert.equal(fs.statSync(store.path).mode & 0o777, 0o600)
 })
 
-test('the default directory is the OS config dir for projectName', async (t) => {
+test('the default directory is the OS config dir for projectName (and conf\'s projectSuffix)', async (t) => {
   const { runNode } = require('./helpers')
   const home = tempDir(t)
   const env = { HOME: home, XDG_CONFIG_HOME: '' }
-  const result = await runNode("const S = require('.'); console.log(new S().path); console.log(new S({ projectName: 'Other App' }).path)", { env })
+  const result = await runNode("const S = require('.'); for (const o of [{}, { projectName: 'Other App' }, { projectName: 'app', projectSuffix: 'nodejs' }]) console.log(new S(o).path)", { env })
   assert.equal(result.code, 0, result.stderr)
   assert.deepEqual(result.stdout.trim().split('\n'), [
     path.join(home, '.config', 'tad-electron', 'config.json'),
     path.join(home, '.config', 'Other App', 'config.json'),
+    path.join(home, '.config', 'app-nodejs', 'config.json'),
   ])
 })
 

@@ -73,6 +73,27 @@ test('watch - a broken or invalid edit never replaces good state', async (t) => 
   await until(() => fs.readdirSync(dir).some((n) => n.startsWith('config.json.invalid-')))
 })
 
+test('watch - an edit written in place, in pieces, is applied whole, not refused halfway', async (t) => {
+  const dir = tempDir(t)
+  const store = closeLater(t, new Store({ cwd: dir, watch: true, defaults: { n: 0 }, checkpointIdleMs: 5 }))
+  await store.flush()
+  await until(() => fs.existsSync(store.path))
+  const errors = []
+  store.onError((e) => errors.push(e))
+  // As an editor that truncates and writes a larger file in chunks, each chunk later
+  // than the watch's debounce.
+  const text = JSON.stringify({ n: 1, notes: 'x'.repeat(3000) }, undefined, '\t')
+  const fd = fs.openSync(store.path, 'w')
+  for (let at = 0; at < text.length; at += 1000) {
+    fs.writeSync(fd, text.slice(at, at + 1000))
+    await new Promise((resolve) => setTimeout(resolve, 60))
+  }
+  fs.closeSync(fd)
+  await until(() => store.get('n') === 1, 3000)
+  assert.deepEqual(errors, [])
+  assert.equal(fs.readdirSync(dir).filter((n) => n.includes('.corrupt-')).length, 0, 'nothing moved aside')
+})
+
 test('watch - deleting the file does not reset the store', async (t) => {
   const store = closeLater(t, new Store({ cwd: tempDir(t), watch: true, checkpointIdleMs: 5 }))
   store.set('keep', 'me')

@@ -55,11 +55,12 @@ function cyclePath(value) {
  * JSON text for `value`, written to `key`. With `entries` (`set(object)`, `defaults`)
  * every top-level property is a key of its own: a top-level `undefined`, function or
  * symbol is refused as conf refuses it; elsewhere an `undefined` property is left out,
- * as JSON and electron-store leave it.
+ * as JSON and electron-store leave it. With `item` (`appendToArray`) the value is an
+ * array item, for which `undefined` is a value JSON cannot hold rather than a delete.
  * @throws {TypeError} code INVALID_VALUE, naming the key and what was wrong.
  */
-function encode(key, value, { entries = false } = {}) {
-  if (value === undefined && !entries) throw inputError('INVALID_VALUE', 'Use `delete()` to clear values', key)
+function encode(key, value, { entries = false, item = false } = {}) {
+  if (value === undefined && !entries) throw inputError('INVALID_VALUE', item ? notSupported(key, '', 'undefined') : 'Use `delete()` to clear values', key)
   // Where each object sits: the key written and the path below it (`null` for the value
   // of `set(object)`, whose properties are keys), so messages name both cheaply.
   const holders = new Map()

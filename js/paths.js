@@ -14,12 +14,14 @@ function electronModule(injected) {
 
 /**
  * The directory a store lives in when no `cwd` is given: Electron's `userData`
- * directory inside Electron, otherwise `<OS config dir>/<projectName>`.
+ * directory inside Electron, otherwise `<OS config dir>/<projectName>`, or
+ * `<projectName>-<projectSuffix>` with conf's `projectSuffix`.
  */
-function defaultCwd({ projectName = 'tad-electron', electron } = {}, native) {
+function defaultCwd({ projectName = 'tad-electron', projectSuffix, electron } = {}, native) {
   const app = electronModule(electron)?.app
   if (app && typeof app.getPath === 'function') return app.getPath('userData')
-  return native.defaultConfigDir(projectName)
+  if (projectSuffix !== undefined && typeof projectSuffix !== 'string') throw inputError('INVALID_OPTION', `The \`projectSuffix\` option must be a string, got ${typeof projectSuffix}`)
+  return native.defaultConfigDir(projectSuffix ? `${projectName}-${projectSuffix}` : projectName)
 }
 
 function resolveStorePath(options, native) {

@@ -29,7 +29,6 @@ function signatureOf(options, rootSchema) {
     sensitiveKeys: options.sensitiveKeys && JSON.stringify([...options.sensitiveKeys].sort()),
     keyStore: options.keyStore,
     accessPropertiesByDotNotation: options.accessPropertiesByDotNotation !== false,
-    watch: Boolean(options.watch),
     history: JSON.stringify(options.history ?? true),
     configFileMode: options.configFileMode === undefined ? undefined : String(options.configFileMode),
   }
@@ -131,7 +130,12 @@ function engineFor(path, options, signature, defaultsText, open) {
   const existing = writers.get(path)?.deref()
   if (existing && existing.refs > 0) {
     const conflict = conflictOf(existing.signature, signature)
-    if (!conflict) return { engine: existing, fresh: false }
+    if (!conflict) {
+      // `watch` is wanted by one, served to all: the engine follows the file from the
+      // first instance that asks (custom formats are read on the JS thread, not watched).
+      if (options.watch && !options.deserialize) existing.native.watchFile()
+      return { engine: existing, fresh: false }
+    }
     if (!options.readOnly) {
       throw inputError('INVALID_OPTION', `A Store for \`${path}\` is already open in this process with another \`${conflict}\` option; instances of one file share one engine, so their \`${conflict}\` must agree`)
     }

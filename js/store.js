@@ -452,7 +452,7 @@ class Store {
   appendToArray(key, value) {
     this.#assertKey(key)
     this.#writable()
-    this.#native.appendToArray(key, this.#refuse(() => encode(key, value)))
+    this.#native.appendToArray(key, this.#refuse(() => encode(key, value, { item: true })))
     this.#wrote()
   }
 

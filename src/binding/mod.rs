@@ -560,6 +560,13 @@ impl NativeStore {
         self.engine.follow() as u32
     }
 
+    /// Starts following other programs' edits to the file, if not already (an instance
+    /// with `watch: true` joining an engine opened without it).
+    #[napi]
+    pub fn watch_file(&mut self, env: Env) -> Result<()> {
+        self.engine.watch_file().map_err(|e| throw(&env, &e))
+    }
+
     #[napi]
     pub fn unwatch(&self, id: u32) {
         self.engine.unwatch(id.into());

@@ -11,6 +11,7 @@
 //!   into place and its directory fsynced.
 //! - The snapshot is only ever replaced by rename; a crash leaves the old or the new one.
 
+pub mod ajv;
 pub mod crypto;
 pub mod defaults;
 pub mod document;
@@ -602,25 +603,38 @@ impl Engine {
             engine.finish_rotation()?;
         }
         if options.watch {
-            let (shared, schema, defaults) = (
-                engine.shared.clone(),
-                engine.schema.clone(),
-                engine.defaults.clone(),
-            );
-            let follow = move || {
-                let st = shared.lock();
-                if st.closing || st.closed {
-                    return false;
-                }
-                drop(st);
-                on_file_changed(&shared, schema.as_deref(), &defaults);
-                true
-            };
-            let watch = watch::watch_file(&path, Arc::new(follow))
-                .map_err(|e| StoreError::io("watch", &dir, &e))?;
-            engine.file_watch = Some(watch);
+            engine.watch_file()?;
         }
         Ok(engine)
+    }
+
+    /// Starts following edits other programs make to the file (`watch: true`), if it
+    /// is not already: valid ones are applied with change events, others moved aside and
+    /// reported. A store opened without `watch` starts when an instance that asks for it
+    /// joins.
+    pub fn watch_file(&mut self) -> Result<()> {
+        if self.file_watch.is_some() {
+            return Ok(());
+        }
+        let (shared, schema, defaults) = (
+            self.shared.clone(),
+            self.schema.clone(),
+            self.defaults.clone(),
+        );
+        let follow = move || {
+            let st = shared.lock();
+            if st.closing || st.closed {
+                return false;
+            }
+            drop(st);
+            on_file_changed(&shared, schema.as_deref(), &defaults);
+            true
+        };
+        let path = self.shared.path.clone();
+        let watch = watch::watch_file(&path, Arc::new(follow))
+            .map_err(|e| StoreError::io("watch", snapshot::dir_of(&path), &e))?;
+        self.file_watch = Some(watch);
+        Ok(())
     }
 
     /// Wakes event delivery when a change comes from another thread (the file watch).
@@ -1849,6 +1863,11 @@ fn newest_backup_where(
     })
 }
 
+/// How often, and how far apart, a refused external edit is read again to see whether
+/// its writer is still writing (about half a second in all).
+const SETTLE_READS: usize = 10;
+const SETTLE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The store file changed on disk (`watch: true`). Someone else's valid edit replaces the
 /// document as one change, with events; the store's own writes are recognised and
 /// ignored. An edit that does not parse or fails the schema never replaces good state:
@@ -1866,7 +1885,7 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
         file: path.clone(),
         reason,
     };
-    let bytes = match fs.read(path) {
+    let mut bytes = match fs.read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !shared.read_only {
@@ -1879,35 +1898,60 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
         }
         Err(e) => return shared.report(&StoreError::io("read", path, &e)),
     };
-    let id = SnapshotId::of(&bytes);
-    if id == *shared.known_file() {
+    if SnapshotId::of(&bytes) == *shared.known_file() {
         return; // this store's own write, or no change
     }
-    let parsed = parse_stored(shared.cipher().as_deref(), path, &bytes).and_then(|mut doc| {
-        for (key, value) in defaults.fill(&doc.clone(), &KeyPath::root()) {
-            doc.set(&key, value)?;
+    let examine = |bytes: &[u8]| {
+        let parsed = parse_stored(shared.cipher().as_deref(), path, bytes).and_then(|mut doc| {
+            for (key, value) in defaults.fill(&doc.clone(), &KeyPath::root()) {
+                doc.set(&key, value)?;
+            }
+            match schema.map(|s| s.validate_document(&doc)) {
+                Some(violations) if !violations.is_empty() => Err(StoreError::SchemaViolation {
+                    violations,
+                    file: Some(path.clone()),
+                }),
+                _ => Ok(doc),
+            }
+        });
+        // A secret written in plaintext by hand is refused: only envelopes belong there.
+        // An edit that dropped the store's id gets it back (the envelopes are bound to it).
+        parsed.and_then(|doc| {
+            let st = shared.lock();
+            match st.secrets.as_ref().map(|s| s.plaintext_locations(&doc)) {
+                Some(plain) if !plain.is_empty() => Err(StoreError::Crypto {
+                    code: "SECRET_NOT_ENCRYPTED",
+                    key: plain[0].to_string(),
+                    reason: "a sensitive key holds a value that is not encrypted".into(),
+                }),
+                _ => with_secrets_invariant(st.secrets.as_ref(), doc),
+            }
+        })
+    };
+    let mut parsed = examine(&bytes);
+    // A program that writes in place (truncate, then write) can be caught halfway. A file
+    // that is refused is read again until it stops changing, so what is refused (and
+    // moved aside) is the edit as its writer finished it, never a torn moment of it.
+    for _ in 0..SETTLE_READS {
+        if parsed.is_ok() {
+            break;
         }
-        match schema.map(|s| s.validate_document(&doc)) {
-            Some(violations) if !violations.is_empty() => Err(StoreError::SchemaViolation {
-                violations,
-                file: Some(path.clone()),
-            }),
-            _ => Ok(doc),
+        std::thread::sleep(SETTLE_INTERVAL);
+        match fs.read(path) {
+            Ok(again) if again == bytes => break,
+            Ok(again) => {
+                bytes = again;
+                parsed = examine(&bytes);
+            }
+            // Renamed or removed meanwhile: the event for that (or the next checkpoint's
+            // comparison) handles what is there now.
+            Err(_) => return,
         }
-    });
-    // A secret written in plaintext by hand is refused: only envelopes belong there. An
-    // edit that dropped the store's id gets it back (the envelopes are bound to it).
-    let parsed = parsed.and_then(|doc| {
-        let st = shared.lock();
-        match st.secrets.as_ref().map(|s| s.plaintext_locations(&doc)) {
-            Some(plain) if !plain.is_empty() => Err(StoreError::Crypto {
-                code: "SECRET_NOT_ENCRYPTED",
-                key: plain[0].to_string(),
-                reason: "a sensitive key holds a value that is not encrypted".into(),
-            }),
-            _ => with_secrets_invariant(st.secrets.as_ref(), doc),
-        }
-    });
+    }
+    let id = SnapshotId::of(&bytes);
+    if id == *shared.known_file() {
+        return;
+    }
     let doc = match parsed {
         Ok(doc) => doc,
         Err(err) => {

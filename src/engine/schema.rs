@@ -13,6 +13,7 @@
 //! `dependentSchemas`, …) the whole instance under it is validated instead, which is
 //! always correct and, for the usual settings schemas, rare.
 
+use super::ajv;
 use super::document::{Map, Node};
 use super::error::{Result, StoreError};
 use super::path::{KeyPath, Segment, INTERNAL_KEY};
@@ -488,12 +489,34 @@ impl Schema {
         if validator.is_valid(instance) {
             return Vec::new();
         }
-        validator
+        let base = self.at(pointer).unwrap_or(&Value::Bool(true));
+        let resolve = |reference: &str| {
+            reference
+                .starts_with('#')
+                .then(|| self.at(reference))
+                .flatten()
+        };
+        // In the order ajv reports them (a stable sort keeps the validator's order
+        // where ajv's walk does not tell them apart).
+        let mut errors: Vec<_> = validator
             .iter_errors(instance)
-            .flat_map(|error| {
+            .map(|error| {
+                let (order, holder) = ajv::locate(
+                    base,
+                    error.evaluation_path().as_str(),
+                    error.instance_path().as_str(),
+                    &resolve,
+                );
+                (order, holder, error)
+            })
+            .collect();
+        errors.sort_by(|a, b| a.0.cmp(&b.0));
+        errors
+            .into_iter()
+            .flat_map(|(_, holder, error)| {
                 let relative = error.instance_path().as_str().to_string();
                 let keyword = error.kind().keyword().to_string();
-                ajv_messages(&error)
+                ajv::messages(&error, holder)
                     .into_iter()
                     .map(|(property, message)| {
                         let mut found =
@@ -746,76 +769,6 @@ impl Schema {
             _ => found.extend(self.validate_at(at, pointer, instance)),
         }
         found
-    }
-}
-
-/// What ajv (and so conf and electron-store) says of a failed keyword, so an app that
-/// switched from electron-store reads the words it knows: one message per error, or one
-/// per key a rule about keys refuses (named beside it). Never quotes the value, which
-/// may be a secret.
-fn ajv_messages(error: &jsonschema::ValidationError<'_>) -> Vec<(Option<String>, String)> {
-    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
-    let one = |message: String| vec![(None, message)];
-    match error.kind() {
-        Kind::Type { kind } => one(format!(
-            "must be {}",
-            match kind {
-                TypeKind::Single(t) => t.to_string(),
-                TypeKind::Multiple(set) => set
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            }
-        )),
-        Kind::Enum { .. } => one("must be equal to one of the allowed values".into()),
-        Kind::Constant { .. } => one("must be equal to constant".into()),
-        Kind::Maximum { limit } => one(format!("must be <= {limit}")),
-        Kind::Minimum { limit } => one(format!("must be >= {limit}")),
-        Kind::ExclusiveMaximum { limit } => one(format!("must be < {limit}")),
-        Kind::ExclusiveMinimum { limit } => one(format!("must be > {limit}")),
-        Kind::MultipleOf { multiple_of } => one(format!("must be multiple of {multiple_of}")),
-        Kind::MaxLength { limit } => one(format!("must NOT have more than {limit} characters")),
-        Kind::MinLength { limit } => one(format!("must NOT have fewer than {limit} characters")),
-        Kind::MaxItems { limit } => one(format!("must NOT have more than {limit} items")),
-        Kind::AdditionalItems { limit } => one(format!("must NOT have more than {limit} items")),
-        Kind::MinItems { limit } => one(format!("must NOT have fewer than {limit} items")),
-        Kind::MaxProperties { limit } => one(format!("must NOT have more than {limit} properties")),
-        Kind::MinProperties { limit } => {
-            one(format!("must NOT have fewer than {limit} properties"))
-        }
-        Kind::UniqueItems => one("must NOT have duplicate items".into()),
-        Kind::Pattern { pattern } => one(format!("must match pattern \"{pattern}\"")),
-        Kind::Format { format } => one(format!("must match format \"{format}\"")),
-        Kind::Required { property } => one(format!(
-            "must have required property '{}'",
-            property.as_str().unwrap_or_default()
-        )),
-        Kind::AdditionalProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| {
-                let message = "must NOT have additional properties".to_string();
-                (Some(name.clone()), message)
-            })
-            .collect(),
-        Kind::UnevaluatedProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| {
-                let message = "must NOT have unevaluated properties".to_string();
-                (Some(name.clone()), message)
-            })
-            .collect(),
-        Kind::UnevaluatedItems { .. } => one("must NOT have unevaluated items".into()),
-        Kind::AnyOf { .. } => one("must match a schema in anyOf".into()),
-        Kind::OneOfNotValid { .. } | Kind::OneOfMultipleValid { .. } => {
-            one("must match exactly one schema in oneOf".into())
-        }
-        Kind::Not { .. } => one("must NOT be valid".into()),
-        Kind::FalseSchema => one("boolean schema is false".into()),
-        Kind::Contains => one("must contain at least 1 valid item(s)".into()),
-        Kind::PropertyNames { .. } => one("property name must be valid".into()),
-        // The rest (content, custom keywords, regex limits) as jsonschema words them.
-        _ => one(error.masked().to_string()),
     }
 }
 
