@@ -97,20 +97,6 @@ async function child(impl, sizeName, fixture) {
     result.getSecretUs = median(sample(() => store.get('ai.credentials.apiKey'), slow ? 50 : 20000, big ? 2000 : 1000)) * 1000
   }
   await flush(store)
-  if (!withSchema) {
-    // electron-store calls change listeners inside set(): what a listener costs a set,
-    // on another key (must not copy the store), on the key set, and on the whole store.
-    const listened = (subscribe) => {
-      const off = subscribe()
-      const times = sample((i) => store.set('settings.editor.fontSize', 10 + (i % 10)), ours ? 5000 : 100, big ? 3000 : 1500)
-      off()
-      return median(times) * 1000
-    }
-    result.setOtherListenerUs = listened(() => store.onDidChange('settings.theme', () => {}))
-    result.setSameListenerUs = listened(() => store.onDidChange('settings.editor.fontSize', () => {}))
-    result.setAnyListenerUs = listened(() => store.onDidAnyChange(() => {}))
-    await flush(store)
-  }
 
   // 1000 sets, then until durable. conf pays a full rewrite + fsync per set: where that
   // would take minutes, time a slice and scale it (marked as extrapolated).
@@ -122,6 +108,23 @@ async function child(impl, sizeName, fixture) {
   result.thousandSetsExtrapolated = n < 1000
   await close(store)
   result.peakRssMb = process.resourceUsage().maxRSS / 1024
+  if (!withSchema) {
+    // electron-store calls change listeners inside set(): what a listener costs a set,
+    // on another key (must not copy the store), on the key set, and on the whole store.
+    // After the peak RSS above, which the copies a whole-store listener makes would
+    // otherwise dominate (for conf as much as for tad-store).
+    const listening = open()
+    const listened = (subscribe) => {
+      const off = subscribe()
+      const times = sample((i) => listening.set('settings.editor.fontSize', 10 + (i % 10)), ours ? 5000 : 100, big ? 3000 : 1500)
+      off()
+      return median(times) * 1000
+    }
+    result.setOtherListenerUs = listened(() => listening.onDidChange('settings.theme', () => {}))
+    result.setSameListenerUs = listened(() => listening.onDidChange('settings.editor.fontSize', () => {}))
+    result.setAnyListenerUs = listened(() => listening.onDidAnyChange(() => {}))
+    await close(listening)
+  }
   if (impl === 'tad-store') Object.assign(result, historyCost(fixture))
   fs.rmSync(dir, { recursive: true, force: true })
   return result
