@@ -188,6 +188,12 @@ pub fn messages(
 ) -> Vec<(Option<String>, String)> {
     use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
     let one = |message: String| vec![(None, message)];
+    let per_key = |names: &[String], message: &str| {
+        names
+            .iter()
+            .map(|name| (Some(name.clone()), message.to_string()))
+            .collect()
+    };
     match error.kind() {
         Kind::Type { kind } => one(format!(
             "must be {}",
@@ -235,20 +241,12 @@ pub fn messages(
             "must have required property '{}'",
             property.as_str().unwrap_or_default()
         )),
-        Kind::AdditionalProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| {
-                let message = "must NOT have additional properties".to_string();
-                (Some(name.clone()), message)
-            })
-            .collect(),
-        Kind::UnevaluatedProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| {
-                let message = "must NOT have unevaluated properties".to_string();
-                (Some(name.clone()), message)
-            })
-            .collect(),
+        Kind::AdditionalProperties { unexpected } => {
+            per_key(unexpected, "must NOT have additional properties")
+        }
+        Kind::UnevaluatedProperties { unexpected } => {
+            per_key(unexpected, "must NOT have unevaluated properties")
+        }
         Kind::UnevaluatedItems { .. } => one("must NOT have unevaluated items".into()),
         Kind::AnyOf { .. } => one("must match a schema in anyOf".into()),
         Kind::OneOfNotValid { .. } | Kind::OneOfMultipleValid { .. } => {

@@ -214,15 +214,21 @@ fn a_full_disk_at_any_operation_keeps_the_old_file_and_recovers() {
     }
 }
 
-#[test]
-fn background_failures_reach_the_error_listener() {
-    let fs = SimFs::new();
-    let engine = open(&fs);
+/// The codes of the errors the engine reports to its listener, as they come.
+fn error_codes(engine: &Engine) -> Arc<Mutex<Vec<&'static str>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     engine.set_error_listener(Some(Arc::new(move |e: &StoreError| {
         sink.lock().unwrap().push(e.code())
     })));
+    seen
+}
+
+#[test]
+fn background_failures_reach_the_error_listener() {
+    let fs = SimFs::new();
+    let engine = open(&fs);
+    let seen = error_codes(&engine);
     fs.set_fault(Some(Fault {
         at: fs.op_count(),
         errno: libc::EIO,
@@ -432,11 +438,7 @@ fn write_file(engine: &Engine) -> Result<()> {
 fn a_checkpoint_never_renames_over_a_file_another_program_changed() {
     let fs = SimFs::new();
     let engine = open(&fs);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    engine.set_error_listener(Some(Arc::new(move |e: &StoreError| {
-        sink.lock().unwrap().push(e.code())
-    })));
+    let seen = error_codes(&engine);
     engine.set(&p("a"), j("1")).unwrap();
     write_file(&engine).unwrap();
     let feed = engine.follow();
