@@ -34,6 +34,13 @@ pub trait Fs: Send + Sync {
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
     /// Atomically replaces `to` with `from`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Atomically swaps the files at `a` and `b` (both must exist), so that what was at
+    /// `b` at that instant is kept at `a`, whoever wrote it. `ErrorKind::Unsupported`
+    /// where the platform or filesystem has no such operation; the caller then renames.
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()>;
+    /// Renames `from` to `to` only while nothing is at `to` (atomically):
+    /// `ErrorKind::AlreadyExists` when something is.
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Makes `to` a second name for the file at `from`, replacing `to`.
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn remove(&self, path: &Path) -> io::Result<()>;
@@ -48,6 +55,93 @@ pub trait Fs: Send + Sync {
         let _every_simulated_directory_exists = dir;
         true
     }
+}
+
+/// `renameat2` with `flags` (Linux 3.15+; not every filesystem has every flag, e.g. NFS
+/// answers EINVAL): `ErrorKind::Unsupported` where it is missing.
+#[cfg(target_os = "linux")]
+fn rename_with(from: &Path, to: &Path, flags: libc::c_uint) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+    let to = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+    // Through syscall(2): glibc before 2.28 has no renameat2 wrapper.
+    // SAFETY: both paths are NUL-terminated and outlive the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+            Err(io::Error::new(io::ErrorKind::Unsupported, err))
+        }
+        _ => Err(err),
+    }
+}
+
+/// `renamex_np` with `flags` (macOS 10.12+; APFS and HFS+).
+#[cfg(target_os = "macos")]
+fn rename_with(from: &Path, to: &Path, flags: libc::c_uint) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+    let to = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: both paths are NUL-terminated and outlive the call.
+    if unsafe { libc::renamex_np(from.as_ptr(), to.as_ptr(), flags) } == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOTSUP) => {
+            Err(io::Error::new(io::ErrorKind::Unsupported, err))
+        }
+        _ => Err(err),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn exchange_files(a: &Path, b: &Path) -> io::Result<()> {
+    rename_with(a, b, libc::RENAME_EXCHANGE)
+}
+
+#[cfg(target_os = "macos")]
+fn exchange_files(a: &Path, b: &Path) -> io::Result<()> {
+    rename_with(a, b, libc::RENAME_SWAP)
+}
+
+/// Windows has no atomic swap of two names (ReplaceFile is not atomic either).
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn exchange_files(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no atomic exchange of two files on this platform",
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    rename_with(from, to, libc::RENAME_NOREPLACE)
+}
+
+#[cfg(target_os = "macos")]
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    rename_with(from, to, libc::RENAME_EXCL)
+}
+
+/// A hard link never replaces its target (on NTFS as on POSIX); the temporary name is
+/// then removed. Filesystems without links (FAT) answer Unsupported.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
 }
 
 /// The real disk.
@@ -170,6 +264,12 @@ impl Fs for RealFs {
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         std::fs::rename(from, to)
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        exchange_files(a, b)
+    }
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        rename_no_replace(from, to)
     }
     fn remove(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
@@ -538,6 +638,31 @@ impl Fs for SimFs {
             Ok(())
         })
     }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        self.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            let at_a = *state.names.get(a).ok_or_else(not_found)?;
+            let at_b = *state.names.get(b).ok_or_else(not_found)?;
+            state.names.insert(a.to_path_buf(), at_b);
+            state.names.insert(b.to_path_buf(), at_a);
+            Ok(())
+        })
+    }
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.mutate(|state, fail| {
+            if let Some(errno) = fail {
+                return Err(errno_error(errno));
+            }
+            if state.names.contains_key(to) {
+                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+            }
+            let id = state.names.remove(from).ok_or_else(not_found)?;
+            state.names.insert(to.to_path_buf(), id);
+            Ok(())
+        })
+    }
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.mutate(|state, fail| {
             if let Some(errno) = fail {
@@ -698,6 +823,36 @@ mod tests {
             }
         }
         assert_eq!(fs.read(&dir.join("file")).unwrap(), b"{}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    fn the_real_disk_exchanges_two_files_atomically() {
+        let dir = std::env::temp_dir().join(format!("tad-exchange-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        std::fs::write(&a, b"new").unwrap();
+        std::fs::write(&b, b"theirs").unwrap();
+        match RealFs.exchange(&a, &b) {
+            Ok(()) => {
+                assert_eq!(std::fs::read(&a).unwrap(), b"theirs");
+                assert_eq!(std::fs::read(&b).unwrap(), b"new");
+            }
+            // A temporary directory on a filesystem without the operation (rare).
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}"),
+        }
+        std::fs::remove_file(&b).unwrap();
+        let missing = RealFs.exchange(&a, &b).expect_err("b is gone");
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+        // rename_new: only onto nothing.
+        std::fs::write(&b, b"theirs").unwrap();
+        let taken = RealFs.rename_new(&a, &b).expect_err("b exists");
+        assert_eq!(taken.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&b).unwrap(), b"theirs");
+        std::fs::remove_file(&b).unwrap();
+        RealFs.rename_new(&a, &b).unwrap();
+        assert!(!a.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

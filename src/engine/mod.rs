@@ -39,6 +39,7 @@ use fs::{Fs, FsFile};
 use journal::{Batch, Op, SnapshotId};
 use path::{KeyPath, INTERNAL_KEY};
 use schema::{Change, Schema};
+use snapshot::Replacement;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -1879,24 +1880,57 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
         .external_edits
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let fs = &*shared.fs;
     let path = &shared.path;
-    let refuse = |reason: String| StoreError::ExternalEditRefused {
-        file: path.clone(),
-        reason,
-    };
-    let mut bytes = match fs.read(path) {
-        Ok(bytes) => bytes,
+    match shared.fs.read(path) {
+        Ok(bytes) => consider_edit(shared, schema, defaults, path, bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !shared.read_only {
                 shared.lock().force_checkpoint = true;
                 shared.wake.notify_one();
             }
-            return shared.report(&refuse(
-                "it was deleted; the store keeps its state and writes the file again".into(),
-            ));
+            shared.report(&StoreError::ExternalEditRefused {
+                file: path.clone(),
+                reason: "it was deleted; the store keeps its state and writes the file again"
+                    .into(),
+            })
         }
-        Err(e) => return shared.report(&StoreError::io("read", path, &e)),
+        Err(e) => shared.report(&StoreError::io("read", path, &e)),
+    }
+}
+
+/// Another program's edit that a checkpoint swapped out of the store's name at the last
+/// instant (see [`snapshot::Replacement::Displaced`]), now at `at`: taken as if the watch
+/// had seen it first (applied, or moved aside and reported), then `at` removed.
+fn take_edit(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults, at: &Path) {
+    let _one_at_a_time = shared
+        .external_edits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    match shared.fs.read(at) {
+        Ok(bytes) => consider_edit(shared, schema, defaults, at, bytes),
+        Err(e) => return shared.report(&StoreError::io("read", at, &e)),
+    }
+    match shared.fs.remove(at) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // moved aside
+        Err(e) => shared.report(&StoreError::io("remove", at, &e)),
+    }
+}
+
+/// Someone else's edit, `bytes`, read from `at` (the store file, or where a checkpoint
+/// put an edit it displaced). The caller holds `external_edits`.
+fn consider_edit(
+    shared: &Shared,
+    schema: Option<&Schema>,
+    defaults: &Defaults,
+    at: &Path,
+    mut bytes: Vec<u8>,
+) {
+    let fs = &*shared.fs;
+    let path = &shared.path;
+    let refuse = |reason: String| StoreError::ExternalEditRefused {
+        file: path.clone(),
+        reason,
     };
     if SnapshotId::of(&bytes) == *shared.known_file() {
         return; // this store's own write, or no change
@@ -1937,7 +1971,7 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
             break;
         }
         std::thread::sleep(SETTLE_INTERVAL);
-        match fs.read(path) {
+        match fs.read(at) {
             Ok(again) if again == bytes => break,
             Ok(again) => {
                 bytes = again;
@@ -1964,7 +1998,7 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
                 } else {
                     "corrupt"
                 };
-                if let Err(e) = snapshot::quarantine(fs, path, tag) {
+                if let Err(e) = snapshot::quarantine_as(fs, at, path, tag) {
                     shared.report(&e);
                 }
                 shared.lock().force_checkpoint = true;
@@ -1973,7 +2007,9 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
             return shared.report(&refuse(format!("{err}; the store keeps its state")));
         }
     };
-    *shared.known_file() = id;
+    if at == path {
+        *shared.known_file() = id;
+    }
     let mut st = shared.lock();
     let batch = Batch {
         seq: st.seq + 1,
@@ -2296,10 +2332,15 @@ impl Committer {
         upto: &mut u64,
     ) -> Result<()> {
         for _ in 0..EDITS_IN_A_ROW {
-            if self.checkpoint(&doc, closing)? {
-                return Ok(());
+            let outcome = self.checkpoint(&doc, closing)?;
+            let (schema, defaults) = (self.schema.as_deref(), &self.defaults);
+            match outcome {
+                Replacement::Done => return Ok(()),
+                Replacement::Refused => on_file_changed(&self.shared, schema, defaults),
+                // The snapshot is in place; the edit it swapped out is taken as if it
+                // had come first, and the state after it checkpointed next.
+                Replacement::Displaced(edit) => take_edit(&self.shared, schema, defaults, &edit),
             }
-            on_file_changed(&self.shared, self.schema.as_deref(), &self.defaults);
             let mut st = self.shared.lock();
             if st.hold.is_some() && !st.closing {
                 break; // a transaction opened meanwhile: its changes must not land yet
@@ -2373,9 +2414,10 @@ impl Committer {
 
     /// Writes `doc` as the new snapshot, then starts an empty journal for it (or, when
     /// closing, removes the journal).
-    /// Writes `doc` as the snapshot (see [`Committer::checkpoint_over_edits`]). `Ok(false)`
-    /// when another program changed the file: nothing was replaced.
-    fn checkpoint(&mut self, doc: &Node, closing: bool) -> Result<bool> {
+    /// Writes `doc` as the snapshot (see [`Committer::checkpoint_over_edits`]), unless
+    /// another program changed the file ([`Replacement::Refused`]: nothing was replaced);
+    /// an edit that landed during the swap is handed back ([`Replacement::Displaced`]).
+    fn checkpoint(&mut self, doc: &Node, closing: bool) -> Result<Replacement> {
         let fs = self.shared.fs.clone();
         // Before the rename below, the old journal must not be appended to again.
         self.journal = None;
@@ -2401,21 +2443,38 @@ impl Committer {
                 None
             }
         };
-        // Known before the rename, so the watch never takes this write for someone else's.
+        // Compare before rename: only the file this store last read or wrote is replaced
+        // (one that is gone has nothing to lose). Under the external-edit lock, so the
+        // watch sees the file either before this write (and handles that edit first) or
+        // after it (and knows it as ours), and `known_file` changes only under that lock.
         let written = journal::SnapshotId::of(&bytes);
-        let previous = std::mem::replace(&mut *self.shared.known_file(), written);
-        // Compare before rename: only the file this store last read or wrote is
-        // replaced. One that is gone has nothing to lose and is written again.
-        let path = &self.shared.path;
-        let still_ours = || match fs.read(path) {
-            Ok(now) => Ok(journal::SnapshotId::of(&now) == previous),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-            Err(e) => Err(StoreError::io("read", path, &e)),
+        let replaced = {
+            let _edits = self
+                .shared
+                .external_edits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let previous = *self.shared.known_file();
+            let ours = |now: &[u8]| journal::SnapshotId::of(now) == previous;
+            let replaced = snapshot::write_atomic_unless(
+                &*fs,
+                &self.shared.path,
+                &bytes,
+                self.shared.file_mode,
+                &ours,
+            );
+            if matches!(
+                replaced,
+                Ok(Replacement::Done) | Ok(Replacement::Displaced(_))
+            ) {
+                *self.shared.known_file() = written;
+            }
+            replaced
         };
-        let replaced =
-            snapshot::write_atomic_unless(&*fs, path, &bytes, self.shared.file_mode, &still_ours);
-        if !matches!(replaced, Ok(true)) {
-            *self.shared.known_file() = previous;
+        if !matches!(
+            replaced,
+            Ok(Replacement::Done) | Ok(Replacement::Displaced(_))
+        ) {
             if let Some(entry) = entry {
                 if let Err(e) = fs.remove(&entry) {
                     self.shared.report(&StoreError::io("remove", &entry, &e));
@@ -2423,6 +2482,7 @@ impl Committer {
             }
             return replaced;
         }
+        let replaced = replaced?;
         self.base = journal::SnapshotId::of(&bytes);
         self.shared.stats.checkpointed(bytes.len() as u64);
         self.needs_checkpoint = false;
@@ -2437,13 +2497,13 @@ impl Committer {
             self.journal_len = 0;
             self.shared.stats.set_journal_bytes(0);
             return match fs.remove(path) {
-                Ok(()) => Ok(true),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+                Ok(()) => Ok(replaced),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(replaced),
                 Err(e) => Err(StoreError::io("remove", path, &e)),
             };
         }
         if self.journal_len == 0 {
-            return Ok(true);
+            return Ok(replaced);
         }
         let mut file = fs
             .create(path, self.shared.file_mode)
@@ -2454,7 +2514,7 @@ impl Committer {
         self.journal = Some(file);
         self.journal_len = journal::HEADER_LEN as u64;
         self.shared.stats.set_journal_bytes(self.journal_len);
-        Ok(true)
+        Ok(replaced)
     }
 
     /// Writes the history entry that turns `new` back into the snapshot on disk, and

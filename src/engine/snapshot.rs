@@ -129,67 +129,147 @@ pub fn parse(path: &Path, bytes: &[u8], deserialize: Option<Deserializer<'_>>) -
 /// directory. Durable when it returns `Ok`. On any error the old file is untouched and
 /// the temporary file is removed.
 pub fn write_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    write_atomic_unless(fs, path, bytes, mode, &|| Ok(true)).map(|_| ())
+    let temp = write_temp(fs, path, bytes, mode)?;
+    if let Err(e) = fs.rename(&temp, path) {
+        return Err(discard_temp(fs, &temp, StoreError::io("rename", path, &e)));
+    }
+    sync_dir_of(fs, path)
 }
 
-/// [`write_atomic`], asking `still_ours` right before the rename whether the file at
-/// `path` may be replaced: when it answers `false` (another program changed the file),
-/// nothing is renamed, the temporary file is removed and `Ok(false)` returned.
+/// How often [`write_atomic_unless`] looks again when the file keeps appearing and
+/// disappearing under it, before it answers [`Replacement::Refused`].
+const SWAP_TURNS: usize = 8;
+
+/// What [`write_atomic_unless`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Replacement {
+    /// `path` holds the new bytes; what it replaced was the caller's.
+    Done,
+    /// Another program had changed the file: nothing was replaced.
+    Refused,
+    /// `path` holds the new bytes, but what they replaced was another program's edit that
+    /// landed after the check: that file is kept, whole, at the returned path (beside
+    /// `path`), for the caller to apply or move aside. Nothing was lost.
+    Displaced(PathBuf),
+}
+
+/// [`write_atomic`], replacing the file at `path` only while `ours` says its bytes are
+/// the ones the caller last read or wrote (a missing file counts as ours: there is
+/// nothing to lose). The check before the swap refuses an edit already there; the swap
+/// itself is an atomic exchange (onto a missing file, a rename that never replaces), so
+/// an edit that lands between check and swap is not overwritten but handed back
+/// ([`Replacement::Displaced`]) or looked at again. Where there is no exchange (Windows,
+/// some network filesystems) a plain rename leaves that window open, microseconds wide.
 pub fn write_atomic_unless(
     fs: &dyn Fs,
     path: &Path,
     bytes: &[u8],
     mode: u32,
-    still_ours: &dyn Fn() -> Result<bool>,
-) -> Result<bool> {
+    ours: &dyn Fn(&[u8]) -> bool,
+) -> Result<Replacement> {
+    let temp = write_temp(fs, path, bytes, mode)?;
+    let refused = |temp: &Path| match fs.remove(temp) {
+        Ok(()) => Ok(Replacement::Refused),
+        Err(e) => Err(StoreError::io("remove", temp, &e)),
+    };
+    // Each turn checks, then swaps (or, onto nothing, renames without replacing); a turn
+    // is taken again only when another program created or removed the file in between.
+    let mut turns = 0;
+    let outcome = loop {
+        turns += 1;
+        if turns > SWAP_TURNS {
+            return refused(&temp); // the caller reads what is there and tries again
+        }
+        let there = match fs.read(path) {
+            Ok(now) if !ours(&now) => return refused(&temp),
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(discard_temp(fs, &temp, StoreError::io("read", path, &e))),
+        };
+        let swapped = if there {
+            fs.exchange(&temp, path)
+        } else {
+            fs.rename_new(&temp, path)
+        };
+        match swapped {
+            Ok(()) if !there => break Replacement::Done,
+            Ok(()) => match fs.read(&temp) {
+                Ok(old) if ours(&old) => match fs.remove(&temp) {
+                    Ok(()) => break Replacement::Done,
+                    // The new bytes are in place; only a stale copy of the old ones is
+                    // left, which the next open removes.
+                    Err(e) => return Err(StoreError::io("remove", &temp, &e)),
+                },
+                Ok(_) => break Replacement::Displaced(temp),
+                Err(e) => return Err(StoreError::io("read", &temp, &e)),
+            },
+            // Removed (exchange) or created (rename_new) meanwhile: look again.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists
+                ) =>
+            {
+                continue
+            }
+            // No such operation here: a plain rename, the best this platform allows.
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                if let Err(e) = fs.rename(&temp, path) {
+                    return Err(discard_temp(fs, &temp, StoreError::io("rename", path, &e)));
+                }
+                break Replacement::Done;
+            }
+            Err(e) => return Err(discard_temp(fs, &temp, StoreError::io("rename", path, &e))),
+        }
+    };
+    sync_dir_of(fs, path)?;
+    Ok(outcome)
+}
+
+/// A new temporary file beside `path` holding `bytes`, fsynced. On error, nothing is left.
+fn write_temp(fs: &dyn Fs, path: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
     let temp = temp_path(path);
-    let result = (|| {
+    let written = (|| {
         let mut file = fs
             .create(&temp, mode)
             .map_err(|e| StoreError::io("create", &temp, &e))?;
         file.write_all(bytes)
             .map_err(|e| StoreError::io("write", &temp, &e))?;
-        file.sync()
-            .map_err(|e| StoreError::io("fsync", &temp, &e))?;
-        drop(file);
-        if !still_ours()? {
-            return Ok(false);
-        }
-        fs.rename(&temp, path)
-            .map_err(|e| StoreError::io("rename", path, &e))?;
-        Ok(true)
+        file.sync().map_err(|e| StoreError::io("fsync", &temp, &e))
     })();
-    if let Ok(false) = result {
-        return match fs.remove(&temp) {
-            Ok(()) => Ok(false),
-            Err(e) => Err(StoreError::io("remove", &temp, &e)),
-        };
+    match written {
+        Ok(()) => Ok(temp),
+        Err(err) => Err(discard_temp(fs, &temp, err)),
     }
-    if let Err(err) = result {
-        return Err(match fs.remove(&temp) {
-            Ok(()) => err,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => err,
-            // Say so: a temp file is left behind, which the next open cleans up.
-            Err(e) => match err {
-                StoreError::Io {
-                    op,
-                    file,
-                    message,
-                    errno,
-                } => StoreError::Io {
-                    op,
-                    file,
-                    message: format!("{message}; removing the temporary file also failed: {e}"),
-                    errno,
-                },
-                other => other,
+}
+
+/// Removes the temporary file after `err`; says so in the error when that fails too (the
+/// next open cleans it up).
+fn discard_temp(fs: &dyn Fs, temp: &Path, err: StoreError) -> StoreError {
+    match fs.remove(temp) {
+        Ok(()) => err,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => err,
+        Err(e) => match err {
+            StoreError::Io {
+                op,
+                file,
+                message,
+                errno,
+            } => StoreError::Io {
+                op,
+                file,
+                message: format!("{message}; removing the temporary file also failed: {e}"),
+                errno,
             },
-        });
+            other => other,
+        },
     }
+}
+
+fn sync_dir_of(fs: &dyn Fs, path: &Path) -> Result<()> {
     let dir = dir_of(path);
     fs.sync_dir(&dir)
-        .map_err(|e| StoreError::io("fsync directory", &dir, &e))?;
-    Ok(true)
+        .map_err(|e| StoreError::io("fsync directory", &dir, &e))
 }
 
 /// Writes `doc` as the snapshot: electron-store's tab-indented JSON, or what
@@ -233,21 +313,24 @@ pub fn encode(
 /// Moves a bad file aside as `<name>.<tag>-<timestamp>`, never deleting it. Returns the
 /// new path.
 pub fn quarantine(fs: &dyn Fs, path: &Path, tag: &str) -> Result<PathBuf> {
+    quarantine_as(fs, path, path, tag)
+}
+
+/// Moves the file at `from` aside under a name derived from `store` (`<store>.<tag>-…`).
+pub fn quarantine_as(fs: &dyn Fs, from: &Path, store: &Path, tag: &str) -> Result<PathBuf> {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let mut aside = dir_of(path).join(format!("{}.{tag}-{millis}", file_name(path)));
+    let mut aside = dir_of(store).join(format!("{}.{tag}-{millis}", file_name(store)));
     let mut n = 1;
     while fs.read(&aside).is_ok() {
-        aside = dir_of(path).join(format!("{}.{tag}-{millis}-{n}", file_name(path)));
+        aside = dir_of(store).join(format!("{}.{tag}-{millis}-{n}", file_name(store)));
         n += 1;
     }
-    fs.rename(path, &aside)
-        .map_err(|e| StoreError::io("rename", path, &e))?;
-    let dir = dir_of(path);
-    fs.sync_dir(&dir)
-        .map_err(|e| StoreError::io("fsync directory", &dir, &e))?;
+    fs.rename(from, &aside)
+        .map_err(|e| StoreError::io("rename", from, &e))?;
+    sync_dir_of(fs, store)?;
     Ok(aside)
 }
 

@@ -475,6 +475,143 @@ fn a_checkpoint_never_renames_over_a_file_another_program_changed() {
     assert!(seen.lock().unwrap().contains(&"EXTERNAL_EDIT_REFUSED"));
 }
 
+/// The simulated disk, with another program's edit landing at the last instant of the
+/// store's next checkpoint: after its compare, just before its swap.
+struct EditDuringSwap {
+    disk: SimFs,
+    edit: Mutex<Option<Vec<u8>>>,
+}
+
+impl EditDuringSwap {
+    fn land_edit(&self, to: &Path) {
+        if to != Path::new(STORE) {
+            return;
+        }
+        if let Some(bytes) = self.edit.lock().unwrap().take() {
+            let other = PathBuf::from("/app/editor.tmp");
+            let mut file = self.disk.create(&other, 0o600).unwrap();
+            file.write_all(&bytes).unwrap();
+            file.sync().unwrap();
+            self.disk.rename(&other, to).unwrap();
+        }
+    }
+}
+
+impl Fs for EditDuringSwap {
+    fn lock(&self, path: &Path) -> std::io::Result<Box<dyn fs::FsLock>> {
+        self.disk.lock(path)
+    }
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.disk.read(path)
+    }
+    fn len(&self, path: &Path) -> std::io::Result<u64> {
+        self.disk.len(path)
+    }
+    fn create(&self, path: &Path, mode: u32) -> std::io::Result<Box<dyn FsFile>> {
+        self.disk.create(path, mode)
+    }
+    fn open_append(&self, path: &Path) -> std::io::Result<Box<dyn FsFile>> {
+        self.disk.open_append(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.land_edit(to);
+        self.disk.rename(from, to)
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> std::io::Result<()> {
+        self.land_edit(b);
+        self.disk.exchange(a, b)
+    }
+    fn rename_new(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.land_edit(to);
+        self.disk.rename_new(from, to)
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.disk.hard_link(from, to)
+    }
+    fn remove(&self, path: &Path) -> std::io::Result<()> {
+        self.disk.remove(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.disk.sync_dir(dir)
+    }
+    fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+        self.disk.create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        self.disk.list(dir)
+    }
+}
+
+#[test]
+fn an_edit_landing_during_the_checkpoints_swap_is_applied_or_kept_aside_never_lost() {
+    let disk = SimFs::new();
+    let fs = Arc::new(EditDuringSwap {
+        disk: disk.clone(),
+        edit: Mutex::new(None),
+    });
+    let mut opts = options(&disk);
+    opts.fs = fs.clone();
+    let engine = Engine::open(opts).unwrap();
+    let seen = error_codes(&engine);
+    engine.set(&p("a"), j("1")).unwrap();
+    write_file(&engine).unwrap();
+
+    // A valid edit: the checkpoint's snapshot goes in place, and the edit it swapped out
+    // is applied as a change and written by the next checkpoint.
+    *fs.edit.lock().unwrap() = Some(br#"{"a": 5, "edited": true}"#.to_vec());
+    engine.set(&p("b"), j("2")).unwrap();
+    write_file(&engine).unwrap();
+    assert!(fs.edit.lock().unwrap().is_none(), "the edit landed");
+    assert_eq!(
+        engine.get_json(&p("edited")).unwrap().as_deref(),
+        Some("true")
+    );
+    let file = Node::from_json(std::str::from_utf8(&store_file(&disk).unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        file.get(&p("edited")),
+        Some(&j("true")),
+        "the edit is on disk"
+    );
+
+    // A broken edit: kept aside whole and reported; the store's state stays on disk.
+    *fs.edit.lock().unwrap() = Some(b"{ broken".to_vec());
+    engine.set(&p("c"), j("3")).unwrap();
+    write_file(&engine).unwrap();
+    let image = disk.image();
+    let aside: Vec<_> = image
+        .iter()
+        .filter(|(path, _)| path.to_string_lossy().contains("config.json.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "kept aside");
+    assert_eq!(aside[0].1, b"{ broken");
+    assert!(seen.lock().unwrap().contains(&"EXTERNAL_EDIT_REFUSED"));
+    let file = Node::from_json(std::str::from_utf8(&store_file(&disk).unwrap()).unwrap()).unwrap();
+    assert_eq!(file.get(&p("c")), Some(&j("3")));
+    let temps = image
+        .keys()
+        .filter(|path| path.to_string_lossy().contains(".tmp-"))
+        .count();
+    assert_eq!(temps, 0, "no temporary file left");
+
+    // The file is gone (moved aside, deleted) and an edit creates it again just before
+    // the checkpoint writes it: the checkpoint never replaces what appeared.
+    disk.remove(Path::new(STORE)).unwrap();
+    *fs.edit.lock().unwrap() = Some(br#"{"recreated": 1}"#.to_vec());
+    engine.set(&p("d"), j("4")).unwrap();
+    write_file(&engine).unwrap();
+    assert!(fs.edit.lock().unwrap().is_none(), "the edit landed");
+    assert_eq!(
+        engine.get_json(&p("recreated")).unwrap().as_deref(),
+        Some("1")
+    );
+    let file = Node::from_json(std::str::from_utf8(&store_file(&disk).unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        file.get(&p("recreated")),
+        Some(&j("1")),
+        "the edit is on disk"
+    );
+}
+
 #[test]
 fn several_keys_are_set_all_or_nothing() {
     let fs = SimFs::new();
