@@ -357,8 +357,9 @@ impl Shared {
 pub struct Engine {
     shared: Arc<Shared>,
     committer: Option<JoinHandle<()>>,
-    /// The watch on the file's directory, with `watch: true`.
-    file_watch: Option<watch::FileWatch>,
+    /// The watch on the file's directory, with `watch: true`; dropped by `close`, so a
+    /// closed store holds no watch even while its owner is not yet collected.
+    file_watch: Mutex<Option<watch::FileWatch>>,
     defaults: Arc<Defaults>,
     schema: Option<Arc<Schema>>,
     clear_invalid_config: bool,
@@ -584,7 +585,7 @@ impl Engine {
         let mut engine = Engine {
             shared,
             committer: Some(handle),
-            file_watch: None,
+            file_watch: Mutex::new(None),
             defaults,
             schema: options.schema,
             clear_invalid_config: options.clear_invalid_config,
@@ -614,7 +615,8 @@ impl Engine {
     /// reported. A store opened without `watch` starts when an instance that asks for it
     /// joins.
     pub fn watch_file(&mut self) -> Result<()> {
-        if self.file_watch.is_some() {
+        let mut file_watch = self.file_watch.lock().unwrap_or_else(|e| e.into_inner());
+        if file_watch.is_some() || self.shared.lock().closing {
             return Ok(());
         }
         let (shared, schema, defaults) = (
@@ -634,7 +636,7 @@ impl Engine {
         let path = self.shared.path.clone();
         let watch = watch::watch_file(&path, Arc::new(follow))
             .map_err(|e| StoreError::io("watch", snapshot::dir_of(&path), &e))?;
-        self.file_watch = Some(watch);
+        *file_watch = Some(watch);
         Ok(())
     }
 
@@ -1583,6 +1585,10 @@ impl Engine {
         st.close_waiters.push(done);
         drop(st);
         self.shared.wake.notify_one();
+        self.file_watch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
     }
 
     pub fn close_blocking(&mut self) -> Result<()> {
