@@ -26,6 +26,7 @@ pub mod keys;
 pub mod lock;
 pub mod map;
 pub mod path;
+pub mod pool;
 pub mod schema;
 pub mod secrets;
 pub mod snapshot;
@@ -41,8 +42,7 @@ use path::{KeyPath, INTERNAL_KEY};
 use schema::{Change, Schema};
 use snapshot::Replacement;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// When the committer folds the journal into a new snapshot.
@@ -294,7 +294,9 @@ struct Transaction {
 
 struct Shared {
     state: Mutex<State>,
-    wake: Condvar,
+    /// The committer's task on the pool (weak: the task owns the committer, which owns
+    /// this). Set once, right after opening starts the committer.
+    committer: std::sync::OnceLock<std::sync::Weak<pool::Task>>,
     path: PathBuf,
     journal_path: PathBuf,
     fs: Arc<dyn Fs>,
@@ -328,6 +330,13 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Makes the committer look for work soon (see [`pool::Task::wake`]).
+    fn wake(&self) {
+        if let Some(task) = self.committer.get().and_then(|t| t.upgrade()) {
+            task.wake();
+        }
+    }
+
     fn cipher(&self) -> Option<Arc<file_cipher::FileCipher>> {
         self.file_cipher
             .lock()
@@ -356,7 +365,8 @@ impl Shared {
 /// commit.
 pub struct Engine {
     shared: Arc<Shared>,
-    committer: Option<JoinHandle<()>>,
+    /// The committer on the pool; `None` once close or drop has asked it to finish.
+    committer: Option<Arc<pool::Task>>,
     /// The watch on the file's directory, with `watch: true`; dropped by `close`, so a
     /// closed store holds no watch even while its owner is not yet collected.
     file_watch: Mutex<Option<watch::FileWatch>>,
@@ -542,7 +552,7 @@ impl Engine {
                 secrets,
                 purge_history: false,
             }),
-            wake: Condvar::new(),
+            committer: std::sync::OnceLock::new(),
             path: path.clone(),
             journal_path,
             fs,
@@ -566,7 +576,7 @@ impl Engine {
             Some(_) if !read_only => history::reconcile(&*shared.fs, &path, snapshot_id)?,
             _ => 0,
         };
-        let mut committer = Committer {
+        let committer = Committer {
             shared: committer_shared,
             journal: None,
             // A reader never writes: it has no journal to extend or fold.
@@ -578,10 +588,8 @@ impl Engine {
             schema: options.schema.clone(),
             defaults: defaults.clone(),
         };
-        let handle = std::thread::Builder::new()
-            .name("tad-store-commit".into())
-            .spawn(move || committer.run())
-            .map_err(|e| StoreError::io("start committer thread", &path, &e))?;
+        let handle = pool::spawn(Box::new(committer));
+        let _set_once_here = shared.committer.set(Arc::downgrade(&handle));
         let mut engine = Engine {
             shared,
             committer: Some(handle),
@@ -794,13 +802,13 @@ impl Engine {
         let mut st = self.shared.lock();
         st.hold = None;
         drop(st);
-        self.shared.wake.notify_one();
+        self.shared.wake();
     }
 
     /// Undoes every change since [`Engine::begin`], in memory; nothing reached the disk.
     pub fn rollback(&self) {
         self.shared.lock().roll_back();
-        self.shared.wake.notify_one();
+        self.shared.wake();
     }
 
     /// Stops the committer without writing anything (opening failed).
@@ -810,10 +818,16 @@ impl Engine {
         st.abandoned = true;
         st.pending.clear();
         drop(st);
-        self.shared.wake.notify_one();
-        if let Some(handle) = self.committer.take() {
-            // The committer returns as soon as it sees `abandoned`.
-            let _committer_stopped = handle.join();
+        self.shared.wake();
+        if let Some(task) = self.committer.take() {
+            // Stopped here, or by the thread running it (which sees `abandoned`): either
+            // way it writes nothing more. The lock goes with it.
+            task.cancel();
+            self.shared
+                .lock
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
         }
     }
 
@@ -912,7 +926,7 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         self.shared.lock().force_checkpoint = true;
-        self.shared.wake.notify_one();
+        self.shared.wake();
     }
 
     /// What the store has been doing (see [`stats`]), with the history read from disk.
@@ -1386,7 +1400,7 @@ impl Engine {
         let seq = st.seq;
         drop(st);
         if wake {
-            self.shared.wake.notify_one();
+            self.shared.wake();
         }
         Ok(Receipt {
             seq,
@@ -1439,7 +1453,7 @@ impl Engine {
         }
         st.history_requests.push(HistoryRequest { query, done });
         drop(st);
-        self.shared.wake.notify_one();
+        self.shared.wake();
     }
 
     /// Blocks for [`Engine::request_history`]. For tests and tools.
@@ -1528,7 +1542,7 @@ impl Engine {
         let target = st.seq;
         st.waiters.push((target, done));
         drop(st);
-        self.shared.wake.notify_one();
+        self.shared.wake();
     }
 
     /// Calls `done` once the store file itself holds every change made before this call
@@ -1550,7 +1564,7 @@ impl Engine {
         }
         st.file_waiters.push(done);
         drop(st);
-        self.shared.wake.notify_one();
+        self.shared.wake();
     }
 
     /// Blocks until everything so far is durable. For tests and tools, not the JS thread.
@@ -1584,7 +1598,7 @@ impl Engine {
         st.closing = true;
         st.close_waiters.push(done);
         drop(st);
-        self.shared.wake.notify_one();
+        self.shared.wake();
         self.file_watch
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -1597,9 +1611,8 @@ impl Engine {
             let _receiver_is_waiting = tx.send(r);
         }));
         let result = rx.recv().unwrap_or(Ok(()));
-        if let Some(handle) = self.committer.take() {
-            // A panic in the committer has already been reported through `done`.
-            let _joined = handle.join();
+        if let Some(task) = self.committer.take() {
+            task.wait_done();
         }
         result
     }
@@ -1892,7 +1905,7 @@ fn on_file_changed(shared: &Shared, schema: Option<&Schema>, defaults: &Defaults
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !shared.read_only {
                 shared.lock().force_checkpoint = true;
-                shared.wake.notify_one();
+                shared.wake();
             }
             shared.report(&StoreError::ExternalEditRefused {
                 file: path.clone(),
@@ -2008,7 +2021,7 @@ fn consider_edit(
                     shared.report(&e);
                 }
                 shared.lock().force_checkpoint = true;
-                shared.wake.notify_one();
+                shared.wake();
             }
             return shared.report(&refuse(format!("{err}; the store keeps its state")));
         }
@@ -2052,7 +2065,7 @@ fn consider_edit(
     let deliver = newly_pending && !st.delivery_scheduled;
     st.delivery_scheduled |= deliver;
     drop(st);
-    shared.wake.notify_one();
+    shared.wake();
     if deliver {
         let notifier = shared
             .notifier
@@ -2179,152 +2192,161 @@ enum Work {
     },
 }
 
+impl pool::Job for Committer {
+    /// One step: the work there is now, if any (one commit, so other stores' commits
+    /// interleave with a busy store's), else when to look again.
+    fn run(&mut self) -> pool::Next {
+        let Work::Commit {
+            records,
+            upto,
+            snapshot,
+            closing,
+            requests,
+            file_waiters,
+        } = (match self.next_work() {
+            Polled::Work(work) => work,
+            Polled::Wait(at) => return pool::Next::Wait(at),
+        })
+        else {
+            self.shared
+                .lock
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            return pool::Next::Done;
+        };
+        let writes = snapshot.is_some() || !records.is_empty();
+        let mut upto = upto;
+        let result = match snapshot {
+            // A store whose directory was removed writes nothing: creating it again
+            // would bring back what was deleted on purpose.
+            _ if writes && !self.shared.read_only && !self.directory_exists() => {
+                Err(StoreError::DirectoryRemoved {
+                    dir: snapshot::dir_of(&self.shared.path),
+                })
+            }
+            Some(doc) => self.checkpoint_over_edits(doc, closing, &mut upto),
+            None => self.append(&records),
+        };
+        let failed = result.clone().err();
+        let stop = self.finish(upto, result, closing);
+        for request in requests {
+            let answer = match &failed {
+                Some(err) => Err(err.clone()),
+                None => self.answer(&request.query),
+            };
+            (request.done)(answer);
+        }
+        for done in file_waiters {
+            done(failed.clone().map_or(Ok(()), Err));
+        }
+        if stop {
+            pool::Next::Done
+        } else {
+            pool::Next::Again
+        }
+    }
+}
+
+/// What the committer found to do.
+enum Polled {
+    Work(Work),
+    /// Nothing now: look again when woken, or at the instant given.
+    Wait(Option<Instant>),
+}
+
 impl Committer {
-    fn run(&mut self) {
-        loop {
-            let Work::Commit {
+    /// Takes what there is to do now under the lock, or says when to look again.
+    fn next_work(&mut self) -> Polled {
+        let shared = self.shared.clone();
+        let mut st = shared.lock();
+        if st.abandoned {
+            return Polled::Work(Work::Stop);
+        }
+        if std::mem::take(&mut st.force_checkpoint) {
+            self.needs_checkpoint = true;
+        }
+        let now = Instant::now();
+        let undurable = st.seq > st.durable_seq;
+        let retry_due = match self.backoff {
+            Some((at, _)) => now >= at || !st.waiters.is_empty(),
+            None => true,
+        };
+        let has_records = self.journal_len > journal::HEADER_LEN as u64;
+        let idle_due = has_records && now.duration_since(st.last_change) >= self.shared.policy.idle;
+        // A transaction's changes stay in memory until it commits or rolls back.
+        let held = st.hold.is_some() && !st.closing;
+        let ready = !held
+            && (st.closing
+                || !st.history_requests.is_empty()
+                || !st.file_waiters.is_empty()
+                || (retry_due
+                    && (!st.pending.is_empty() || (undurable && !st.waiters.is_empty())))
+                || (self.backoff.is_some() && retry_due && undurable)
+                || (self.backoff.is_none() && (idle_due || self.needs_checkpoint)));
+        if ready {
+            let records = std::mem::take(&mut st.pending);
+            let upto = st.seq;
+            let closing = st.closing;
+            let too_big =
+                self.journal_len + records.len() as u64 > self.shared.policy.journal_bytes;
+            let broken = self.journal.is_none() && self.journal_len > 0;
+            // Closing rewrites the snapshot only when something is not in it yet: a
+            // store opened and closed without changes leaves its file untouched.
+            let closing_dirty =
+                closing && (self.journal_len > 0 || !records.is_empty() || undurable);
+            // Released (dropped without `close`): only what is not durable is written,
+            // to the journal; a snapshot only where the journal cannot take it.
+            let checkpoint = if closing && st.releasing {
+                broken || (self.backoff.is_some() && undurable)
+            } else {
+                !self.shared.read_only && closing_dirty
+                    || too_big
+                    || broken
+                    || self.backoff.is_some()
+                    || idle_due
+                    || self.needs_checkpoint
+            };
+            // A history request reads the snapshot: what is not in it yet goes first.
+            let requests = std::mem::take(&mut st.history_requests);
+            let dirty =
+                self.journal_len > journal::HEADER_LEN as u64 || !records.is_empty() || undurable;
+            let checkpoint =
+                checkpoint || (!requests.is_empty() && dirty && !self.shared.read_only);
+            // Asked to bring the file up to date: it is written whatever the journal
+            // holds (a new store has no file yet).
+            let file_waiters = std::mem::take(&mut st.file_waiters);
+            let checkpoint = checkpoint || (!file_waiters.is_empty() && !self.shared.read_only);
+            // A whole-file encrypted store has no journal: its records are plaintext.
+            let checkpoint = checkpoint
+                || (!records.is_empty()
+                    && !self.shared.read_only
+                    && self.shared.cipher().is_some());
+            let snapshot = checkpoint.then(|| st.doc.clone());
+            st.committer_idle = false;
+            return Polled::Work(Work::Commit {
                 records,
                 upto,
                 snapshot,
                 closing,
                 requests,
                 file_waiters,
-            } = self.next_work()
-            else {
-                self.shared
-                    .lock
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take();
-                return;
-            };
-            let writes = snapshot.is_some() || !records.is_empty();
-            let mut upto = upto;
-            let result = match snapshot {
-                // A store whose directory was removed writes nothing: creating it again
-                // would bring back what was deleted on purpose.
-                _ if writes && !self.shared.read_only && !self.directory_exists() => {
-                    Err(StoreError::DirectoryRemoved {
-                        dir: snapshot::dir_of(&self.shared.path),
-                    })
-                }
-                Some(doc) => self.checkpoint_over_edits(doc, closing, &mut upto),
-                None => self.append(&records),
-            };
-            let failed = result.clone().err();
-            let stop = self.finish(upto, result, closing);
-            for request in requests {
-                let answer = match &failed {
-                    Some(err) => Err(err.clone()),
-                    None => self.answer(&request.query),
-                };
-                (request.done)(answer);
-            }
-            for done in file_waiters {
-                done(failed.clone().map_or(Ok(()), Err));
-            }
-            if stop {
-                return;
-            }
+            });
         }
-    }
-
-    /// Waits until there is something to do, then takes it under the lock.
-    fn next_work(&mut self) -> Work {
-        let shared = self.shared.clone();
-        let mut st = shared.lock();
-        loop {
-            if st.abandoned {
-                return Work::Stop;
-            }
-            if std::mem::take(&mut st.force_checkpoint) {
-                self.needs_checkpoint = true;
-            }
-            let now = Instant::now();
-            let undurable = st.seq > st.durable_seq;
-            let retry_due = match self.backoff {
-                Some((at, _)) => now >= at || !st.waiters.is_empty(),
-                None => true,
-            };
-            let has_records = self.journal_len > journal::HEADER_LEN as u64;
-            let idle_due =
-                has_records && now.duration_since(st.last_change) >= self.shared.policy.idle;
-            // A transaction's changes stay in memory until it commits or rolls back.
-            let held = st.hold.is_some() && !st.closing;
-            let ready = !held
-                && (st.closing
-                    || !st.history_requests.is_empty()
-                    || !st.file_waiters.is_empty()
-                    || (retry_due
-                        && (!st.pending.is_empty() || (undurable && !st.waiters.is_empty())))
-                    || (self.backoff.is_some() && retry_due && undurable)
-                    || (self.backoff.is_none() && (idle_due || self.needs_checkpoint)));
-            if ready {
-                let records = std::mem::take(&mut st.pending);
-                let upto = st.seq;
-                let closing = st.closing;
-                let too_big =
-                    self.journal_len + records.len() as u64 > self.shared.policy.journal_bytes;
-                let broken = self.journal.is_none() && self.journal_len > 0;
-                // Closing rewrites the snapshot only when something is not in it yet: a
-                // store opened and closed without changes leaves its file untouched.
-                let closing_dirty =
-                    closing && (self.journal_len > 0 || !records.is_empty() || undurable);
-                // Released (dropped without `close`): only what is not durable is written,
-                // to the journal; a snapshot only where the journal cannot take it.
-                let checkpoint = if closing && st.releasing {
-                    broken || (self.backoff.is_some() && undurable)
-                } else {
-                    !self.shared.read_only && closing_dirty
-                        || too_big
-                        || broken
-                        || self.backoff.is_some()
-                        || idle_due
-                        || self.needs_checkpoint
-                };
-                // A history request reads the snapshot: what is not in it yet goes first.
-                let requests = std::mem::take(&mut st.history_requests);
-                let dirty = self.journal_len > journal::HEADER_LEN as u64
-                    || !records.is_empty()
-                    || undurable;
-                let checkpoint =
-                    checkpoint || (!requests.is_empty() && dirty && !self.shared.read_only);
-                // Asked to bring the file up to date: it is written whatever the journal
-                // holds (a new store has no file yet).
-                let file_waiters = std::mem::take(&mut st.file_waiters);
-                let checkpoint = checkpoint || (!file_waiters.is_empty() && !self.shared.read_only);
-                // A whole-file encrypted store has no journal: its records are plaintext.
-                let checkpoint = checkpoint
-                    || (!records.is_empty()
-                        && !self.shared.read_only
-                        && self.shared.cipher().is_some());
-                let snapshot = checkpoint.then(|| st.doc.clone());
-                st.committer_idle = false;
-                return Work::Commit {
-                    records,
-                    upto,
-                    snapshot,
-                    closing,
-                    requests,
-                    file_waiters,
-                };
-            }
-            let timeout = if let Some((at, _)) = self.backoff {
-                at.saturating_duration_since(now)
-            } else if has_records {
-                (st.last_change + self.shared.policy.idle).saturating_duration_since(now)
-            } else {
-                Duration::from_secs(3600)
-            };
-            st.committer_idle = true;
-            st = self
-                .shared
-                .wake
-                .wait_timeout(st, timeout.max(Duration::from_millis(1)))
-                .map(|(guard, _)| guard)
-                .unwrap_or_else(|e| e.into_inner().0);
-            st.committer_idle = false;
-        }
+        // Nothing now: a retry, or an idle checkpoint of what the journal holds, is
+        // due at a known instant; anything else comes with a wake.
+        let at = if let Some((at, _)) = self.backoff {
+            Some(at)
+        } else if has_records {
+            Some(st.last_change + self.shared.policy.idle)
+        } else {
+            None
+        };
+        st.committer_idle = true;
+        // A deadline already past with nothing ready (a transaction holds the
+        // changes; a failed retry left nothing to write) waits for a wake instead:
+        // looking again at once would spin.
+        Polled::Wait(at.filter(|at| *at > now))
     }
 
     /// Checkpoints `doc`. When another program changed the file since the store last

@@ -475,29 +475,49 @@ fn a_checkpoint_never_renames_over_a_file_another_program_changed() {
     assert!(seen.lock().unwrap().contains(&"EXTERNAL_EDIT_REFUSED"));
 }
 
-/// The simulated disk, with another program's edit landing at the last instant of the
-/// store's next checkpoint: after its compare, just before its swap.
-struct EditDuringSwap {
+/// The simulated disk with hooks: `before_swap` runs right before a rename, exchange or
+/// no-replace rename onto a path (after the store's compare), `before_sync` before every
+/// fsync of a file.
+type SwapHook = Box<dyn Fn(&SimFs, &Path) + Send + Sync>;
+
+/// An edit another program will make, once.
+type PendingEdit = Arc<Mutex<Option<Vec<u8>>>>;
+
+struct HookedFs {
     disk: SimFs,
-    edit: Mutex<Option<Vec<u8>>>,
+    before_swap: SwapHook,
+    before_sync: Arc<dyn Fn() + Send + Sync>,
 }
 
-impl EditDuringSwap {
-    fn land_edit(&self, to: &Path) {
-        if to != Path::new(STORE) {
-            return;
-        }
-        if let Some(bytes) = self.edit.lock().unwrap().take() {
-            let other = PathBuf::from("/app/editor.tmp");
-            let mut file = self.disk.create(&other, 0o600).unwrap();
-            file.write_all(&bytes).unwrap();
-            file.sync().unwrap();
-            self.disk.rename(&other, to).unwrap();
+impl HookedFs {
+    fn new(disk: &SimFs) -> HookedFs {
+        HookedFs {
+            disk: disk.clone(),
+            before_swap: Box::new(|_, _| {}),
+            before_sync: Arc::new(|| {}),
         }
     }
 }
 
-impl Fs for EditDuringSwap {
+struct HookedFile {
+    file: Box<dyn FsFile>,
+    before_sync: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl FsFile for HookedFile {
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(buf)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        (self.before_sync)();
+        self.file.sync()
+    }
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.file.set_len(len)
+    }
+}
+
+impl Fs for HookedFs {
     fn lock(&self, path: &Path) -> std::io::Result<Box<dyn fs::FsLock>> {
         self.disk.lock(path)
     }
@@ -508,21 +528,27 @@ impl Fs for EditDuringSwap {
         self.disk.len(path)
     }
     fn create(&self, path: &Path, mode: u32) -> std::io::Result<Box<dyn FsFile>> {
-        self.disk.create(path, mode)
+        Ok(Box::new(HookedFile {
+            file: self.disk.create(path, mode)?,
+            before_sync: self.before_sync.clone(),
+        }))
     }
     fn open_append(&self, path: &Path) -> std::io::Result<Box<dyn FsFile>> {
-        self.disk.open_append(path)
+        Ok(Box::new(HookedFile {
+            file: self.disk.open_append(path)?,
+            before_sync: self.before_sync.clone(),
+        }))
     }
     fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-        self.land_edit(to);
+        (self.before_swap)(&self.disk, to);
         self.disk.rename(from, to)
     }
     fn exchange(&self, a: &Path, b: &Path) -> std::io::Result<()> {
-        self.land_edit(b);
+        (self.before_swap)(&self.disk, b);
         self.disk.exchange(a, b)
     }
     fn rename_new(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-        self.land_edit(to);
+        (self.before_swap)(&self.disk, to);
         self.disk.rename_new(from, to)
     }
     fn hard_link(&self, from: &Path, to: &Path) -> std::io::Result<()> {
@@ -532,6 +558,7 @@ impl Fs for EditDuringSwap {
         self.disk.remove(path)
     }
     fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        (self.before_sync)();
         self.disk.sync_dir(dir)
     }
     fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
@@ -542,15 +569,33 @@ impl Fs for EditDuringSwap {
     }
 }
 
+/// Another program's edit that lands at the last instant of the store's next checkpoint:
+/// after its compare, just before its swap.
+fn edit_during_swap(disk: &SimFs) -> (Arc<HookedFs>, PendingEdit) {
+    let edit: PendingEdit = Arc::default();
+    let pending = edit.clone();
+    let mut fs = HookedFs::new(disk);
+    fs.before_swap = Box::new(move |disk, to| {
+        if to != Path::new(STORE) {
+            return;
+        }
+        if let Some(bytes) = pending.lock().unwrap().take() {
+            let other = PathBuf::from("/app/editor.tmp");
+            let mut file = disk.create(&other, 0o600).unwrap();
+            file.write_all(&bytes).unwrap();
+            file.sync().unwrap();
+            disk.rename(&other, to).unwrap();
+        }
+    });
+    (Arc::new(fs), edit)
+}
+
 #[test]
 fn an_edit_landing_during_the_checkpoints_swap_is_applied_or_kept_aside_never_lost() {
     let disk = SimFs::new();
-    let fs = Arc::new(EditDuringSwap {
-        disk: disk.clone(),
-        edit: Mutex::new(None),
-    });
+    let (fs, edit) = edit_during_swap(&disk);
     let mut opts = options(&disk);
-    opts.fs = fs.clone();
+    opts.fs = fs;
     let engine = Engine::open(opts).unwrap();
     let seen = error_codes(&engine);
     engine.set(&p("a"), j("1")).unwrap();
@@ -558,10 +603,10 @@ fn an_edit_landing_during_the_checkpoints_swap_is_applied_or_kept_aside_never_lo
 
     // A valid edit: the checkpoint's snapshot goes in place, and the edit it swapped out
     // is applied as a change and written by the next checkpoint.
-    *fs.edit.lock().unwrap() = Some(br#"{"a": 5, "edited": true}"#.to_vec());
+    *edit.lock().unwrap() = Some(br#"{"a": 5, "edited": true}"#.to_vec());
     engine.set(&p("b"), j("2")).unwrap();
     write_file(&engine).unwrap();
-    assert!(fs.edit.lock().unwrap().is_none(), "the edit landed");
+    assert!(edit.lock().unwrap().is_none(), "the edit landed");
     assert_eq!(
         engine.get_json(&p("edited")).unwrap().as_deref(),
         Some("true")
@@ -574,7 +619,7 @@ fn an_edit_landing_during_the_checkpoints_swap_is_applied_or_kept_aside_never_lo
     );
 
     // A broken edit: kept aside whole and reported; the store's state stays on disk.
-    *fs.edit.lock().unwrap() = Some(b"{ broken".to_vec());
+    *edit.lock().unwrap() = Some(b"{ broken".to_vec());
     engine.set(&p("c"), j("3")).unwrap();
     write_file(&engine).unwrap();
     let image = disk.image();
@@ -596,10 +641,10 @@ fn an_edit_landing_during_the_checkpoints_swap_is_applied_or_kept_aside_never_lo
     // The file is gone (moved aside, deleted) and an edit creates it again just before
     // the checkpoint writes it: the checkpoint never replaces what appeared.
     disk.remove(Path::new(STORE)).unwrap();
-    *fs.edit.lock().unwrap() = Some(br#"{"recreated": 1}"#.to_vec());
+    *edit.lock().unwrap() = Some(br#"{"recreated": 1}"#.to_vec());
     engine.set(&p("d"), j("4")).unwrap();
     write_file(&engine).unwrap();
-    assert!(fs.edit.lock().unwrap().is_none(), "the edit landed");
+    assert!(edit.lock().unwrap().is_none(), "the edit landed");
     assert_eq!(
         engine.get_json(&p("recreated")).unwrap().as_deref(),
         Some("1")
@@ -610,6 +655,54 @@ fn an_edit_landing_during_the_checkpoints_swap_is_applied_or_kept_aside_never_lo
         Some(&j("1")),
         "the edit is on disk"
     );
+}
+
+#[test]
+fn a_store_whose_disk_stalls_holds_one_pool_thread_and_other_stores_still_flush() {
+    assert!(pool::size() >= 2, "the pool keeps two threads at least");
+    let stalled = Arc::new((Mutex::new(true), std::sync::Condvar::new()));
+    let gate = stalled.clone();
+    let slow_disk = SimFs::new();
+    let mut slow_fs = HookedFs::new(&slow_disk);
+    slow_fs.before_sync = Arc::new(move || {
+        let (lock, cv) = &*gate;
+        let mut stalling = lock.lock().unwrap();
+        while *stalling {
+            stalling = cv.wait(stalling).unwrap();
+        }
+    });
+    let mut slow_options = options(&slow_disk);
+    slow_options.fs = Arc::new(slow_fs);
+    let slow = Engine::open(slow_options).unwrap();
+    let (slow_done, slow_flushed) = std::sync::mpsc::channel();
+    slow.set(&p("a"), j("1")).unwrap();
+    slow.flush(Box::new(move |r| {
+        let _receiver_waits = slow_done.send(r);
+    }));
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        slow_flushed.try_recv().is_err(),
+        "the slow store's fsync is stalled"
+    );
+
+    // Other stores commit, checkpoint and flush while it stalls.
+    for n in 0..8 {
+        let disk = SimFs::new();
+        let engine = open(&disk);
+        engine.set(&p("n"), j(&n.to_string())).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        engine.flush(Box::new(move |r| {
+            let _receiver_waits = tx.send(r);
+        }));
+        let flushed = rx.recv_timeout(Duration::from_secs(5));
+        assert!(matches!(flushed, Ok(Ok(()))), "store {n}: {flushed:?}");
+        write_file(&engine).unwrap();
+    }
+    assert!(slow_flushed.try_recv().is_err(), "still stalled");
+    *stalled.0.lock().unwrap() = false;
+    stalled.1.notify_all();
+    let flushed = slow_flushed.recv_timeout(Duration::from_secs(5));
+    assert!(matches!(flushed, Ok(Ok(()))), "{flushed:?}");
 }
 
 #[test]
