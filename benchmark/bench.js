@@ -228,6 +228,13 @@ function main() {
     lines.push('\n### Renderer bridge: what one window can cost the main process\n')
     lines.push(abuse.stdout.trim())
   }
+  if (!process.argv.includes('--no-many')) {
+    process.stderr.write('bench: many stores in one process...\n')
+    const many = spawnSync(process.execPath, [path.join(__dirname, 'many-stores-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    if (many.status !== 0) process.exit(1)
+    lines.push('\n### Many stores in one process\n')
+    lines.push(many.stdout.trim())
+  }
   lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
   fs.rmSync(fixtures, { recursive: true, force: true })
   console.log(lines.join('\n'))

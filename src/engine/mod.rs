@@ -228,6 +228,8 @@ struct State {
     abandoned: bool,
     /// The snapshot must be rewritten (it was moved aside).
     force_checkpoint: bool,
+    /// The watch saw the file change: the committer looks at it (on the pool) next.
+    file_changed: bool,
     /// Reads of the history that wait for the committer (after a checkpoint, so the
     /// current state is recorded first).
     history_requests: Vec<HistoryRequest>,
@@ -543,6 +545,7 @@ impl Engine {
                 history_requests: Vec::new(),
                 abandoned: false,
                 force_checkpoint: false,
+            file_changed: false,
                 closing: false,
                 releasing: false,
                 closed: false,
@@ -627,18 +630,17 @@ impl Engine {
         if file_watch.is_some() || self.shared.lock().closing {
             return Ok(());
         }
-        let (shared, schema, defaults) = (
-            self.shared.clone(),
-            self.schema.clone(),
-            self.defaults.clone(),
-        );
+        let shared = self.shared.clone();
+        // The watch only marks the file changed; the committer looks at it on the pool,
+        // so one store's slow edit never holds up another store's watch.
         let follow = move || {
-            let st = shared.lock();
+            let mut st = shared.lock();
             if st.closing || st.closed {
                 return false;
             }
+            st.file_changed = true;
             drop(st);
-            on_file_changed(&shared, schema.as_deref(), &defaults);
+            shared.wake();
             true
         };
         let path = self.shared.path.clone();
@@ -2181,6 +2183,8 @@ const MAX_RETRY: Duration = Duration::from_secs(5);
 enum Work {
     /// Opening failed: write nothing, stop.
     Stop,
+    /// The watch saw the file change: apply the edit or refuse it.
+    FileChanged,
     Commit {
         records: Vec<u8>,
         upto: u64,
@@ -2196,24 +2200,28 @@ impl pool::Job for Committer {
     /// One step: the work there is now, if any (one commit, so other stores' commits
     /// interleave with a busy store's), else when to look again.
     fn run(&mut self) -> pool::Next {
-        let Work::Commit {
-            records,
-            upto,
-            snapshot,
-            closing,
-            requests,
-            file_waiters,
-        } = (match self.next_work() {
-            Polled::Work(work) => work,
+        let (records, upto, snapshot, closing, requests, file_waiters) = match self.next_work() {
             Polled::Wait(at) => return pool::Next::Wait(at),
-        })
-        else {
-            self.shared
-                .lock
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            return pool::Next::Done;
+            Polled::Work(Work::Stop) => {
+                self.shared
+                    .lock
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                return pool::Next::Done;
+            }
+            Polled::Work(Work::FileChanged) => {
+                on_file_changed(&self.shared, self.schema.as_deref(), &self.defaults);
+                return pool::Next::Again;
+            }
+            Polled::Work(Work::Commit {
+                records,
+                upto,
+                snapshot,
+                closing,
+                requests,
+                file_waiters,
+            }) => (records, upto, snapshot, closing, requests, file_waiters),
         };
         let writes = snapshot.is_some() || !records.is_empty();
         let mut upto = upto;
@@ -2262,6 +2270,9 @@ impl Committer {
         let mut st = shared.lock();
         if st.abandoned {
             return Polled::Work(Work::Stop);
+        }
+        if std::mem::take(&mut st.file_changed) && !st.closed {
+            return Polled::Work(Work::FileChanged);
         }
         if std::mem::take(&mut st.force_checkpoint) {
             self.needs_checkpoint = true;
