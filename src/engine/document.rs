@@ -1,7 +1,7 @@
 //! The in-memory JSON document and the edits made to it.
 //!
 //! Containers are reference-counted and copied on write (`Arc::make_mut`), so a clone of
-//! the whole document is O(1). The committer thread serialises a snapshot from such a
+//! the whole document is O(1). The committer serialises a snapshot from such a
 //! clone while the JS thread keeps writing; a write then copies only the containers on
 //! its own path, never the whole tree.
 

@@ -1,5 +1,6 @@
 //! The store engine: an in-memory document, made durable by a journal with group commit
-//! and by atomic snapshots, all on a background committer thread.
+//! and by atomic snapshots, written by the store's committer on the process's thread pool
+//! ([`pool`]).
 //!
 //! Nothing here knows about Node.js. The binding calls these methods on the JS thread;
 //! they apply a change in memory, queue its journal record and return in microseconds.
@@ -545,7 +546,7 @@ impl Engine {
                 history_requests: Vec::new(),
                 abandoned: false,
                 force_checkpoint: false,
-            file_changed: false,
+                file_changed: false,
                 closing: false,
                 releasing: false,
                 closed: false,
@@ -1443,7 +1444,7 @@ impl Engine {
         history::list(&*self.shared.fs, &self.shared.path)
     }
 
-    /// Answers `query` on the committer thread, after a checkpoint so the current state
+    /// Answers `query` on the committer (a pool thread), after a checkpoint so the current state
     /// is recorded (and can itself be rolled back to).
     pub fn request_history(&self, query: HistoryQuery, done: HistoryCompletion) {
         let mut st = self.shared.lock();
@@ -1526,7 +1527,7 @@ impl Engine {
     // ----- durability ----------------------------------------------------------------
 
     /// Calls `done` once every change made before this call is durable, or with the
-    /// error that prevents it. `done` may run on the committer thread.
+    /// error that prevents it. `done` may run on the committer (a pool thread).
     pub fn flush(&self, done: Completion) {
         self.shared.stats.op(stats::Op::Flush);
         let mut st = self.shared.lock();
@@ -1626,7 +1627,7 @@ impl Engine {
 
 impl Drop for Engine {
     /// Dropping without `close` (at process exit, or when the owner was collected)
-    /// still makes every change durable, on the committer thread, without waiting for
+    /// still makes every change durable, on the committer (a pool thread), without waiting for
     /// it: a drop can run inside a JS garbage collection, and a `serialize` callback
     /// needs that very thread. It writes only what is not durable yet (journal records;
     /// no snapshot of changes already in the journal), so an exiting process leaves
@@ -2148,7 +2149,7 @@ fn user_json(key: &KeyPath, node: &Node) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// The committer thread
+// The committer (a job on the pool)
 // ---------------------------------------------------------------------------------------
 
 /// Owns the journal file and writes snapshots. Invariant: `journal` is `Some` only while

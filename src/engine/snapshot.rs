@@ -45,7 +45,7 @@ pub struct Loaded {
 }
 
 /// electron-store's `serialize` option: the document, as compact JSON text, to the
-/// file's text. Runs on the committer thread whenever a snapshot is written.
+/// file's text. Runs on the committer (a pool thread) whenever a snapshot is written.
 pub type Serializer = Arc<dyn Fn(String) -> std::result::Result<String, String> + Send + Sync>;
 
 /// electron-store's `deserialize` option: the file's text to the document as JSON text.
