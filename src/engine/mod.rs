@@ -2186,22 +2186,25 @@ enum Work {
     Stop,
     /// The watch saw the file change: apply the edit or refuse it.
     FileChanged,
-    Commit {
-        records: Vec<u8>,
-        upto: u64,
-        snapshot: Option<Node>,
-        closing: bool,
-        requests: Vec<HistoryRequest>,
-        /// Answered once this commit's snapshot is in place (see [`Engine::write_file`]).
-        file_waiters: Vec<Completion>,
-    },
+    Commit(Commit),
+}
+
+/// One group commit: records to append, or a snapshot to write.
+struct Commit {
+    records: Vec<u8>,
+    upto: u64,
+    snapshot: Option<Node>,
+    closing: bool,
+    requests: Vec<HistoryRequest>,
+    /// Answered once this commit's snapshot is in place (see [`Engine::write_file`]).
+    file_waiters: Vec<Completion>,
 }
 
 impl pool::Job for Committer {
     /// One step: the work there is now, if any (one commit, so other stores' commits
     /// interleave with a busy store's), else when to look again.
     fn run(&mut self) -> pool::Next {
-        let (records, upto, snapshot, closing, requests, file_waiters) = match self.next_work() {
+        let commit = match self.next_work() {
             Polled::Wait(at) => return pool::Next::Wait(at),
             Polled::Work(Work::Stop) => {
                 self.shared
@@ -2215,18 +2218,12 @@ impl pool::Job for Committer {
                 on_file_changed(&self.shared, self.schema.as_deref(), &self.defaults);
                 return pool::Next::Again;
             }
-            Polled::Work(Work::Commit {
-                records,
-                upto,
-                snapshot,
-                closing,
-                requests,
-                file_waiters,
-            }) => (records, upto, snapshot, closing, requests, file_waiters),
+            Polled::Work(Work::Commit(commit)) => commit,
         };
-        let writes = snapshot.is_some() || !records.is_empty();
-        let mut upto = upto;
-        let result = match snapshot {
+        let closing = commit.closing;
+        let writes = commit.snapshot.is_some() || !commit.records.is_empty();
+        let mut upto = commit.upto;
+        let result = match commit.snapshot {
             // A store whose directory was removed writes nothing: creating it again
             // would bring back what was deleted on purpose.
             _ if writes && !self.shared.read_only && !self.directory_exists() => {
@@ -2235,18 +2232,18 @@ impl pool::Job for Committer {
                 })
             }
             Some(doc) => self.checkpoint_over_edits(doc, closing, &mut upto),
-            None => self.append(&records),
+            None => self.append(&commit.records),
         };
         let failed = result.clone().err();
         let stop = self.finish(upto, result, closing);
-        for request in requests {
+        for request in commit.requests {
             let answer = match &failed {
                 Some(err) => Err(err.clone()),
                 None => self.answer(&request.query),
             };
             (request.done)(answer);
         }
-        for done in file_waiters {
+        for done in commit.file_waiters {
             done(failed.clone().map_or(Ok(()), Err));
         }
         if stop {
@@ -2336,14 +2333,14 @@ impl Committer {
                     && self.shared.cipher().is_some());
             let snapshot = checkpoint.then(|| st.doc.clone());
             st.committer_idle = false;
-            return Polled::Work(Work::Commit {
+            return Polled::Work(Work::Commit(Commit {
                 records,
                 upto,
                 snapshot,
                 closing,
                 requests,
                 file_waiters,
-            });
+            }));
         }
         // Nothing now: a retry, or an idle checkpoint of what the journal holds, is
         // due at a known instant; anything else comes with a wake.

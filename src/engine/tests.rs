@@ -30,6 +30,20 @@ fn store_file(fs: &SimFs) -> Option<Vec<u8>> {
     fs.image().get(&PathBuf::from(STORE)).cloned()
 }
 
+/// The files moved aside as corrupt (`config.json.corrupt-*`), by name.
+fn corrupt_aside(fs: &SimFs) -> Vec<Vec<u8>> {
+    fs.image()
+        .into_iter()
+        .filter(|(path, _)| path.to_string_lossy().contains("config.json.corrupt-"))
+        .map(|(_, bytes)| bytes)
+        .collect()
+}
+
+/// The store file on the simulated disk, parsed.
+fn file_doc(fs: &SimFs) -> Node {
+    Node::from_json(std::str::from_utf8(&store_file(fs).unwrap()).unwrap()).unwrap()
+}
+
 const MODES: [CrashMode; 4] = [
     CrashMode::DurableOnly,
     CrashMode::Everything,
@@ -409,7 +423,7 @@ fn write_file_brings_the_file_up_to_date_without_closing() {
         let _receiver_is_waiting = tx.send(r);
     }));
     rx.recv().unwrap().unwrap();
-    let file = Node::from_json(std::str::from_utf8(&store_file(&fs).unwrap()).unwrap()).unwrap();
+    let file = file_doc(&fs);
     assert_eq!(file.get(&p("a")), Some(&j("1")));
     engine.set(&p("a"), j("2")).unwrap();
     assert_eq!(
@@ -447,7 +461,7 @@ fn a_checkpoint_never_renames_over_a_file_another_program_changed() {
     edit_externally(&fs, br#"{"a": 5, "edited": true}"#);
     engine.set(&p("b"), j("2")).unwrap();
     write_file(&engine).unwrap();
-    let file = Node::from_json(std::str::from_utf8(&store_file(&fs).unwrap()).unwrap()).unwrap();
+    let file = file_doc(&fs);
     assert_eq!(file.get(&p("edited")), Some(&j("true")), "the edit is kept");
     assert_eq!(engine.get_json(&p("a")).unwrap().as_deref(), Some("5"));
     assert!(
@@ -459,14 +473,8 @@ fn a_checkpoint_never_renames_over_a_file_another_program_changed() {
     edit_externally(&fs, b"{ broken");
     engine.set(&p("c"), j("3")).unwrap();
     write_file(&engine).unwrap();
-    let image = fs.image();
-    let aside: Vec<_> = image
-        .iter()
-        .filter(|(path, _)| path.to_string_lossy().contains("config.json.corrupt-"))
-        .collect();
-    assert_eq!(aside.len(), 1, "kept aside");
-    assert_eq!(aside[0].1, b"{ broken");
-    let file = Node::from_json(std::str::from_utf8(&store_file(&fs).unwrap()).unwrap()).unwrap();
+    assert_eq!(corrupt_aside(&fs), vec![b"{ broken".to_vec()], "kept aside");
+    let file = file_doc(&fs);
     assert_eq!(
         file.get(&p("c")),
         Some(&j("3")),
@@ -606,34 +614,23 @@ fn an_edit_landing_during_the_checkpoints_swap_is_applied_or_kept_aside_never_lo
     *edit.lock().unwrap() = Some(br#"{"a": 5, "edited": true}"#.to_vec());
     engine.set(&p("b"), j("2")).unwrap();
     write_file(&engine).unwrap();
-    assert!(edit.lock().unwrap().is_none(), "the edit landed");
-    assert_eq!(
-        engine.get_json(&p("edited")).unwrap().as_deref(),
-        Some("true")
-    );
-    let file = Node::from_json(std::str::from_utf8(&store_file(&disk).unwrap()).unwrap()).unwrap();
-    assert_eq!(
-        file.get(&p("edited")),
-        Some(&j("true")),
-        "the edit is on disk"
-    );
+    assert_edit_taken(&engine, &disk, &edit, "edited", "true");
 
     // A broken edit: kept aside whole and reported; the store's state stays on disk.
     *edit.lock().unwrap() = Some(b"{ broken".to_vec());
     engine.set(&p("c"), j("3")).unwrap();
     write_file(&engine).unwrap();
-    let image = disk.image();
-    let aside: Vec<_> = image
-        .iter()
-        .filter(|(path, _)| path.to_string_lossy().contains("config.json.corrupt-"))
-        .collect();
-    assert_eq!(aside.len(), 1, "kept aside");
-    assert_eq!(aside[0].1, b"{ broken");
+    assert_eq!(
+        corrupt_aside(&disk),
+        vec![b"{ broken".to_vec()],
+        "kept aside"
+    );
     assert!(seen.lock().unwrap().contains(&"EXTERNAL_EDIT_REFUSED"));
-    let file = Node::from_json(std::str::from_utf8(&store_file(&disk).unwrap()).unwrap()).unwrap();
+    let file = file_doc(&disk);
     assert_eq!(file.get(&p("c")), Some(&j("3")));
-    let temps = image
-        .keys()
+    let temps = disk
+        .image()
+        .into_keys()
         .filter(|path| path.to_string_lossy().contains(".tmp-"))
         .count();
     assert_eq!(temps, 0, "no temporary file left");
@@ -644,17 +641,14 @@ fn an_edit_landing_during_the_checkpoints_swap_is_applied_or_kept_aside_never_lo
     *edit.lock().unwrap() = Some(br#"{"recreated": 1}"#.to_vec());
     engine.set(&p("d"), j("4")).unwrap();
     write_file(&engine).unwrap();
+    assert_edit_taken(&engine, &disk, &edit, "recreated", "1");
+}
+
+/// The edit landed, the store took it, and it reached the file.
+fn assert_edit_taken(engine: &Engine, disk: &SimFs, edit: &PendingEdit, key: &str, value: &str) {
     assert!(edit.lock().unwrap().is_none(), "the edit landed");
-    assert_eq!(
-        engine.get_json(&p("recreated")).unwrap().as_deref(),
-        Some("1")
-    );
-    let file = Node::from_json(std::str::from_utf8(&store_file(&disk).unwrap()).unwrap()).unwrap();
-    assert_eq!(
-        file.get(&p("recreated")),
-        Some(&j("1")),
-        "the edit is on disk"
-    );
+    assert_eq!(engine.get_json(&p(key)).unwrap().as_deref(), Some(value));
+    assert_eq!(file_doc(disk).get(&p(key)), Some(&j(value)), "on disk");
 }
 
 #[test]
