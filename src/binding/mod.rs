@@ -10,7 +10,6 @@ use crate::engine::crypto::DataKey;
 use crate::engine::document::{parse_value, Node};
 use crate::engine::error::{Result as EngineResult, StoreError};
 use crate::engine::file_cipher::FileCipher;
-use crate::engine::fs::RealFs;
 use crate::engine::history::HistoryPolicy;
 use crate::engine::keys::{self, KeySource};
 use crate::engine::path::{KeyPath, MAX_DEPTH};
@@ -312,7 +311,7 @@ impl NativeStore {
         deserialize: Option<Function<String, String>>,
     ) -> Result<Self> {
         let dot_notation = options.access_properties_by_dot_notation.unwrap_or(true);
-        let mut engine_options = EngineOptions::new(&options.path, Arc::new(RealFs));
+        let mut engine_options = EngineOptions::new(&options.path, crate::engine::fs::platform());
         // Private by default: a store can hold secrets (sealed, but still the user's).
         engine_options.file_mode = options.file_mode.unwrap_or(0o600);
         engine_options.clear_invalid_config = options.clear_invalid_config.unwrap_or(false);

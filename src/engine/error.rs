@@ -2,6 +2,7 @@
 //!
 //! The code is the contract: messages may improve, codes never change meaning.
 
+use super::os_error::{self, OsFailure};
 use std::io;
 use std::path::PathBuf;
 
@@ -102,9 +103,13 @@ impl StoreError {
             StoreError::InvalidValue { .. } => "INVALID_VALUE",
             StoreError::TypeConflict { .. } => "TYPE_CONFLICT",
             StoreError::CorruptFile { .. } => "CORRUPT_FILE",
-            StoreError::Io { errno, .. } => match errno {
-                Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => "DISK_FULL",
-                Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => "PERMISSION_DENIED",
+            StoreError::Io { errno, .. } => match errno.map(os_error::classify) {
+                Some(OsFailure::DiskFull) => "DISK_FULL",
+                Some(OsFailure::PermissionDenied) => "PERMISSION_DENIED",
+                // A file held by another program past the retries: on Unix EBUSY is
+                // rare and says nothing of permissions; on Windows it is a sharing
+                // violation, which users know as "access denied".
+                Some(OsFailure::Busy) if cfg!(windows) => "PERMISSION_DENIED",
                 _ => "IO",
             },
             StoreError::Serialize { .. } => "SERIALIZE_FAILED",
@@ -149,8 +154,8 @@ impl StoreError {
             StoreError::Locked { .. } => ErrorKind::Transient,
             StoreError::HistoryCorrupt { .. } => ErrorKind::Critical,
             StoreError::CorruptFile { .. } => ErrorKind::Critical,
-            StoreError::Io { errno, .. } => match errno {
-                Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY) => ErrorKind::Transient,
+            StoreError::Io { errno, .. } => match errno.map(os_error::classify) {
+                Some(OsFailure::Busy) => ErrorKind::Transient,
                 _ => ErrorKind::Persistent,
             },
         }

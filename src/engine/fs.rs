@@ -144,6 +144,108 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::remove_file(from)
 }
 
+/// The filesystem of this platform: the real disk, and on Windows with renames and
+/// removals retried while another program holds the file ([`Retrying`]).
+pub fn platform() -> Arc<dyn Fs> {
+    if cfg!(windows) {
+        Arc::new(Retrying::new(RealFs))
+    } else {
+        Arc::new(RealFs)
+    }
+}
+
+/// A filesystem whose renames and removals are retried, with bounded backoff, while they
+/// fail because another program holds the file for a moment. On Windows an antivirus or
+/// a search indexer opening a just-written file makes a rename over it fail with
+/// ERROR_ACCESS_DENIED or ERROR_SHARING_VIOLATION for a few milliseconds
+/// (write-file-atomic and graceful-fs retry for the same reason). Which errors count is
+/// [`os_error::is_busy`]'s per-platform table; the retrying is tested on Linux.
+pub struct Retrying<F> {
+    inner: F,
+    /// Waits before each retry; the total is about a second and a half.
+    delays: &'static [std::time::Duration],
+    sleep: fn(std::time::Duration),
+}
+
+/// 10 ms doubling to 640 ms: 1.27 s in all before the failure is reported.
+const RETRY_DELAYS: [std::time::Duration; 7] = [
+    std::time::Duration::from_millis(10),
+    std::time::Duration::from_millis(20),
+    std::time::Duration::from_millis(40),
+    std::time::Duration::from_millis(80),
+    std::time::Duration::from_millis(160),
+    std::time::Duration::from_millis(320),
+    std::time::Duration::from_millis(640),
+];
+
+impl<F: Fs> Retrying<F> {
+    pub fn new(inner: F) -> Retrying<F> {
+        Retrying {
+            inner,
+            delays: &RETRY_DELAYS,
+            sleep: std::thread::sleep,
+        }
+    }
+
+    fn retry<T>(&self, mut op: impl FnMut(&F) -> io::Result<T>) -> io::Result<T> {
+        let mut delays = self.delays.iter();
+        loop {
+            match op(&self.inner) {
+                Err(e) if super::os_error::is_busy(&e) => match delays.next() {
+                    Some(delay) => (self.sleep)(*delay),
+                    None => return Err(e),
+                },
+                other => return other,
+            }
+        }
+    }
+}
+
+impl<F: Fs> Fs for Retrying<F> {
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>> {
+        self.inner.lock(path)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.inner.read(path)
+    }
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        self.inner.len(path)
+    }
+    fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>> {
+        self.retry(|fs| fs.create(path, mode))
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        self.retry(|fs| fs.open_append(path))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.retry(|fs| fs.rename(from, to))
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        self.retry(|fs| fs.exchange(a, b))
+    }
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.retry(|fs| fs.rename_new(from, to))
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.retry(|fs| fs.hard_link(from, to))
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.retry(|fs| fs.remove(path))
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.inner.create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        self.inner.list(dir)
+    }
+    fn is_dir(&self, dir: &Path) -> bool {
+        self.inner.is_dir(dir)
+    }
+}
+
 /// The real disk.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RealFs;
@@ -160,6 +262,10 @@ impl FsFile for RealFile {
         // error, so a full disk can never pass for success.
         self.0.write_all(buf)
     }
+    /// fdatasync on Linux. On macOS std's `sync_data` is `fcntl(F_FULLFSYNC)` (its
+    /// `File::datasync` in library/std/src/sys/fs/unix.rs, for `target_vendor = "apple"`),
+    /// which also flushes the drive's cache: a plain fsync there does not survive power
+    /// loss. On Windows, `FlushFileBuffers`.
     fn sync(&mut self) -> io::Result<()> {
         self.0.sync_data()
     }
@@ -282,10 +388,26 @@ impl Fs for RealFs {
         }
         std::fs::hard_link(from, to)
     }
+    /// Makes a rename durable. On macOS `sync_all` is F_FULLFSYNC, which some
+    /// filesystems refuse on a directory: plain fsync there. Windows has no directory
+    /// fsync (a directory opens only with backup semantics, and NTFS journals renames):
+    /// nothing to do.
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         #[cfg(unix)]
         {
-            File::open(dir)?.sync_all()
+            let dir = File::open(dir)?;
+            match dir.sync_all() {
+                #[cfg(target_vendor = "apple")]
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOTSUP)) => {
+                    use std::os::fd::AsRawFd;
+                    // SAFETY: `dir` is an open descriptor for the whole call.
+                    match unsafe { libc::fsync(dir.as_raw_fd()) } {
+                        0 => Ok(()),
+                        _ => Err(io::Error::last_os_error()),
+                    }
+                }
+                other => other,
+            }
         }
         #[cfg(not(unix))]
         {
@@ -854,5 +976,49 @@ mod tests {
         RealFs.rename_new(&a, &b).unwrap();
         assert!(!a.exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn renames_are_retried_while_the_file_is_busy_and_a_lasting_failure_is_reported() {
+        let disk = SimFs::new();
+        let fs = Retrying {
+            inner: disk.clone(),
+            delays: &RETRY_DELAYS,
+            sleep: |_| {},
+        };
+        let write = |path: &str| {
+            let mut f = disk.create(&p(path), 0o600).unwrap();
+            f.write_all(b"x").unwrap();
+        };
+        write("/d/tmp");
+        // Busy for a moment (the next operation fails once): the rename goes through.
+        disk.set_fault(Some(Fault {
+            at: disk.op_count(),
+            errno: libc::EBUSY,
+            sticky: false,
+        }));
+        fs.rename(&p("/d/tmp"), &p("/d/file")).unwrap();
+        assert_eq!(disk.read(&p("/d/file")).unwrap(), b"x");
+        // Busy for good: reported after the bounded retries, file untouched.
+        write("/d/tmp");
+        disk.set_fault(Some(Fault {
+            at: disk.op_count(),
+            errno: libc::EBUSY,
+            sticky: true,
+        }));
+        let before = disk.op_count();
+        let err = fs.rename(&p("/d/tmp"), &p("/d/file")).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBUSY));
+        assert_eq!(disk.op_count() - before, RETRY_DELAYS.len() + 1, "tries");
+        // Not busy: not retried.
+        disk.set_fault(Some(Fault {
+            at: disk.op_count(),
+            errno: libc::ENOSPC,
+            sticky: true,
+        }));
+        let before = disk.op_count();
+        fs.rename(&p("/d/tmp"), &p("/d/file")).unwrap_err();
+        assert_eq!(disk.op_count() - before, 1, "a full disk is not retried");
+        disk.set_fault(None);
     }
 }

@@ -26,6 +26,7 @@ pub mod journal;
 pub mod keys;
 pub mod lock;
 pub mod map;
+pub mod os_error;
 pub mod path;
 pub mod pool;
 pub mod schema;
