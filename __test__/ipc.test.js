@@ -435,3 +435,37 @@ test('malformed requests are refused with a code and an audit line, never INTERN
   }
   assert.ok(lines.some((l) => JSON.parse(l).key === 'settings\u2028x\u2029y\u0085z'))
 })
+
+test('the preload asks on exactly the channels the bridge answers, and listens where it sends', async (t) => {
+  const store = closeLater(t, new Store({ cwd: tempDir(t) }))
+  const handled = new Set()
+  const fakeMain = { handle: (channel) => handled.add(channel), removeHandler: (channel) => handled.delete(channel) }
+  const dispose = registerStoreIpc(store, { policy, ipcMain: fakeMain })
+  const invoked = new Set()
+  const listened = new Set()
+  const { exposeStoreAPI } = require('../preload')
+  const api = exposeStoreAPI({
+    contextBridge: { exposeInMainWorld: () => {} },
+    ipcRenderer: {
+      invoke: async (channel) => {
+        invoked.add(channel)
+        return { ok: true, value: { seq: 0, path: [], value: undefined } }
+      },
+      on: (channel) => listened.add(channel),
+    },
+  })
+  await api.get('a')
+  await api.set('a', 1)
+  await api.delete('a')
+  await api.has('a')
+  const off = api.onDidChange('a', () => {})
+  await new Promise((resolve) => setImmediate(resolve))
+  off()
+  await new Promise((resolve) => setImmediate(resolve))
+  await api.listHistory()
+  await api.rollbackToTimestamp('2020-01-01T00:00:00.000Z')
+  assert.deepEqual([...invoked].sort(), [...handled].sort(), 'every operation, on the bridge\'s channel')
+  assert.deepEqual([...listened], [require('../js/channels').EVENT_CHANNEL])
+  await dispose()
+  assert.equal(handled.size, 0, 'every handler removed')
+})

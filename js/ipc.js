@@ -20,9 +20,7 @@ const { AuditLog } = require('./audit')
 const { kRendererBridge } = require('./store')
 
 const { NOTHING, quote } = policyLib
-const CHANNELS = ['get', 'set', 'delete', 'has', 'subscribe', 'unsubscribe', 'listHistory', 'rollbackToTimestamp']
-/** The channel change events are sent on. */
-const EVENT_CHANNEL = 'tad-store:changes'
+const { OPERATIONS: CHANNELS, channelOf, EVENT_CHANNEL } = require('./channels')
 const ANY = '' // the subscription key for onDidAnyChange
 /** Longest id a preload may give its document. */
 const MAX_DOCUMENT_ID = 64
@@ -168,7 +166,7 @@ function registerStoreIpc(store, options = {}) {
   }
 
   function handle(op, run, checks = {}) {
-    ipcMain.handle(`tad-store:${op}`, async (event, ...args) => {
+    ipcMain.handle(channelOf(op), async (event, ...args) => {
       const origin = originOfEvent(event)
       try {
         const request = checks.admit === false ? undefined : admit(event, op, args[0], checks)
@@ -436,7 +434,7 @@ function registerStoreIpc(store, options = {}) {
 
   function dispose() {
     removeBridge()
-    for (const op of CHANNELS) ipcMain.removeHandler(`tad-store:${op}`)
+    for (const op of CHANNELS) ipcMain.removeHandler(channelOf(op))
     for (const win of [...windows.values()]) dropWindow(win)
     return audit.flush()
   }

@@ -11,14 +11,15 @@
 //   self-contained by scripts/build-preload.js, which exposes the API when it runs);
 // - or, with a preload of your own, import `exposeStoreAPI` from `tad-store/preload`
 //   and bundle it (esbuild, Vite, webpack) with `electron` left external.
-// This file therefore requires nothing but `electron`, and only when it is called.
+// This file therefore requires nothing but `electron` (only when it is called) and the
+// channel names (`js/channels.js`, inlined into the sandboxed file).
 //
 // Change events arrive as deltas: the paths that changed, with their values now, never
 // the old values nor the whole store (so that following everything costs the main
 // process what changed). This preload keeps, per watched key, the value it last reported
 // and works out `(newValue, oldValue)` itself.
 
-const EVENT_CHANNEL = 'tad-store:changes'
+const { channelOf, EVENT_CHANNEL } = require('../js/channels')
 const ANY = ''
 
 /**
@@ -92,7 +93,7 @@ function applyDelta(current, path, change) {
  */
 function exposeStoreAPI({ contextBridge, ipcRenderer } = require('electron')) {
   const call = async (op, ...args) => {
-    const reply = await ipcRenderer.invoke(`tad-store:${op}`, ...args)
+    const reply = await ipcRenderer.invoke(channelOf(op), ...args)
     if (!reply || reply.ok !== true) throw toStoreError(reply?.error ?? { code: 'INTERNAL', message: 'No reply from the main process' })
     return reply.value
   }

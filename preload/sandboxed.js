@@ -18,14 +18,32 @@
     //   self-contained by scripts/build-preload.js, which exposes the API when it runs);
     // - or, with a preload of your own, import `exposeStoreAPI` from `tad-store/preload`
     //   and bundle it (esbuild, Vite, webpack) with `electron` left external.
-    // This file therefore requires nothing but `electron`, and only when it is called.
+    // This file therefore requires nothing but `electron` (only when it is called) and the
+    // channel names (`js/channels.js`, inlined into the sandboxed file).
     //
     // Change events arrive as deltas: the paths that changed, with their values now, never
     // the old values nor the whole store (so that following everything costs the main
     // process what changed). This preload keeps, per watched key, the value it last reported
     // and works out `(newValue, oldValue)` itself.
 
-    const EVENT_CHANNEL = 'tad-store:changes'
+    const { channelOf, EVENT_CHANNEL } = (function () {
+      const module = { exports: {} }
+      // The IPC channels between the main-process bridge (js/ipc.js) and the preload
+      // (preload/index.js), defined once. The preload requires this file; the sandboxed
+      // preload, which cannot require files, gets it inlined by scripts/build-preload.js.
+
+      /** The operations a renderer may ask for, each an `ipcMain.handle` channel. */
+      const OPERATIONS = ['get', 'set', 'delete', 'has', 'subscribe', 'unsubscribe', 'listHistory', 'rollbackToTimestamp']
+
+      /** The channel an operation is asked on. */
+      const channelOf = (op) => `tad-store:${op}`
+
+      /** The channel change events are sent on. */
+      const EVENT_CHANNEL = 'tad-store:changes'
+
+      module.exports = { OPERATIONS, channelOf, EVENT_CHANNEL }
+      return module.exports
+    })()
     const ANY = ''
 
     /**
@@ -99,7 +117,7 @@
      */
     function exposeStoreAPI({ contextBridge, ipcRenderer } = require('electron')) {
       const call = async (op, ...args) => {
-        const reply = await ipcRenderer.invoke(`tad-store:${op}`, ...args)
+        const reply = await ipcRenderer.invoke(channelOf(op), ...args)
         if (!reply || reply.ok !== true) throw toStoreError(reply?.error ?? { code: 'INTERNAL', message: 'No reply from the main process' })
         return reply.value
       }

@@ -8,7 +8,18 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const dir = path.resolve(__dirname, '..', 'preload')
-const source = fs.readFileSync(path.join(dir, 'index.js'), 'utf8')
+// The one file the preload requires besides \`electron\`, inlined where it is required.
+const CHANNELS_REQUIRE = "require('../js/channels')"
+const channels = fs.readFileSync(path.join(dir, '..', 'js', 'channels.js'), 'utf8')
+const preload = fs.readFileSync(path.join(dir, 'index.js'), 'utf8')
+if (!preload.includes(CHANNELS_REQUIRE)) throw new Error(`preload/index.js no longer has ${CHANNELS_REQUIRE}`)
+const inlined = `(function () {\n  const module = { exports: {} }\n${channels
+  .replace("'use strict'\n", '')
+  .trimEnd()
+  .split('\n')
+  .map((line) => (line ? `  ${line}` : line))
+  .join('\n')}\n  return module.exports\n})()`
+const source = preload.replace(CHANNELS_REQUIRE, inlined)
 const target = path.join(dir, 'sandboxed.js')
 
 // Electron runs a sandboxed preload as the body of a function whose parameters are its
