@@ -394,3 +394,23 @@ test('a store whose directory is removed while open writes nothing and says so: 
   assert.deepEqual([...new Set(errors)], ['DIRECTORY_REMOVED'])
   assert.equal(fs.existsSync(cwd), false)
 })
+
+test('a background failure rejects with a typed Error whose stack names the caller', async (t) => {
+  const parent = tempDir(t)
+  const cwd = path.join(parent, 'app')
+  const store = new Store({ cwd })
+  store.onError(() => {})
+  store.set('a', 1)
+  await store.flush()
+  fs.rmSync(cwd, { recursive: true })
+  store.set('b', 2)
+  const error = await store.flush().then(
+    () => assert.fail('flush resolved'),
+    (e) => e,
+  )
+  assert.ok(error instanceof Error)
+  assert.equal(error.code, 'DIRECTORY_REMOVED')
+  assert.equal(error.kind, 'persistent')
+  assert.match(error.stack, /durability\.test\.js/, 'the stack shows where flush() was awaited')
+  await store.close().catch(() => {})
+})

@@ -32,4 +32,18 @@ function inputError(code, message, key) {
   return error
 }
 
-module.exports = { toError, inputError, retype }
+/**
+ * The result of a native background call (flush, close, history…). It rejects with the
+ * store's typed error, which gets the caller's stack here (it was made on the JS thread
+ * with none) and is a `SyntaxError` where conf's would be.
+ */
+async function settled(promise) {
+  try {
+    return await promise
+  } catch (error) {
+    if (error instanceof Error) Error.captureStackTrace(error, settled)
+    throw retype(error)
+  }
+}
+
+module.exports = { toError, inputError, retype, settled }

@@ -3,7 +3,7 @@
 // the engine (Rust) owns the document, durability and change tracking.
 const native = require('./native')
 const { encode } = require('./encode')
-const { toError, inputError, retype } = require('./errors')
+const { toError, inputError, retype, settled } = require('./errors')
 const { resolveStorePath, fileMode, electronModule } = require('./paths')
 const { rootSchemaOf } = require('./schema')
 const migrate = require('./migrate')
@@ -556,8 +556,7 @@ class Store {
     if (typeof shell?.openPath !== 'function') {
       throw inputError('INVALID_OPTION', 'openInEditor() needs Electron\'s `shell` (outside Electron, pass the `electron` option)')
     }
-    const { error } = await this.#native.writeFile()
-    if (error) throw toError(error)
+    await settled(this.#native.writeFile())
     const failure = await shell.openPath(this.path)
     if (failure) throw Object.assign(new Error(failure), { code: 'IO', kind: 'persistent', file: this.path })
   }
@@ -578,8 +577,7 @@ class Store {
 
   /** Resolves once every change made so far is durable; rejects with the I/O error. */
   async flush() {
-    const { error } = await this.#native.flush()
-    if (error) throw toError(error)
+    await settled(this.#native.flush())
   }
 
   /**
@@ -592,8 +590,7 @@ class Store {
     // wrote is durable, and leaves the others working.
     const flushed = this.#engine.refs > 1 ? this.#native.flush() : undefined
     const closing = this.#letGo()
-    const { error } = (await (closing ?? flushed)) ?? {}
-    if (error) throw toError(error)
+    await settled(closing ?? flushed)
   }
 
   /**
@@ -635,16 +632,12 @@ class Store {
   async #recordedText(timestamp) {
     const ts = timestamp instanceof Date ? timestamp.toISOString() : timestamp
     if (typeof ts !== 'string') throw inputError('INVALID_ARGUMENT', `Expected an ISO timestamp, got ${typeof timestamp}`)
-    const { error, value } = await this.#native.stateAt(ts)
-    if (error) throw toError(error)
-    return value
+    return settled(this.#native.stateAt(ts))
   }
 
   /** Checks the whole history chain: `{ ok, entries, verified, brokenAt, reason }`. */
   async verifyHistory() {
-    const { error, value } = await this.#native.verifyHistory()
-    if (error) throw toError(error)
-    return JSON.parse(value)
+    return JSON.parse(await settled(this.#native.verifyHistory()))
   }
 
   /**
@@ -685,8 +678,7 @@ class Store {
    */
   async rotateKey(newKey) {
     const bytes = newKey === undefined ? undefined : keys.suppliedKeys({ secretKey: newKey })[0]
-    const { error } = await this.#native.rotateKey(bytes)
-    if (error) throw toError(error)
+    await settled(this.#native.rotateKey(bytes))
   }
 
   /**

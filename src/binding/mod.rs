@@ -212,56 +212,48 @@ fn secrets_options(engine: &mut EngineOptions, options: &NativeOptions) -> Engin
     Ok(())
 }
 
-/// Throws `err` as a JS `Error` carrying `code`, `kind`, `key` and `file`.
-fn throw(env: &Env, err: &StoreError) -> Error {
+/// `err` as a JS `Error` carrying `code`, `kind`, `key`, `file` and `errors`.
+fn error_object<'env>(env: &'env Env, err: &StoreError) -> Result<Object<'env>> {
     let info = ErrorInfo::from(err);
-    let built = (|| -> Result<()> {
-        let mut obj = env.create_error(Error::new(Status::GenericFailure, info.message.clone()))?;
-        obj.set("code", info.code.as_str())?;
-        obj.set("kind", info.kind.as_str())?;
-        if let Some(key) = &info.key {
-            obj.set("key", key.as_str())?;
-        }
-        if let Some(file) = &info.file {
-            obj.set("file", file.as_str())?;
-        }
-        if let Some(errors) = info.errors {
-            obj.set("errors", errors)?;
-        }
-        env.throw(obj)
-    })();
-    match built {
+    let mut obj = env.create_error(Error::new(Status::GenericFailure, info.message.clone()))?;
+    obj.set("code", info.code.as_str())?;
+    obj.set("kind", info.kind.as_str())?;
+    if let Some(key) = &info.key {
+        obj.set("key", key.as_str())?;
+    }
+    if let Some(file) = &info.file {
+        obj.set("file", file.as_str())?;
+    }
+    if let Some(errors) = info.errors {
+        obj.set("errors", errors)?;
+    }
+    Ok(obj)
+}
+
+/// Throws `err` as a JS `Error` (see [`error_object`]).
+fn throw(env: &Env, err: &StoreError) -> Error {
+    match error_object(env, err).and_then(|obj| env.throw(obj)) {
         // The exception is pending; napi-rs must not throw another.
         Ok(()) => Error::new(Status::PendingException, String::new()),
         Err(e) => e,
     }
 }
 
-/// The outcome of background work, for the shim: an error to throw, or a value (JSON
-/// or snapshot text).
-#[napi(object)]
-pub struct Outcome {
-    pub error: Option<ErrorInfo>,
-    pub value: Option<String>,
-}
+type Resolver = Box<dyn FnOnce(Env) -> Result<Option<String>>>;
+type Deferred = JsDeferred<Option<String>, Resolver>;
 
-type Resolver = Box<dyn FnOnce(Env) -> Result<Outcome>>;
-type Deferred = JsDeferred<Outcome, Resolver>;
-
-/// A promise the committer settles with an [`Outcome`].
-fn outcome_promise(env: &Env) -> Result<(Deferred, Object<'_>)> {
-    env.create_deferred::<Outcome, Resolver>()
+/// A promise the committer settles: with a value (JSON or snapshot text, or nothing),
+/// or rejected with the store's typed error.
+fn background_promise(env: &Env) -> Result<(Deferred, Object<'_>)> {
+    env.create_deferred::<Option<String>, Resolver>()
 }
 
 fn settle(deferred: Deferred, result: EngineResult<Option<String>>) {
-    let outcome = match result {
-        Ok(value) => Outcome { error: None, value },
-        Err(e) => Outcome {
-            error: Some(ErrorInfo::from(&e)),
-            value: None,
-        },
-    };
-    deferred.resolve(Box::new(move |_env| Ok(outcome)));
+    deferred.resolve(Box::new(move |env| match result {
+        Ok(value) => Ok(value),
+        // Rejected with the very object built here (napi-rs keeps a reference to it).
+        Err(e) => Err(Error::from(error_object(&env, &e)?.to_unknown())),
+    }));
 }
 
 type SerializeFn = ThreadsafeFunction<String, String, String, Status, false, true>;
@@ -581,20 +573,20 @@ impl NativeStore {
             .collect()
     }
 
-    /// Resolves (to null, or to the error) once every change so far is durable.
-    #[napi(ts_return_type = "Promise<Outcome>")]
+    /// Resolves once every change so far is durable; rejects with the store's error.
+    #[napi(ts_return_type = "Promise<string | null>")]
     pub fn flush<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = outcome_promise(env)?;
+        let (deferred, promise) = background_promise(env)?;
         self.engine.flush(Box::new(move |result| {
             settle(deferred, result.map(|()| None))
         }));
         Ok(promise)
     }
 
-    /// Resolves (to null, or to the error) once the file itself holds every change so far.
-    #[napi(ts_return_type = "Promise<Outcome>")]
+    /// Resolves once the file itself holds every change so far; rejects with the error.
+    #[napi(ts_return_type = "Promise<string | null>")]
     pub fn write_file<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = outcome_promise(env)?;
+        let (deferred, promise) = background_promise(env)?;
         self.engine.write_file(Box::new(move |result| {
             settle(deferred, result.map(|()| None))
         }));
@@ -617,7 +609,7 @@ impl NativeStore {
     /// Re-encrypts every sensitive value under a new data key: `new_key` (32 bytes) when
     /// the app supplies its keys, else one generated and kept in the key store. Resolves
     /// once the old key is no longer needed.
-    #[napi(ts_return_type = "Promise<Outcome>")]
+    #[napi(ts_return_type = "Promise<string | null>")]
     pub fn rotate_key<'env>(
         &self,
         env: &'env Env,
@@ -627,7 +619,7 @@ impl NativeStore {
             Some(bytes) => Some(data_key(&bytes).map_err(|e| self.fail(env, &e))?),
             None => None,
         };
-        let (deferred, promise) = outcome_promise(env)?;
+        let (deferred, promise) = background_promise(env)?;
         self.engine.rotate_key(
             key,
             Box::new(move |result| settle(deferred, result.map(|()| None))),
@@ -655,9 +647,9 @@ impl NativeStore {
     }
 
     /// Commits everything, writes a final snapshot and stops; resolves like `flush`.
-    #[napi(ts_return_type = "Promise<Outcome>")]
+    #[napi(ts_return_type = "Promise<string | null>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = outcome_promise(env)?;
+        let (deferred, promise) = background_promise(env)?;
         self.engine.close(Box::new(move |result| {
             settle(deferred, result.map(|()| None))
         }));
@@ -729,9 +721,9 @@ impl NativeStore {
 
     /// Resolves with the snapshot text recorded at `timestamp` (after recording the
     /// current state), rebuilt and checked on the committer thread.
-    #[napi(ts_return_type = "Promise<Outcome>")]
+    #[napi(ts_return_type = "Promise<string | null>")]
     pub fn state_at<'env>(&self, env: &'env Env, timestamp: String) -> Result<Object<'env>> {
-        let (deferred, promise) = outcome_promise(env)?;
+        let (deferred, promise) = background_promise(env)?;
         self.engine.request_history(
             HistoryQuery::StateAt(timestamp),
             Box::new(move |answer| {
@@ -753,9 +745,9 @@ impl NativeStore {
     }
 
     /// Resolves with a report of the whole chain as JSON.
-    #[napi(ts_return_type = "Promise<Outcome>")]
+    #[napi(ts_return_type = "Promise<string | null>")]
     pub fn verify_history<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = outcome_promise(env)?;
+        let (deferred, promise) = background_promise(env)?;
         self.engine.request_history(
             HistoryQuery::Verify,
             Box::new(move |answer| {
