@@ -1,3 +1,3 @@
 #![no_main]
-// cargo fuzz run load_document (see fuzz/README.md); the check lives in tad_store::engine::fuzzing.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tad_store::engine::fuzzing::load_document(data));
+// cargo fuzz run load_document (see fuzz/README.md); the check lives in tad_store_core::fuzzing.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tad_store_core::fuzzing::load_document(data));

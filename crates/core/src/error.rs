@@ -219,7 +219,7 @@ impl StoreError {
         }
     }
 
-    pub(crate) fn invalid_value(key: &str, reason: impl Into<String>) -> StoreError {
+    pub fn invalid_value(key: &str, reason: impl Into<String>) -> StoreError {
         StoreError::InvalidValue {
             key: key.to_string(),
             reason: reason.into(),

@@ -96,6 +96,8 @@ mod tests {
     #[test]
     fn fuzz_corpus_replays() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("..")
             .join("fuzz")
             .join("corpus");
         let mut ran = 0;
@@ -123,6 +125,8 @@ mod tests {
     #[ignore]
     fn write_seeds() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("..")
             .join("fuzz")
             .join("corpus");
         let (new, old) = (
@@ -133,7 +137,7 @@ mod tests {
         let seed = [&[new.len() as u8][..], &new, &entry].concat();
         std::fs::write(root.join("history_apply").join("valid-entry"), seed).unwrap();
         let mut bytes = journal::header(journal::SnapshotId::of(b"{}"));
-        let key = crate::engine::path::KeyPath::parse("a.b").unwrap();
+        let key = crate::path::KeyPath::parse("a.b").unwrap();
         bytes.extend(journal::encode(&journal::Batch {
             seq: 1,
             ops: vec![journal::Op::Set {

@@ -22,6 +22,7 @@ mod external_edit;
 pub mod feed;
 pub mod file_cipher;
 pub mod fs;
+#[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;
 pub mod history;
 pub mod journal;
@@ -33,6 +34,8 @@ pub mod path;
 pub mod pool;
 pub mod schema;
 pub mod secrets;
+#[cfg(any(test, feature = "testing"))]
+pub mod sim_fs;
 pub mod snapshot;
 pub mod stats;
 pub mod watch;
