@@ -12,7 +12,8 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use std::fmt;
 use std::sync::Arc;
 
-pub use super::map::Map;
+/// A JSON object: keys in insertion order.
+pub type Map = super::map::Map<Node>;
 
 /// A JSON value. Object keys keep their insertion order, as `JSON.stringify` does.
 #[derive(Debug, Clone, PartialEq, Default)]

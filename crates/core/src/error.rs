@@ -47,9 +47,9 @@ pub enum StoreError {
         /// The OS error number, when there is one; decides the kind.
         errno: Option<i32>,
     },
-    #[error("Config schema violation: {}", super::schema::describe(violations))]
+    #[error("Config schema violation: {}", super::violation::describe(violations))]
     SchemaViolation {
-        violations: Vec<super::schema::Violation>,
+        violations: Vec<super::violation::Violation>,
         /// The file that holds the violating data, when the violation was found on open.
         file: Option<PathBuf>,
     },

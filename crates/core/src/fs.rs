@@ -438,14 +438,10 @@ impl Fs for RealFs {
 // Power-loss simulator
 // ---------------------------------------------------------------------------------------
 
-// The power-loss simulator lives in `sim_fs.rs`, built for tests and the `testing`
-// feature only: it does not ship in the addon.
-#[cfg(any(test, feature = "testing"))]
-pub use crate::sim_fs::{CrashMode, Fault, Image, SimFs};
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim_fs::{CrashMode, Fault, Image, SimFs};
     use std::path::PathBuf;
 
     fn p(s: &str) -> PathBuf {

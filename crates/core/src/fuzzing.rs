@@ -55,7 +55,7 @@ pub fn journal_replay(data: &[u8]) {
 /// Recovery: a store directory holding any snapshot and journal bytes opens or fails
 /// with a typed error, never panics, and what opens is a readable document.
 pub fn recovery(data: &[u8]) {
-    use super::fs::{Image, SimFs};
+    use super::sim_fs::{Image, SimFs};
     use super::{Engine, EngineOptions};
     let split = data.first().map_or(0, |b| *b as usize * 4).min(data.len());
     let (snapshot_bytes, journal_bytes) = data.split_at(split);

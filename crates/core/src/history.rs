@@ -602,7 +602,7 @@ pub fn prune(fs: &dyn Fs, store: &Path, policy: &HistoryPolicy, now_millis: u64)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::SimFs;
+    use crate::sim_fs::SimFs;
 
     /// A store with `n` states `{"n":0}`…, every one after the first recorded, at
     /// timestamps 1001….
@@ -628,7 +628,7 @@ mod tests {
 
     #[test]
     fn pruning_interrupted_part_way_leaves_a_whole_chain() {
-        use crate::fs::Fault;
+        use crate::sim_fs::Fault;
         let (fs, store, states) = chain_of(7);
         // Four entries are beyond the limit; the disk fails after the first removal.
         fs.set_fault(Some(Fault {

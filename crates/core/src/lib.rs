@@ -38,6 +38,7 @@ pub mod secrets;
 pub mod sim_fs;
 pub mod snapshot;
 pub mod stats;
+pub mod violation;
 pub mod watch;
 
 use committer::Committer;
@@ -302,6 +303,13 @@ struct Transaction {
     validate: bool,
 }
 
+/// What the JS thread, the committer and the watch share.
+///
+/// Lock order (a thread holding one may take only those after it): `external_edits`,
+/// then `state`, then any one of `known_file`, `file_cipher`, `lock`, `notifier`,
+/// `on_error`. Those last are leaves: held only to read or replace a value, never while
+/// taking another lock or calling out (`report` clones the listener, then calls it).
+/// The pool's own locks (`pool.rs`) are never held while one of these is taken.
 struct Shared {
     state: Mutex<State>,
     /// The committer's task on the pool (weak: the task owns the committer, which owns

@@ -45,7 +45,7 @@ pub fn acquire(fs: &dyn Fs, store: &Path) -> Result<Box<dyn FsLock>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::SimFs;
+    use crate::sim_fs::SimFs;
 
     #[test]
     fn a_second_writer_is_refused_with_the_holders_pid_until_the_first_lets_go() {

@@ -4,16 +4,17 @@
 //! is scanned, with a hash index only once it grows past [`INDEX_FROM`] keys. That keeps
 //! a 10 MiB document under ~40 MB in memory (an `IndexMap` per object took 62 MB).
 
-use super::document::Node;
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 /// Maps with at least this many keys get a hash index; smaller ones are scanned.
 const INDEX_FROM: usize = 12;
 
-#[derive(Clone, Default)]
-pub struct Map {
-    entries: Vec<(Box<str>, Node)>,
+/// An ordered map from keys to `V` (the document's `Node`: generic so that this file
+/// does not depend on the document, which depends on it).
+#[derive(Clone)]
+pub struct Map<V> {
+    entries: Vec<(Box<str>, V)>,
     /// Positions in `entries` by key hash. Invariant: `Some` exactly when
     /// `entries.len() >= INDEX_FROM`, and then it indexes every entry.
     index: Option<Box<HashTable<usize>>>,
@@ -25,12 +26,21 @@ fn hash(key: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(key)
 }
 
-impl Map {
-    pub fn new() -> Map {
+impl<V> Default for Map<V> {
+    fn default() -> Self {
+        Map {
+            entries: Vec::new(),
+            index: None,
+        }
+    }
+}
+
+impl<V> Map<V> {
+    pub fn new() -> Map<V> {
         Map::default()
     }
 
-    pub fn with_capacity(n: usize) -> Map {
+    pub fn with_capacity(n: usize) -> Map<V> {
         Map {
             entries: Vec::with_capacity(n),
             index: None,
@@ -54,7 +64,7 @@ impl Map {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&V> {
         self.position(key).map(|i| &self.entries[i].1)
     }
 
@@ -63,7 +73,7 @@ impl Map {
     }
 
     /// Sets `key`, keeping its position if present. Returns the previous value.
-    pub fn insert(&mut self, key: String, value: Node) -> Option<Node> {
+    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
         if let Some(i) = self.position(&key) {
             return Some(std::mem::replace(&mut self.entries[i].1, value));
         }
@@ -72,7 +82,7 @@ impl Map {
     }
 
     /// The value at `key`, inserting `make()` at the end first if absent.
-    pub fn get_or_insert_with(&mut self, key: String, make: impl FnOnce() -> Node) -> &mut Node {
+    pub fn get_or_insert_with(&mut self, key: String, make: impl FnOnce() -> V) -> &mut V {
         let i = match self.position(&key) {
             Some(i) => i,
             None => {
@@ -83,7 +93,7 @@ impl Map {
         &mut self.entries[i].1
     }
 
-    fn push(&mut self, key: Box<str>, value: Node) {
+    fn push(&mut self, key: Box<str>, value: V) {
         let at = self.entries.len();
         let h = hash(&key);
         self.entries.push((key, value));
@@ -111,7 +121,7 @@ impl Map {
     }
 
     /// Removes `key`, keeping the order of the others. Returns its value.
-    pub fn shift_remove(&mut self, key: &str) -> Option<Node> {
+    pub fn shift_remove(&mut self, key: &str) -> Option<V> {
         let i = self.position(key)?;
         let (_, value) = self.entries.remove(i);
         if self.index.is_some() {
@@ -125,31 +135,31 @@ impl Map {
         self.entries.shrink_to_fit();
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
         self.entries.iter().map(|(k, v)| (&**k, v))
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &Node> {
+    pub fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|(_, v)| v)
     }
 }
 
-impl PartialEq for Map {
+impl<V: PartialEq> PartialEq for Map<V> {
     /// Same keys, in the same order, with equal values (the order shows in the file).
-    fn eq(&self, other: &Map) -> bool {
+    fn eq(&self, other: &Map<V>) -> bool {
         self.entries == other.entries
     }
 }
 
-impl std::fmt::Debug for Map {
+impl<V: std::fmt::Debug> std::fmt::Debug for Map<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl std::ops::Index<&str> for Map {
-    type Output = Node;
-    fn index(&self, key: &str) -> &Node {
+impl<V> std::ops::Index<&str> for Map<V> {
+    type Output = V;
+    fn index(&self, key: &str) -> &V {
         self.get(key).expect("key present")
     }
 }
@@ -157,6 +167,9 @@ impl std::ops::Index<&str> for Map {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Node;
+
+    type Map = super::Map<Node>;
 
     fn n(i: u64) -> Node {
         Node::Number(i.into())

@@ -29,7 +29,7 @@ pub fn classify(code: i32) -> OsFailure {
 /// Win32 codes (winerror.h). A rename over a file that another process has open without
 /// `FILE_SHARE_DELETE` fails with ERROR_ACCESS_DENIED or ERROR_SHARING_VIOLATION, which
 /// libuv reports as EPERM/EACCES/EBUSY: the failures write-file-atomic and graceful-fs
-/// retry. Here they are `Busy` (see [`super::fs::Retrying`]), not a lasting denial.
+/// retry. Here they are `Busy` (retried by `fs::Retrying`), not a lasting denial.
 #[cfg(windows)]
 pub fn classify(code: i32) -> OsFailure {
     const ERROR_ACCESS_DENIED: i32 = 5;

@@ -12,6 +12,9 @@
 //! - Threads: [`size`] of them, started with the first store and kept (set with
 //!   `TAD_STORE_THREADS`, 1–64; default the number of cores, clamped to 2–4). A store
 //!   whose disk stalls holds one thread; the others go on serving the rest.
+//!
+//! Lock order: the queue, then a task's state (firing timers); a task's state is released
+//! before the queue is taken, and neither is held while a job runs.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};

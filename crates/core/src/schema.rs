@@ -18,12 +18,12 @@ use super::document::{Map, Node};
 use super::error::{Result, StoreError};
 use super::path::{KeyPath, Segment, INTERNAL_KEY};
 use super::secrets::{Pattern, PatternSegment};
+pub use super::violation::{describe, Violation};
 use jsonschema::json::{Array, Json, Node as JsonNode, NodeIdentity, Object};
 use jsonschema::types::JsonType;
 use jsonschema::{Validator, ValidatorMap};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::fmt;
 
 /// Teaches the validator to read the engine's [`Node`] tree directly.
 pub struct DocJson;
@@ -180,48 +180,6 @@ fn nodes_equal(a: &Node, b: &Node) -> bool {
                     .all(|(k, p)| y.get(k).is_some_and(|q| nodes_equal(p, q)))
         }
         _ => a == b,
-    }
-}
-
-/// One way a document fails the schema.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Violation {
-    /// Where, in dot notation (`settings.theme`; empty for the whole store).
-    pub key: String,
-    /// Where, as a JSON pointer (`/settings/theme`), as ajv reports it.
-    pub instance_path: String,
-    /// The schema keyword that failed (`type`, `required`, `enum`, …).
-    pub keyword: String,
-    pub message: String,
-}
-
-impl fmt::Display for Violation {
-    /// conf's form: the key as ajv's path (`/`-separated, no leading `/`), and for a rule
-    /// about keys the key it refuses beside its level (`o/y`), then ajv's message.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let level = self
-            .instance_path
-            .strip_prefix('/')
-            .unwrap_or(&self.instance_path)
-            .split('/')
-            .map(|part| part.replace("~1", "/").replace("~0", "~"))
-            .collect::<Vec<_>>()
-            .join("/");
-        match self.keyword.as_str() {
-            "additionalProperties" | "unevaluatedProperties" => {
-                let name = KeyPath::parse(&self.key)
-                    .ok()
-                    .and_then(|p| p.segment_names().pop())
-                    .unwrap_or_default();
-                let key = if level.is_empty() {
-                    name
-                } else {
-                    format!("{level}/{name}")
-                };
-                write!(f, "`{key}` {}", self.message)
-            }
-            _ => write!(f, "`{level}` {}", self.message),
-        }
     }
 }
 
@@ -807,6 +765,7 @@ fn violation(
         .collect();
     Violation {
         key: path.to_string(),
+        name: path.segment_names().pop().unwrap_or_default(),
         instance_path,
         keyword,
         message,
@@ -858,13 +817,4 @@ fn strip_annotations(schema: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(strip_annotations),
         _ => {}
     }
-}
-
-/// Describes violations for an error message.
-pub fn describe(violations: &[Violation]) -> String {
-    violations
-        .iter()
-        .map(Violation::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
 }

@@ -358,7 +358,7 @@ pub fn remove_stale_temps(fs: &dyn Fs, path: &Path) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::{CrashMode, Fault, Image, SimFs};
+    use crate::sim_fs::{CrashMode, Fault, Image, SimFs};
 
     fn p(s: &str) -> PathBuf {
         PathBuf::from(s)
@@ -461,7 +461,7 @@ mod tests {
 #[cfg(test)]
 mod codec_tests {
     use super::*;
-    use crate::fs::{Image, SimFs};
+    use crate::sim_fs::{Image, SimFs};
 
     #[test]
     fn custom_serialize_and_deserialize_round_trip() {

@@ -241,8 +241,8 @@ impl Fs for TimedFs {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fs::SimFs;
     use super::*;
+    use crate::sim_fs::SimFs;
 
     #[test]
     fn counts_and_fsync_percentiles() {

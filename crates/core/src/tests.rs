@@ -1,8 +1,9 @@
 //! Engine tests on the simulated disk: behaviour, every crash state, injected faults.
 
 use super::defaults::Defaults;
-use super::fs::{CrashMode, Fault, Fs, Image, SimFs};
+use super::fs::Fs;
 use super::keys::KeyStore as _;
+use super::sim_fs::{CrashMode, Fault, Image, SimFs};
 use super::*;
 use std::path::PathBuf;
 
