@@ -482,8 +482,9 @@ impl Schema {
                         // ajv names the key a rule about keys refuses beside the level.
                         if let Some(name) = property {
                             found.key = KeyPath::parse(&found.key)
-                                .map(|p| p.child(Segment::Key(name)).to_string())
+                                .map(|p| p.child(Segment::Key(name.clone())).to_string())
                                 .unwrap_or(found.key);
+                            found.name = name;
                         }
                         found
                     })

@@ -52,3 +52,47 @@ pub fn describe(violations: &[Violation]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn violation(key: &str, name: &str, pointer: &str, keyword: &str, message: &str) -> Violation {
+        Violation {
+            key: key.into(),
+            name: name.into(),
+            instance_path: pointer.into(),
+            keyword: keyword.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn worded_as_conf_words_them() {
+        let wrong_type = violation("box.w", "w", "/box/w", "type", "must be string");
+        let extra = violation(
+            "box.extra",
+            "extra",
+            "/box",
+            "additionalProperties",
+            "must NOT have additional properties",
+        );
+        let top = violation(
+            "x",
+            "x",
+            "",
+            "additionalProperties",
+            "must NOT have additional properties",
+        );
+        assert_eq!(wrong_type.to_string(), "`box/w` must be string");
+        assert_eq!(
+            extra.to_string(),
+            "`box/extra` must NOT have additional properties"
+        );
+        assert_eq!(top.to_string(), "`x` must NOT have additional properties");
+        assert_eq!(
+            describe(&[wrong_type, extra]),
+            "`box/w` must be string; `box/extra` must NOT have additional properties"
+        );
+    }
+}
