@@ -19,7 +19,8 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use std::fmt;
 
-const PREFIX: &str = "enc:v1:";
+/// How every envelope begins.
+pub const PREFIX: &str = "enc:v1:";
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 

@@ -83,6 +83,15 @@ pub fn key_record(path: &KeyPath) -> Vec<SegmentRecord> {
         .collect()
 }
 
+impl Op {
+    /// The key the op changes.
+    pub fn key_path(&self) -> KeyPath {
+        match self {
+            Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => key_path(key),
+        }
+    }
+}
+
 pub fn key_path(record: &[SegmentRecord]) -> KeyPath {
     let segments = record
         .iter()

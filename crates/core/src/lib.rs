@@ -1311,7 +1311,7 @@ impl Engine {
         let secret = st
             .secrets
             .as_ref()
-            .is_some_and(|s| batch.ops.iter().any(|op| s.touches(&op_key(op))));
+            .is_some_and(|s| batch.ops.iter().any(|op| s.touches(&op.key_path())));
         // A lone op with nothing to fill, validate or seal is checked, then applied in
         // place. Otherwise the ops go to a copy-on-write clone (only containers on their
         // paths are copied), so a failing op or a violation leaves `doc` as it was.
@@ -1327,7 +1327,7 @@ impl Engine {
                 }
                 apply_batch(&mut next, &batch)?;
                 if fill {
-                    let keys: Vec<KeyPath> = batch.ops.iter().map(op_key).collect();
+                    let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
                     for key in keys {
                         let filled = set_ops(self.defaults.fill(&next, &key));
                         apply_batch(
@@ -1359,14 +1359,14 @@ impl Engine {
                 if let Some(secrets) = &st.secrets {
                     secrets.seal_ops(&mut next, &mut batch.ops, reseal)?;
                     // Without a key, nothing sealed may be rewritten, replaced or dropped.
-                    let keys: Vec<KeyPath> = batch.ops.iter().map(op_key).collect();
+                    let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
                     secrets.keep_sealed(&st.doc, &next, &keys)?;
                 }
                 Some(next)
             }
         };
 
-        let touched: Vec<KeyPath> = batch.ops.iter().map(op_key).collect();
+        let touched: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
         let mut newly_pending = false;
         let State {
             watchers,
@@ -1823,12 +1823,6 @@ fn refuse_internal(key: &KeyPath) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn op_key(op: &Op) -> KeyPath {
-    match op {
-        Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => journal::key_path(key),
-    }
 }
 
 fn set_ops(sets: Vec<(KeyPath, Node)>) -> Vec<Op> {

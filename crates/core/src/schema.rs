@@ -784,7 +784,7 @@ fn accept_envelopes(schema: &mut Value) {
     if is_sensitive(schema) {
         let original = schema.take();
         *schema = serde_json::json!({
-            "anyOf": [{ "type": "string", "pattern": "^enc:v1:" }, original]
+            "anyOf": [{ "type": "string", "pattern": format!("^{}", super::crypto::PREFIX) }, original]
         });
         return;
     }

@@ -480,7 +480,7 @@ impl Secrets {
     /// applies to the plaintext. [`Secrets::seal_ops`] seals it again.
     pub fn open_for_write(&self, work: &mut Node, ops: &[Op]) -> Result<()> {
         for op in ops {
-            let key = op_key(op);
+            let key = op.key_path();
             let location = match (self.above(&key), op) {
                 (Some(location), _) => location,
                 (None, Op::Append { .. }) if self.is_location(&key) => key,
@@ -502,7 +502,7 @@ impl Secrets {
     pub fn seal_ops(&self, work: &mut Node, ops: &mut [Op], reseal: bool) -> Result<()> {
         let mut sealed: Vec<KeyPath> = Vec::new();
         for op in ops.iter_mut() {
-            let key = op_key(op);
+            let key = op.key_path();
             if !self.touches(&key) {
                 continue;
             }
@@ -584,12 +584,6 @@ fn envelope_of(node: &Node) -> Option<&str> {
     match node {
         Node::String(text) if crypto::is_envelope(text) => Some(text),
         _ => None,
-    }
-}
-
-fn op_key(op: &Op) -> KeyPath {
-    match op {
-        Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => journal::key_path(key),
     }
 }
 
