@@ -1476,13 +1476,21 @@ impl Engine {
 
     /// Blocks for [`Engine::request_history`]. For tests and tools.
     pub fn history_blocking(&self, query: HistoryQuery) -> Result<HistoryAnswer> {
+        self.wait_for(|done| self.request_history(query, done))
+    }
+
+    /// Starts background work with a completion and waits for it (off the pool's
+    /// threads: never called from a job). A completion dropped unanswered means the store
+    /// closed under it.
+    fn wait_for<T: Send + 'static>(
+        &self,
+        start: impl FnOnce(Box<dyn FnOnce(Result<T>) + Send>),
+    ) -> Result<T> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.request_history(
-            query,
-            Box::new(move |r| {
-                let _receiver_is_waiting = tx.send(r);
-            }),
-        );
+        start(Box::new(move |r| {
+            // The receiver only goes away if this function already returned.
+            let _receiver_is_waiting = tx.send(r);
+        }));
         rx.recv().unwrap_or_else(|_| {
             Err(StoreError::Closed {
                 file: self.shared.path.clone(),
@@ -1587,16 +1595,7 @@ impl Engine {
 
     /// Blocks until everything so far is durable. For tests and tools, not the JS thread.
     pub fn flush_blocking(&self) -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.flush(Box::new(move |r| {
-            // The receiver only goes away if this function already returned.
-            let _receiver_is_waiting = tx.send(r);
-        }));
-        rx.recv().unwrap_or_else(|_| {
-            Err(StoreError::Closed {
-                file: self.shared.path.clone(),
-            })
-        })
+        self.wait_for(|done| self.flush(done))
     }
 
     /// Stops accepting changes, commits everything, writes a final snapshot and removes
@@ -1624,11 +1623,11 @@ impl Engine {
     }
 
     pub fn close_blocking(&mut self) -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.close(Box::new(move |r| {
-            let _receiver_is_waiting = tx.send(r);
-        }));
-        let result = rx.recv().unwrap_or(Ok(()));
+        // Closed already, the store has nothing more to say: that is success.
+        let result = match self.wait_for(|done| self.close(done)) {
+            Err(StoreError::Closed { .. }) => Ok(()),
+            other => other,
+        };
         if let Some(task) = self.committer.take() {
             task.wait_done();
         }

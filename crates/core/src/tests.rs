@@ -442,11 +442,7 @@ fn edit_externally(fs: &SimFs, bytes: &[u8]) {
 }
 
 fn write_file(engine: &Engine) -> Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    engine.write_file(Box::new(move |r| {
-        let _receiver_is_waiting = tx.send(r);
-    }));
-    rx.recv().unwrap()
+    engine.wait_for(|done| engine.write_file(done))
 }
 
 #[test]
