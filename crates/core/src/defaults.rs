@@ -162,6 +162,15 @@ impl Defaults {
         self.tree = tree;
     }
 
+    /// `doc` with every default it lacks filled in, as conf fills them when it opens a
+    /// file.
+    pub fn filled(&self, mut doc: Node) -> Result<Node> {
+        for (key, value) in self.fill(&doc, &KeyPath::root()) {
+            doc.set(&key, value)?;
+        }
+        Ok(doc)
+    }
+
     /// The sets that fill every missing default at or below `at` in `doc`, in order.
     pub fn fill(&self, doc: &Node, at: &KeyPath) -> Vec<(KeyPath, Node)> {
         let mut scratch = doc.clone();

@@ -78,10 +78,8 @@ fn consider_edit(
         return; // this store's own write, or no change
     }
     let examine = |bytes: &[u8]| {
-        let parsed = parse_stored(shared.cipher().as_deref(), path, bytes).and_then(|mut doc| {
-            for (key, value) in defaults.fill(&doc.clone(), &KeyPath::root()) {
-                doc.set(&key, value)?;
-            }
+        let parsed = parse_stored(shared.cipher().as_deref(), path, bytes).and_then(|doc| {
+            let doc = defaults.filled(doc)?;
             match schema.map(|s| s.validate_document(&doc)) {
                 Some(violations) if !violations.is_empty() => Err(StoreError::SchemaViolation {
                     violations,

@@ -723,13 +723,7 @@ impl Engine {
             file: Some(self.shared.path.clone()),
         };
         let defaults = &self.defaults;
-        let with_defaults = |doc: &Node| {
-            let mut doc = doc.clone();
-            for (key, value) in defaults.fill(&doc.clone(), &KeyPath::root()) {
-                doc.set(&key, value).ok()?;
-            }
-            Some(doc)
-        };
+        let with_defaults = |doc: &Node| defaults.filled(doc.clone()).ok();
         // Only a file that is invalid as it is on disk is replaced: not one that a
         // migration (or anything else in this transaction) made invalid in memory.
         let from_disk = {
@@ -771,10 +765,7 @@ impl Engine {
             return Err(refused);
         }
         // Start over from the defaults, if they themselves pass, before touching the file.
-        let mut cleared = Node::empty_object();
-        for (key, value) in self.defaults.fill(&cleared.clone(), &KeyPath::root()) {
-            cleared.set(&key, value)?;
-        }
+        let cleared = self.defaults.filled(Node::empty_object())?;
         let still = schema.validate_document(&cleared);
         if !still.is_empty() {
             return Err(StoreError::SchemaViolation {
