@@ -18,10 +18,11 @@ const prelude = `
     fds: fs.readdirSync('/proc/self/fd').length,
   })
   // The counts once they hold still (a watcher's thread ends a moment after its last
-  // watch is dropped): the same five times in a row, 50 ms apart.
+  // watch is dropped): the same five times in a row, 50 ms apart (at most 10 s).
   async function steady() {
     let last = JSON.stringify(counts())
-    for (let same = 0; same < 5; ) {
+    const deadline = Date.now() + 10000
+    for (let same = 0; same < 5 && Date.now() < deadline; ) {
       if (global.gc) global.gc()
       await new Promise((resolve) => setTimeout(resolve, 50))
       const now = JSON.stringify(counts())
