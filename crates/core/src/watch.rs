@@ -197,18 +197,18 @@ fn dispatch(events: std::sync::mpsc::Receiver<PathBuf>) {
     }
 }
 
-/// How many stores are watched now, and how many directories the watcher watches.
-pub fn counts() -> (usize, usize) {
-    match hub().as_ref() {
-        Some(hub) => (hub.files.len(), hub.dirs.len()),
-        None => (0, 0),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// How many stores are watched now, and how many directories the watcher watches.
+    fn counts() -> (usize, usize) {
+        match hub().as_ref() {
+            Some(hub) => (hub.files.len(), hub.dirs.len()),
+            None => (0, 0),
+        }
+    }
 
     fn temp_dir(tag: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("tad-watch-{tag}-{}", std::process::id()));
