@@ -132,20 +132,17 @@ async function child(impl, sizeName, fixture) {
 
 /**
  * One history entry for a one-value change: the diff the committer makes after a `set`
- * (background CPU), applying it (a rollback step), and its size on disk. Median of runs.
+ * (background CPU), applying it (a rollback step), and its size on disk. Measured by the
+ * core crate's `history_cost` example (Rust, no Node-API: bench-only code stays out of
+ * the addon).
  */
 function historyCost(fixture) {
-  const native = require('../js/native')
-  const older = fs.readFileSync(fixture)
-  const text = older.toString('utf8')
-  const newer = Buffer.from(text.replace('"fontSize": 14', '"fontSize": 15'))
-  if (newer.equals(older)) throw new Error('the fixture has no fontSize to change')
-  const runs = Array.from({ length: older.length > 4 << 20 ? 3 : 7 }, () => native.measureHistoryEntry(newer, older))
-  return {
-    historyDiffMs: median(runs.map((r) => r.diffMicros)) / 1000,
-    historyApplyMs: median(runs.map((r) => r.applyMicros)) / 1000,
-    historyEntryBytes: runs[0].bytes,
-  }
+  const run = spawnSync('cargo', ['run', '--quiet', '--release', '-p', 'tad-store-core', '--example', 'history_cost', '--', fixture], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+  })
+  if (run.status !== 0) throw new Error(`history_cost failed: ${run.error?.message ?? run.stderr}`)
+  return JSON.parse(run.stdout)
 }
 
 function fmt(v, unit) {

@@ -290,9 +290,8 @@ async function cmdExport(ctx, [file]) {
     return
   }
   // Private, as the store's own files: it may hold envelopes, or with --reveal secrets.
-  const temp = `${file}.tmp-${process.pid}`
-  fs.writeFileSync(temp, text, { mode: 0o600 })
-  fs.renameSync(temp, file)
+  // Written as the engine writes its own (temp, fsync, rename, directory fsync).
+  require('./native').writeFileAtomic(file, Buffer.from(text), 0o600)
   ctx.out({ file: path.resolve(file), keys: Object.keys(data).length }, `exported ${Object.keys(data).length} keys to ${file}`)
 }
 
@@ -396,14 +395,15 @@ async function cmdVerify(ctx) {
   }
   if (store) {
     const report = store.openReport
-    const journal = `${store.path}.journal`
+    const files = require('./native').storeFiles(store.path)
+    const journal = files.journal
     if (!fs.existsSync(journal)) check('journal', true, 'none (everything is in the snapshot)')
     else if (report.tornBytes > 0) check('journal', true, `${report.replayed} batches to replay; a torn tail of ${report.tornBytes} bytes (a crash mid-write) will be cut`)
     else check('journal', true, `${report.replayed} batches to replay`)
     const history = await store.verifyHistory()
     check('history', history.ok, history.ok ? `${history.verified} of ${history.entries} entries verified` : `broken at ${history.brokenAt}: ${history.reason}`)
     // Migration backups are JSON; `.enc` files are encrypted originals kept by a migration.
-    const dir = path.join(path.dirname(store.path), 'backups')
+    const dir = files.backups
     const backups = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')) : []
     const bad = backups.filter((name) => {
       try {

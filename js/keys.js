@@ -89,15 +89,8 @@ function safeStorageKeyProvider({ safeStorage, file }) {
     if (sealed) return keyBytes(safeStorage.decryptString(sealed), 'keyProvider')
     const key = crypto.randomBytes(32)
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
-    const temp = `${file}.tmp-${process.pid}`
-    const fd = fs.openSync(temp, 'w', 0o600)
-    try {
-      fs.writeSync(fd, safeStorage.encryptString(key.toString('base64')))
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
-    fs.renameSync(temp, file)
+    // Written as the engine writes its own files (temp, fsync, rename, directory fsync).
+    require('./native').writeFileAtomic(file, safeStorage.encryptString(key.toString('base64')), 0o600)
     return key
   }
 }

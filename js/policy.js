@@ -1,8 +1,9 @@
 'use strict'
 // Who may do what from a renderer: origins, key patterns per operation, sensitive keys,
 // payload bounds, limits. Pure functions over compiled patterns (arrays of segments,
-// `null` for `*`), so the checks are easy to test and to fuzz, and the store's own
-// sensitive patterns arrive as data from the engine instead of being parsed twice.
+// `null` for `*`), so the checks are easy to test and to fuzz. Patterns are parsed by
+// the engine only: the policy's through `compileKeyPattern`, the store's own sensitive
+// patterns arriving as data.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype'])
 
 const DEFAULT_LIMITS = { maxPayloadBytes: 1 << 20, maxDepth: 32, maxKeyLength: 1024, maxSubscriptions: 256 }
@@ -53,20 +54,18 @@ function invalidOption(message) {
 
 /**
  * Compiles a pattern (`*`, `a.b`, `a.b.*`, `a.*.c`) into segments, `null` for `*`. A
- * trailing `*` is dropped: `a.*` covers what `a` covers. A pattern no key could match
- * (brackets, escapes, empty or forbidden segments) is refused, naming it, the same rule
- * the engine applies to `sensitiveKeys`.
+ * trailing `*` is dropped: `a.*` covers what `a` covers. The engine parses it
+ * (`compileKeyPattern`, the grammar of `sensitiveKeys`), so the bridge and the engine
+ * never disagree on what a pattern is; one no key could match (brackets, escapes, empty
+ * or forbidden segments) is refused, naming it.
  */
 function compilePattern(text, option) {
   if (typeof text !== 'string' || text === '') throw invalidOption(`\`${option}\` holds ${quote(text)}, which is not a key pattern`)
-  if (text === '*') return []
-  const segments = text.split('.')
-  if (/[\\[\]]/.test(text) || segments.some((s) => s === '' || FORBIDDEN.has(s))) {
-    throw invalidOption(`\`${option}\` holds \`${quote(text)}\`, which can never match a key: a pattern is a dot path of property names and \`*\``)
+  try {
+    return require('./native').compileKeyPattern(text, option)
+  } catch (error) {
+    throw invalidOption(error.message)
   }
-  const compiled = segments.map((s) => (s === '*' ? null : s))
-  while (compiled.length > 0 && compiled.at(-1) === null) compiled.pop()
-  return compiled
 }
 
 /** Whether `pattern` covers the key `segments` and everything below it. */

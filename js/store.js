@@ -66,16 +66,11 @@ function keepEncryptedCopy(file) {
   const fs = require('node:fs')
   const path = require('node:path')
   if (!fs.existsSync(file)) return null
-  const dir = path.join(path.dirname(file), 'backups')
+  const dir = native.storeFiles(file).backups
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const copy = path.join(dir, `${path.basename(file)}.encryptionKey-${new Date().toISOString().replace(/[:.]/g, '-')}.enc`)
-  fs.copyFileSync(file, copy)
-  const fd = fs.openSync(copy, 'r+')
-  try {
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
+  // Durable as the engine's own files: temp, fsync, rename, directory fsync.
+  native.writeFileAtomic(copy, fs.readFileSync(file), 0o600)
   return copy
 }
 

@@ -10,6 +10,36 @@ use super::path::{check_property_name, KeyPath, Segment, MAX_DEPTH};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use std::fmt;
+
+/// The entries of a JSON object whose keys are key paths (`set(object)`, `defaults`):
+/// dotted paths, or with `literal` each key one top-level property
+/// (`accessPropertiesByDotNotation: false`). Refused when an entry would nest deeper than
+/// [`MAX_DEPTH`].
+pub fn object_entries(json: &str, literal: bool) -> Result<Vec<(KeyPath, Node)>> {
+    let node = parse_value(&KeyPath::root(), json)?;
+    let Some(map) = node.as_object() else {
+        return Err(StoreError::invalid_value(
+            "",
+            "expected an object of keys and values",
+        ));
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let path = if literal {
+                KeyPath::literal(k)?
+            } else {
+                KeyPath::parse(k)?
+            };
+            if path.len() + v.depth() > MAX_DEPTH {
+                return Err(StoreError::invalid_value(
+                    k,
+                    format!("it is nested deeper than {MAX_DEPTH} levels"),
+                ));
+            }
+            Ok((path, v.clone()))
+        })
+        .collect()
+}
 use std::sync::Arc;
 
 /// A JSON object: keys in insertion order.
@@ -531,5 +561,24 @@ mod tests {
             parse_value(&p("a"), r#""\ud800""#).unwrap_err().code(),
             "INVALID_VALUE"
         );
+    }
+
+    #[test]
+    fn object_entries_read_paths_or_literal_names() {
+        let dotted = object_entries(r#"{"a.b": 1, "c": [2]}"#, false).unwrap();
+        assert_eq!(dotted[0].0, KeyPath::parse("a.b").unwrap());
+        assert_eq!(dotted[0].0.len(), 2);
+        let literal = object_entries(r#"{"a.b": 1}"#, true).unwrap();
+        assert_eq!(literal[0].0.len(), 1);
+        assert_eq!(
+            object_entries("[1]", false).err().unwrap().code(),
+            "INVALID_VALUE"
+        );
+        let deep = format!(
+            "{{\"k\": {}1{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert!(object_entries(&deep, false).is_err());
     }
 }

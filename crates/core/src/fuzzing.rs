@@ -62,7 +62,10 @@ pub fn recovery(data: &[u8]) {
     let store = std::path::PathBuf::from("/fuzz/config.json");
     let image = Image::from([
         (store.clone(), snapshot_bytes.to_vec()),
-        (super::journal_path_for(&store), journal_bytes.to_vec()),
+        (
+            super::store_files::StoreFiles::of(&store).journal(),
+            journal_bytes.to_vec(),
+        ),
     ]);
     for clear in [false, true] {
         let fs = SimFs::from_image(&image);

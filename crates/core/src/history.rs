@@ -17,11 +17,11 @@ use super::error::{Result, StoreError};
 use super::fs::Fs;
 use super::journal::SnapshotId;
 use super::snapshot;
+use super::store_files::{StoreFiles, HISTORY_DIR};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub const DIR_NAME: &str = "storeHistory";
 const MAGIC: &[u8; 8] = b"TADHIST1";
 const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + (8 + 32) * 2 + 8 * 3;
@@ -43,6 +43,26 @@ impl Default for HistoryPolicy {
             max_age: Duration::from_secs(30 * 24 * 3600),
             max_bytes: 64 << 20,
         }
+    }
+}
+
+impl HistoryPolicy {
+    /// The policy for the `history` option and its limits, each defaulting to
+    /// [`HistoryPolicy::default`]'s; `None` (no history) when `enabled` is false.
+    pub fn with_limits(
+        enabled: bool,
+        max_entries: Option<u32>,
+        max_age_days: Option<f64>,
+        max_bytes: Option<f64>,
+    ) -> Option<HistoryPolicy> {
+        let defaults = HistoryPolicy::default();
+        enabled.then(|| HistoryPolicy {
+            max_entries: max_entries.map_or(defaults.max_entries, |n| n as usize),
+            max_age: max_age_days.map_or(defaults.max_age, |d| {
+                Duration::from_secs_f64(d.clamp(0.0, 1e6) * 86_400.0)
+            }),
+            max_bytes: max_bytes.map_or(defaults.max_bytes, |b| b.max(0.0) as u64),
+        })
     }
 }
 
@@ -102,18 +122,31 @@ pub struct Report {
     pub reason: Option<String>,
 }
 
+impl Report {
+    /// As JS sees it (`verifyHistory()`): `{ ok, entries, verified, brokenAt, reason }`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "ok": self.broken_at.is_none(),
+            "entries": self.entries,
+            "verified": self.verified,
+            "brokenAt": self.broken_at,
+            "reason": self.reason,
+        })
+        .to_string()
+    }
+}
+
+/// A listing as JS sees it (`history()`): `[{ timestamp, size, hash, kind }]`.
+pub fn listing_json(entries: &[Entry]) -> String {
+    let list: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| serde_json::json!({ "timestamp": e.timestamp, "size": e.size, "hash": e.hash, "kind": e.kind.as_str() }))
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn history_dir(store: &Path) -> PathBuf {
-    snapshot::dir_of(store).join(DIR_NAME)
-}
-
-/// The snapshot before the current one, kept (as a hard link, no copy) so a damaged
-/// store file can be restored to it: its hash is the newest entry's `old`.
-pub fn base_path(store: &Path) -> PathBuf {
-    history_dir(store).join("base.json")
 }
 
 /// The previous snapshot, when it is exactly the state the newest entry says came before
@@ -124,12 +157,8 @@ pub fn proven_base(fs: &dyn Fs, store: &Path) -> Option<Vec<u8>> {
     if broken.is_some() {
         return None;
     }
-    let bytes = fs.read(&base_path(store)).ok()?;
+    let bytes = fs.read(&StoreFiles::of(store).history_base()).ok()?;
     (SnapshotId::of(&bytes) == newest.header?.old && !bytes.is_empty()).then_some(bytes)
-}
-
-pub fn backups_dir(store: &Path) -> PathBuf {
-    snapshot::dir_of(store).join("backups")
 }
 
 // ----- timestamps ---------------------------------------------------------------------
@@ -226,7 +255,7 @@ pub fn encode(millis: u64, new: &[u8], old: &[u8]) -> Result<Vec<u8>> {
     qbsdiff::Bsdiff::new(new_mid, old_mid)
         .parallel_scheme(qbsdiff::ParallelScheme::Never)
         .compare(Cursor::new(&mut patch))
-        .map_err(|e| StoreError::io("diff", DIR_NAME, &e))?;
+        .map_err(|e| StoreError::io("diff", HISTORY_DIR, &e))?;
     let (new_id, old_id) = (SnapshotId::of(new), SnapshotId::of(old));
     let mut out = Vec::with_capacity(HEADER_LEN + patch.len() + CRC_LEN);
     out.extend_from_slice(MAGIC);
@@ -327,7 +356,7 @@ pub fn write(
     old: &[u8],
     mode: u32,
 ) -> Result<PathBuf> {
-    let dir = history_dir(store);
+    let dir = StoreFiles::of(store).history();
     fs.create_dir_all(&dir)
         .map_err(|e| StoreError::io("create directory", &dir, &e))?;
     let bytes = encode(millis, new, old)?;
@@ -353,7 +382,7 @@ fn list_dir(fs: &dyn Fs, dir: &Path) -> Result<Vec<String>> {
 /// describes a snapshot that never landed (its `old` is the snapshot on disk); it is
 /// removed. Returns the newest entry's time, so new timestamps stay strictly increasing.
 pub fn reconcile(fs: &dyn Fs, store: &Path, current: SnapshotId) -> Result<u64> {
-    let dir = history_dir(store);
+    let dir = StoreFiles::of(store).history();
     let mut stamps: Vec<(u64, String)> = list_dir(fs, &dir)?
         .into_iter()
         .filter_map(|name| Some((parse_iso(name.strip_suffix(".diff")?)?, name)))
@@ -376,7 +405,7 @@ pub fn reconcile(fs: &dyn Fs, store: &Path, current: SnapshotId) -> Result<u64> 
 /// Every diff entry, newest first, with the ones that do not decode marked by a `None`
 /// header (they end the chain). Temporary files are skipped.
 pub fn diffs(fs: &dyn Fs, store: &Path) -> Result<Vec<(Entry, Option<StoreError>)>> {
-    let dir = history_dir(store);
+    let dir = StoreFiles::of(store).history();
     let mut out = Vec::new();
     for name in list_dir(fs, &dir)? {
         let Some(millis) = diff_millis(&name) else {
@@ -406,7 +435,7 @@ pub fn diffs(fs: &dyn Fs, store: &Path) -> Result<Vec<(Entry, Option<StoreError>
 /// Removes every recorded state: the diff entries and the kept previous snapshot. Used
 /// once the states they hold must not be kept (they held secrets in plaintext).
 pub fn clear(fs: &dyn Fs, store: &Path) -> Result<usize> {
-    let dir = history_dir(store);
+    let dir = StoreFiles::of(store).history();
     let mut removed = 0;
     for name in list_dir(fs, &dir)? {
         let file = dir.join(&name);
@@ -423,7 +452,7 @@ pub fn clear(fs: &dyn Fs, store: &Path) -> Result<usize> {
 
 /// Migration backups (`backups/<name>-<from>-to-<to>-<timestamp>.json`), newest first.
 pub fn backups(fs: &dyn Fs, store: &Path) -> Result<Vec<Entry>> {
-    let dir = backups_dir(store);
+    let dir = StoreFiles::of(store).backups();
     let mut out = Vec::new();
     for name in list_dir(fs, &dir)? {
         let Some(millis) = backup_millis(&name) else {
@@ -462,8 +491,11 @@ fn backup_millis(name: &str) -> Option<u64> {
 pub fn footprint(fs: &dyn Fs, store: &Path) -> Result<(u64, u64)> {
     let (mut entries, mut bytes) = (0, 0);
     for (dir, is_entry) in [
-        (history_dir(store), diff_millis as fn(&str) -> Option<u64>),
-        (backups_dir(store), backup_millis),
+        (
+            StoreFiles::of(store).history(),
+            diff_millis as fn(&str) -> Option<u64>,
+        ),
+        (StoreFiles::of(store).backups(), backup_millis),
     ] {
         for name in list_dir(fs, &dir)? {
             if is_entry(&name).is_some() {
@@ -736,6 +768,21 @@ mod tests {
                 .unwrap_err()
                 .code(),
             "HISTORY_NOT_FOUND"
+        );
+    }
+
+    #[test]
+    fn the_history_option_and_its_limits() {
+        assert!(HistoryPolicy::with_limits(false, Some(3), None, None).is_none());
+        let d = HistoryPolicy::default();
+        let p = HistoryPolicy::with_limits(true, Some(3), Some(1.5), Some(-4.0)).unwrap();
+        assert_eq!(p.max_entries, 3);
+        assert_eq!(p.max_age, Duration::from_secs(129_600));
+        assert_eq!(p.max_bytes, 0);
+        let p = HistoryPolicy::with_limits(true, None, None, None).unwrap();
+        assert_eq!(
+            (p.max_entries, p.max_age, p.max_bytes),
+            (d.max_entries, d.max_age, d.max_bytes)
         );
     }
 }

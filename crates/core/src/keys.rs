@@ -13,6 +13,7 @@ use super::crypto::DataKey;
 use super::error::{Result, StoreError};
 use super::fs::Fs;
 use super::snapshot;
+use super::store_files::StoreFiles;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use std::collections::HashMap;
@@ -79,18 +80,72 @@ pub fn decode_ring(bytes: &[u8], source: &str) -> Result<Vec<DataKey>> {
     Ok(keys)
 }
 
-/// The opt-in key file of the store at `store`: `config.json` → `config.key` beside it.
-pub fn key_file_path(store: &std::path::Path) -> PathBuf {
-    let stem = store
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config".into());
-    snapshot::dir_of(store).join(format!("{stem}.key"))
-}
-
 /// A data key from exactly 32 bytes.
 pub fn key_from_bytes(bytes: &[u8]) -> Option<DataKey> {
     Some(DataKey::from_bytes(bytes.try_into().ok()?))
+}
+
+/// A data key the app supplies (`secretKeys`, `rotateKey(newKey)`): exactly 32 bytes.
+pub fn supplied_key(bytes: &[u8]) -> Result<DataKey> {
+    key_from_bytes(bytes).ok_or_else(|| StoreError::InvalidOption {
+        option: "secretKey".into(),
+        reason: format!("a data key is 32 bytes, not {}", bytes.len()),
+    })
+}
+
+/// Where a store keeps the data keys it makes itself (the `keyStore` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyStoreKind {
+    /// The OS keyring (Keychain, Credential Manager, Secret Service).
+    #[default]
+    Keyring,
+    /// An opt-in key file beside the store (see [`crate::store_files::StoreFiles::key_file`]).
+    File,
+}
+
+impl KeyStoreKind {
+    pub fn parse(name: Option<&str>) -> Result<KeyStoreKind> {
+        match name {
+            None | Some("keyring") => Ok(KeyStoreKind::Keyring),
+            Some("file") => Ok(KeyStoreKind::File),
+            Some(other) => Err(StoreError::InvalidOption {
+                option: "keyStore".into(),
+                reason: format!("`{other}` is not `keyring` or `file`"),
+            }),
+        }
+    }
+}
+
+impl KeySource {
+    /// Where the keys of the store at `store` come from, from its options: the app's
+    /// `secret_keys`; or none to be had (`unavailable`: the app's provider's error code
+    /// and message); or kept by the store (`kind`). `None` is the platform's keyring.
+    pub fn from_options(
+        secret_keys: Option<Vec<&[u8]>>,
+        unavailable: Option<(&str, String)>,
+        kind: KeyStoreKind,
+        store: &std::path::Path,
+        fs: Arc<dyn Fs>,
+    ) -> Result<Option<KeySource>> {
+        if let Some((code, reason)) = unavailable {
+            let code = match code {
+                "KEY_NOT_FOUND" => "KEY_NOT_FOUND",
+                _ => "KEYRING_UNAVAILABLE",
+            };
+            return Ok(Some(KeySource::Missing { code, reason }));
+        }
+        if let Some(keys) = secret_keys {
+            let keys = keys.into_iter().map(supplied_key).collect::<Result<_>>()?;
+            return Ok(Some(KeySource::Supplied(keys)));
+        }
+        Ok(match kind {
+            KeyStoreKind::Keyring => None,
+            KeyStoreKind::File => Some(KeySource::Stored(Arc::new(KeyFile {
+                path: StoreFiles::of(store).key_file(),
+                fs,
+            }))),
+        })
+    }
 }
 
 /// Which keyring a [`KeyringStore`] uses.
@@ -339,5 +394,58 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(file.load("x").unwrap().unwrap().len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_key_options_choose_one_source_and_refuse_what_they_do_not_know() {
+        let fs: Arc<dyn Fs> = Arc::new(crate::sim_fs::SimFs::new());
+        let store = std::path::Path::new("/d/config.json");
+        assert_eq!(KeyStoreKind::parse(None).unwrap(), KeyStoreKind::Keyring);
+        assert_eq!(
+            KeyStoreKind::parse(Some("file")).unwrap(),
+            KeyStoreKind::File
+        );
+        let err = KeyStoreKind::parse(Some("vault")).err().unwrap();
+        assert_eq!(err.code(), "INVALID_OPTION");
+        assert!(err.to_string().contains("keyStore"));
+        let key = [7u8; 32];
+        let supplied = KeySource::from_options(
+            Some(vec![&key[..]]),
+            None,
+            KeyStoreKind::File,
+            store,
+            fs.clone(),
+        );
+        assert!(matches!(supplied, Ok(Some(KeySource::Supplied(keys))) if keys.len() == 1));
+        let short = KeySource::from_options(
+            Some(vec![&key[..5]]),
+            None,
+            KeyStoreKind::Keyring,
+            store,
+            fs.clone(),
+        );
+        assert_eq!(short.err().unwrap().code(), "INVALID_OPTION");
+        let missing = KeySource::from_options(
+            Some(vec![&key[..]]),
+            Some(("SOMETHING_ELSE", "no keychain".into())),
+            KeyStoreKind::Keyring,
+            store,
+            fs.clone(),
+        );
+        assert!(matches!(
+            missing,
+            Ok(Some(KeySource::Missing {
+                code: "KEYRING_UNAVAILABLE",
+                ..
+            }))
+        ));
+        assert!(matches!(
+            KeySource::from_options(None, None, KeyStoreKind::Keyring, store, fs.clone()),
+            Ok(None)
+        ));
+        assert!(matches!(
+            KeySource::from_options(None, None, KeyStoreKind::File, store, fs),
+            Ok(Some(KeySource::Stored(_)))
+        ));
     }
 }

@@ -6,18 +6,13 @@
 
 use super::error::{Result, StoreError};
 use super::fs::{Fs, FsLock};
+use super::store_files::StoreFiles;
 use std::io;
-use std::path::{Path, PathBuf};
-
-pub fn lock_path_for(store: &Path) -> PathBuf {
-    let mut name = store.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    store.with_file_name(name)
-}
+use std::path::Path;
 
 /// Takes the store's lock, or fails with `LOCKED` naming the holder's pid.
 pub fn acquire(fs: &dyn Fs, store: &Path) -> Result<Box<dyn FsLock>> {
-    let path = lock_path_for(store);
+    let path = StoreFiles::of(store).lock();
     match fs.lock(&path) {
         Ok(guard) => {
             let mut file = fs
@@ -46,6 +41,7 @@ pub fn acquire(fs: &dyn Fs, store: &Path) -> Result<Box<dyn FsLock>> {
 mod tests {
     use super::*;
     use crate::sim_fs::SimFs;
+    use std::path::PathBuf;
 
     #[test]
     fn a_second_writer_is_refused_with_the_holders_pid_until_the_first_lets_go() {

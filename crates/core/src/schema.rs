@@ -275,6 +275,15 @@ enum Scope {
 
 impl Schema {
     /// Compiles `root`. A schema that cannot be compiled is `INVALID_OPTION`.
+    /// [`Schema::compile`] from JSON text (the `schema` option as the shim sends it).
+    pub fn from_json_text(text: &str) -> Result<Schema> {
+        let root: Value = serde_json::from_str(text).map_err(|e| StoreError::InvalidOption {
+            option: "schema".into(),
+            reason: e.to_string(),
+        })?;
+        Schema::compile(root)
+    }
+
     pub fn compile(root: Value) -> Result<Schema> {
         let invalid = |reason: String| StoreError::InvalidOption {
             option: "schema".into(),

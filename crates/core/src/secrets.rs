@@ -74,9 +74,15 @@ impl Pattern {
     /// match a key: brackets or backslashes (`accounts[0].token`, `tokens\.github`),
     /// more segments than a key may have.
     pub fn parse(text: &str) -> Result<Pattern> {
+        Pattern::parse_option(text, "sensitiveKeys")
+    }
+
+    /// [`Pattern::parse`], its refusals naming `option` (the renderer policy's patterns
+    /// are parsed here too, so one grammar decides what a key pattern is).
+    pub fn parse_option(text: &str, option: &str) -> Result<Pattern> {
         let shown: String = text.chars().take(200).collect();
         let invalid = |reason: &str| StoreError::InvalidOption {
-            option: "sensitiveKeys".into(),
+            option: option.into(),
             reason: format!("`{shown}` {reason}"),
         };
         if text.is_empty() {
@@ -147,6 +153,17 @@ impl Pattern {
                 PatternSegment::Dotted(_) => None,
             })
             .collect()
+    }
+
+    /// [`Pattern::segments`] for a pattern that covers whole subtrees (the renderer
+    /// policy's): a trailing `*` dropped, so `a.*` covers what `a` covers, and `*` alone
+    /// is every key (no segments).
+    pub fn covering_segments(&self) -> Option<Vec<Option<String>>> {
+        let mut segments = self.segments()?;
+        while segments.last() == Some(&None) {
+            segments.pop();
+        }
+        Some(segments)
     }
 
     /// The forms that match the pattern's keys in a store without dot notation: its
@@ -879,5 +896,26 @@ mod tests {
         );
         s.set_keys(vec![new]);
         assert_eq!(s.reveal(&d, &p("b")).unwrap(), Some(doc("2")));
+    }
+
+    #[test]
+    fn covering_segments_drop_a_trailing_star_and_refusals_name_the_option() {
+        let segs = |t: &str| {
+            Pattern::parse_option(t, "read")
+                .unwrap()
+                .covering_segments()
+                .unwrap()
+        };
+        assert_eq!(segs("*"), Vec::<Option<String>>::new());
+        assert_eq!(segs("a.*"), vec![Some("a".to_string())]);
+        assert_eq!(
+            segs("a.*.c"),
+            vec![Some("a".into()), None, Some("c".into())]
+        );
+        for bad in ["a[0]", "a..b", "__proto__.x", "a\\.b", ""] {
+            let err = Pattern::parse_option(bad, "origins.read").err().unwrap();
+            assert_eq!(err.code(), "INVALID_OPTION", "{bad}");
+            assert!(err.to_string().contains("origins.read"), "{err}");
+        }
     }
 }

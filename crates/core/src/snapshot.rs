@@ -5,35 +5,17 @@ use super::error::{Result, StoreError};
 use super::file_cipher::FileCipher;
 use super::fs::Fs;
 use super::journal::SnapshotId;
+use super::store_files::{Aside, StoreFiles};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where a snapshot's temporary files start their name, so a stale one can be found.
-pub fn temp_prefix(path: &Path) -> String {
-    format!(".{}.tmp-", file_name(path))
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-pub fn dir_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 /// A name beside `path` no other writer in this or another process is using.
 fn temp_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir_of(path).join(format!("{}{}-{}", temp_prefix(path), std::process::id(), n))
+    StoreFiles::of(path).temp(COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A loaded snapshot.
@@ -267,7 +249,7 @@ fn discard_temp(fs: &dyn Fs, temp: &Path, err: StoreError) -> StoreError {
 }
 
 fn sync_dir_of(fs: &dyn Fs, path: &Path) -> Result<()> {
-    let dir = dir_of(path);
+    let dir = StoreFiles::of(path).dir();
     fs.sync_dir(&dir)
         .map_err(|e| StoreError::io("fsync directory", &dir, &e))
 }
@@ -310,23 +292,24 @@ pub fn encode(
     }
 }
 
-/// Moves a bad file aside as `<name>.<tag>-<timestamp>`, never deleting it. Returns the
+/// Moves a bad file aside as `<name>.<why>-<timestamp>`, never deleting it. Returns the
 /// new path.
-pub fn quarantine(fs: &dyn Fs, path: &Path, tag: &str) -> Result<PathBuf> {
-    quarantine_as(fs, path, path, tag)
+pub fn quarantine(fs: &dyn Fs, path: &Path, why: Aside) -> Result<PathBuf> {
+    quarantine_as(fs, path, path, why)
 }
 
-/// Moves the file at `from` aside under a name derived from `store` (`<store>.<tag>-…`).
-pub fn quarantine_as(fs: &dyn Fs, from: &Path, store: &Path, tag: &str) -> Result<PathBuf> {
+/// Moves the file at `from` aside under a name derived from `store` (`<store>.<why>-…`).
+pub fn quarantine_as(fs: &dyn Fs, from: &Path, store: &Path, why: Aside) -> Result<PathBuf> {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let mut aside = dir_of(store).join(format!("{}.{tag}-{millis}", file_name(store)));
-    let mut n = 1;
+    let files = StoreFiles::of(store);
+    let mut attempt = 0;
+    let mut aside = files.aside(why, millis, attempt);
     while fs.read(&aside).is_ok() {
-        aside = dir_of(store).join(format!("{}.{tag}-{millis}-{n}", file_name(store)));
-        n += 1;
+        attempt += 1;
+        aside = files.aside(why, millis, attempt);
     }
     fs.rename(from, &aside)
         .map_err(|e| StoreError::io("rename", from, &e))?;
@@ -336,8 +319,8 @@ pub fn quarantine_as(fs: &dyn Fs, from: &Path, store: &Path, tag: &str) -> Resul
 
 /// Removes temporary files an interrupted write left beside `path`.
 pub fn remove_stale_temps(fs: &dyn Fs, path: &Path) -> Result<usize> {
-    let dir = dir_of(path);
-    let prefix = temp_prefix(path);
+    let dir = StoreFiles::of(path).dir();
+    let prefix = StoreFiles::of(path).temp_prefix();
     let names = match fs.list(&dir) {
         Ok(names) => names,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -353,6 +336,14 @@ pub fn remove_stale_temps(fs: &dyn Fs, path: &Path) -> Result<usize> {
         }
     }
     Ok(removed)
+}
+
+/// A stored file's document: decrypted first when the store encrypts whole files.
+pub fn parse_stored(cipher: Option<&FileCipher>, path: &Path, bytes: &[u8]) -> Result<Node> {
+    match cipher {
+        Some(cipher) => parse(path, &cipher.decrypt(path, bytes)?, None),
+        None => parse(path, bytes, None),
+    }
 }
 
 #[cfg(test)]
@@ -448,7 +439,7 @@ mod tests {
     fn quarantine_moves_and_never_deletes() {
         let path = p("/d/config.json");
         let fs = SimFs::from_image(&Image::from([(path.clone(), b"garbage".to_vec())]));
-        let aside = quarantine(&fs, &path, "corrupt").unwrap();
+        let aside = quarantine(&fs, &path, Aside::Corrupt).unwrap();
         assert!(aside
             .to_string_lossy()
             .starts_with("/d/config.json.corrupt-"));

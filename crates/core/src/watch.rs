@@ -69,7 +69,7 @@ fn hub() -> MutexGuard<'static, Option<Hub>> {
 /// Calls `changed` (on the dispatch thread) after the file at `path` was written, renamed
 /// into place or removed by anyone, until it returns false or the watch is dropped.
 pub fn watch_file(path: &Path, changed: OnChange) -> std::io::Result<FileWatch> {
-    let dir = super::snapshot::dir_of(path);
+    let dir = super::store_files::StoreFiles::of(path).dir();
     let file = dir.join(path.file_name().unwrap_or_default());
     let mut guard = hub();
     let hub = guard.get_or_insert_with(Hub::default);

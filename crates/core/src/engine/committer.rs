@@ -5,8 +5,21 @@
 //! asked to. When to do which is [`decide`], a pure function of what it knows, tested
 //! case by case below.
 
+use super::events::collect_events;
 use super::external_edit::{on_file_changed, take_edit};
-use super::*;
+use super::state::*;
+use crate::defaults::Defaults;
+use crate::document::Node;
+use crate::error::{Result, StoreError};
+use crate::fs::FsFile;
+use crate::journal::{self, SnapshotId};
+use crate::schema::Schema;
+use crate::snapshot::{self, Replacement};
+use crate::store_files::StoreFiles;
+use crate::{history, pool};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Owns the journal file and writes snapshots. Invariant: `journal` is `Some` only while
 /// the file holds exactly a header for `base` and whole records; after any failure it is
@@ -84,7 +97,7 @@ impl pool::Job for Committer {
             // would bring back what was deleted on purpose.
             _ if writes && !self.shared.read_only && !self.directory_exists() => {
                 Err(StoreError::DirectoryRemoved {
-                    dir: snapshot::dir_of(&self.shared.path),
+                    dir: StoreFiles::of(&self.shared.path).dir(),
                 })
             }
             Some(doc) => self.checkpoint_over_edits(doc, closing, &mut upto),
@@ -93,11 +106,10 @@ impl pool::Job for Committer {
         let failed = result.clone().err();
         let stop = self.finish(upto, result, closing);
         for request in commit.requests {
-            let answer = match &failed {
-                Some(err) => Err(err.clone()),
-                None => self.answer(&request.query),
-            };
-            (request.done)(answer);
+            match &failed {
+                Some(err) => request.fail(err.clone()),
+                None => self.answer(request),
+            }
         }
         for done in commit.file_waiters {
             done(failed.clone().map_or(Ok(()), Err));
@@ -312,7 +324,9 @@ impl Committer {
     }
 
     fn directory_exists(&self) -> bool {
-        self.shared.fs.is_dir(&snapshot::dir_of(&self.shared.path))
+        self.shared
+            .fs
+            .is_dir(&StoreFiles::of(&self.shared.path).dir())
     }
 
     /// Appends records to the journal and fsyncs: the group commit.
@@ -354,7 +368,7 @@ impl Committer {
             return Err(err);
         }
         if first {
-            let dir = snapshot::dir_of(&path);
+            let dir = StoreFiles::of(&path).dir();
             if let Err(e) = fs.sync_dir(&dir) {
                 self.journal = None;
                 return Err(StoreError::io("fsync directory", &dir, &e));
@@ -493,7 +507,7 @@ impl Committer {
         if !old.is_empty() {
             // Keep the snapshot being replaced: the state to restore if the new one is
             // ever damaged. A second name for it, not a copy; renames never change it.
-            let base = history::base_path(path);
+            let base = StoreFiles::of(path).history_base();
             fs.hard_link(path, &base)
                 .map_err(|e| StoreError::io("link", &base, &e))?;
         }
@@ -502,15 +516,18 @@ impl Committer {
     }
 
     /// Answers a history request from the snapshot on disk, which holds everything.
-    fn answer(&self, query: &HistoryQuery) -> Result<HistoryAnswer> {
+    fn answer(&self, request: HistoryRequest) {
         let fs = &*self.shared.fs;
         let path = &self.shared.path;
-        let current = snapshot::read_or_empty(fs, path)?;
-        match query {
-            HistoryQuery::StateAt(timestamp) => {
-                history::reconstruct(fs, path, current, timestamp).map(HistoryAnswer::State)
+        let current = match snapshot::read_or_empty(fs, path) {
+            Ok(current) => current,
+            Err(err) => return request.fail(err),
+        };
+        match request {
+            HistoryRequest::StateAt { timestamp, done } => {
+                done(history::reconstruct(fs, path, current, &timestamp))
             }
-            HistoryQuery::Verify => history::verify(fs, path, current).map(HistoryAnswer::Report),
+            HistoryRequest::Verify { done } => done(history::verify(fs, path, current)),
         }
     }
 
@@ -585,7 +602,7 @@ impl Committer {
                 let closed = StoreError::Closed {
                     file: self.shared.path.clone(),
                 };
-                done.push((Box::new(move |_| (request.done)(Err(closed))), Ok(())));
+                done.push((Box::new(move |_| request.fail(closed)), Ok(())));
             }
         }
         drop(st);

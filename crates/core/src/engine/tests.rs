@@ -1,11 +1,20 @@
 //! Engine tests on the simulated disk: behaviour, every crash state, injected faults.
 
-use super::defaults::Defaults;
-use super::fs::Fs;
-use super::keys::KeyStore as _;
-use super::sim_fs::{CrashMode, Fault, Image, SimFs};
-use super::*;
+use super::state::*;
+use crate::defaults::Defaults;
+use crate::document::Node;
+use crate::error::{Result, StoreError};
+use crate::fs::{Fs, FsFile};
+use crate::keys::KeyStore as _;
+use crate::path::KeyPath;
+use crate::schema::Schema;
+use crate::sim_fs::{CrashMode, Fault, Image, SimFs};
+use crate::store_files::StoreFiles;
+use crate::*;
+use std::path::Path;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const STORE: &str = "/app/config.json";
 
@@ -80,7 +89,8 @@ fn values_survive_close_and_reopen_in_electron_store_format() {
         "{\n\t\"settings\": {\n\t\t\"theme\": \"dark\"\n\t},\n\t\"list\": [\n\t\t1,\n\t\t2\n\t]\n}"
     );
     assert!(
-        !fs.image().contains_key(&journal_path_for(Path::new(STORE))),
+        !fs.image()
+            .contains_key(&StoreFiles::of(Path::new(STORE)).journal()),
         "a clean close leaves no journal"
     );
     let engine = open(&fs);
@@ -160,8 +170,7 @@ fn every_crash_state_of_sets_and_checkpoints_keeps_acknowledged_writes() {
             }
             // The history chain survives every crash too: it verifies from the
             // snapshot that is on disk, end to end.
-            let Ok(HistoryAnswer::Report(report)) = reopened.history_blocking(HistoryQuery::Verify)
-            else {
+            let Ok(report) = reopened.verify_history_blocking() else {
                 panic!("point {point} {mode}: verify failed");
             };
             assert_eq!(report.broken_at, None, "point {point} {mode}: {report:?}");
@@ -286,12 +295,12 @@ fn a_stale_journal_is_ignored() {
     let engine = open(&fs);
     engine.append(&p("list"), j("1")).unwrap();
     engine.flush_blocking().unwrap();
-    let journal = fs.image()[&journal_path_for(Path::new(STORE))].clone();
+    let journal = fs.image()[&StoreFiles::of(Path::new(STORE)).journal()].clone();
     std::mem::forget(engine);
     let snapshot = b"{\n\t\"list\": [\n\t\t1\n\t]\n}".to_vec();
     let image = Image::from([
         (PathBuf::from(STORE), snapshot),
-        (journal_path_for(Path::new(STORE)), journal),
+        (StoreFiles::of(Path::new(STORE)).journal(), journal),
     ]);
     let reopened = open(&SimFs::from_image(&image));
     assert_eq!(
@@ -773,7 +782,10 @@ fn stale_temp_files_are_removed_on_open() {
     let names: Vec<_> = fs.image().into_keys().collect();
     assert_eq!(
         names,
-        vec![PathBuf::from(STORE), lock::lock_path_for(Path::new(STORE))]
+        vec![
+            PathBuf::from(STORE),
+            StoreFiles::of(Path::new(STORE)).lock()
+        ]
     );
 }
 
@@ -1035,7 +1047,7 @@ fn an_invalid_file_is_refused_untouched_or_moved_aside() {
     assert_eq!(err.code(), "SCHEMA_VIOLATION");
     assert_eq!(err.file(), Some(Path::new(STORE)));
     let mut image = fs.image();
-    image.remove(&lock::lock_path_for(Path::new(STORE)));
+    image.remove(&StoreFiles::of(Path::new(STORE)).lock());
     assert_eq!(
         image,
         Image::from([(PathBuf::from(STORE), bad.clone())]),
@@ -1095,7 +1107,7 @@ fn a_rolled_back_transaction_never_reaches_the_disk() {
 /// Forces a checkpoint and returns the timestamp the current state was recorded under,
 /// with the snapshot bytes recorded.
 fn record(engine: &Engine, fs: &SimFs) -> (String, Vec<u8>) {
-    let Ok(HistoryAnswer::Report(report)) = engine.history_blocking(HistoryQuery::Verify) else {
+    let Ok(report) = engine.verify_history_blocking() else {
         panic!("verify failed");
     };
     assert_eq!(report.broken_at, None, "{report:?}");
@@ -1145,9 +1157,7 @@ fn rollback_reproduces_every_recorded_state() {
         if round % 7 == 6 && !recorded.is_empty() {
             // Roll back to a random earlier state; that is itself a recorded change.
             let (ts, bytes) = recorded[(next() % recorded.len() as u64) as usize].clone();
-            let Ok(HistoryAnswer::State(state)) =
-                engine.history_blocking(HistoryQuery::StateAt(ts.clone()))
-            else {
+            let Ok(state) = engine.state_at_blocking(&ts) else {
                 panic!("round {round}: no state at {ts}");
             };
             assert_eq!(state, bytes, "round {round}: the state at {ts}");
@@ -1158,9 +1168,7 @@ fn rollback_reproduces_every_recorded_state() {
         recorded.push(record(&engine, &fs));
     }
     for (ts, bytes) in &recorded {
-        let Ok(HistoryAnswer::State(state)) =
-            engine.history_blocking(HistoryQuery::StateAt(ts.clone()))
-        else {
+        let Ok(state) = engine.state_at_blocking(ts) else {
             panic!("no state at {ts}");
         };
         assert_eq!(&state, bytes, "the state at {ts}");
@@ -1197,26 +1205,21 @@ fn a_damaged_entry_ends_the_chain_and_is_reported() {
     let bytes = fs.read(&victim.file).unwrap();
     let mut file = fs.create(&victim.file, 0o600).unwrap();
     file.write_all(&bytes[..bytes.len() / 2]).unwrap();
-    let Ok(HistoryAnswer::Report(report)) = engine.history_blocking(HistoryQuery::Verify) else {
+    let Ok(report) = engine.verify_history_blocking() else {
         panic!()
     };
     assert_eq!(report.broken_at.as_deref(), Some(recorded[2].0.as_str()));
     assert_eq!(report.verified, 2);
     // Newer states are still reachable; older ones are not, and nothing changes.
-    let Ok(HistoryAnswer::State(state)) =
-        engine.history_blocking(HistoryQuery::StateAt(recorded[3].0.clone()))
-    else {
+    let Ok(state) = engine.state_at_blocking(&recorded[3].0) else {
         panic!()
     };
     assert_eq!(state, recorded[3].1);
-    let err = engine
-        .history_blocking(HistoryQuery::StateAt(recorded[1].0.clone()))
-        .err()
-        .unwrap();
+    let err = engine.state_at_blocking(&recorded[1].0).err().unwrap();
     assert_eq!(err.code(), "HISTORY_CORRUPT");
     assert_eq!(engine.get_json(&p("n")).unwrap().as_deref(), Some("4"));
     let err = engine
-        .history_blocking(HistoryQuery::StateAt("2001-01-01T00:00:00.000Z".into()))
+        .state_at_blocking("2001-01-01T00:00:00.000Z")
         .err()
         .unwrap();
     assert_eq!(err.code(), "HISTORY_NOT_FOUND");
@@ -1239,9 +1242,7 @@ fn pruning_keeps_every_kept_entry_reachable() {
     let kept = engine.list_history().unwrap();
     assert_eq!(kept.len(), 5);
     for (ts, bytes) in &recorded[7..] {
-        let Ok(HistoryAnswer::State(state)) =
-            engine.history_blocking(HistoryQuery::StateAt(ts.clone()))
-        else {
+        let Ok(state) = engine.state_at_blocking(ts) else {
             panic!("{ts}")
         };
         assert_eq!(&state, bytes);
@@ -1285,9 +1286,7 @@ fn a_backup_bridges_a_gap_in_the_chain() {
         .find(|e| e.timestamp == recorded[2].0)
         .unwrap();
     fs.remove(&gap.file).unwrap();
-    let Ok(HistoryAnswer::State(state)) =
-        engine.history_blocking(HistoryQuery::StateAt(recorded[0].0.clone()))
-    else {
+    let Ok(state) = engine.state_at_blocking(&recorded[0].0) else {
         panic!("the backup should bridge the gap");
     };
     assert_eq!(state, recorded[0].1);
@@ -1515,7 +1514,7 @@ fn a_damaged_file_is_restored_to_the_previous_snapshot_history_kept() {
     image.insert(PathBuf::from(STORE), b"{\"v\": 2, \"da".to_vec());
     let damaged = SimFs::from_image(&image);
     let reopened = open(&damaged);
-    let base = history::base_path(Path::new(STORE));
+    let base = StoreFiles::of(Path::new(STORE)).history_base();
     assert_eq!(
         reopened.report().restored_from.as_deref(),
         Some(base.as_path())

@@ -4,7 +4,18 @@
 //! state: it is moved aside and reported. One edit is handled at a time
 //! (`Shared::external_edits`).
 
-use super::*;
+use super::events::visible;
+use super::sealing::with_secrets_invariant;
+use super::state::*;
+use crate::defaults::Defaults;
+use crate::error::{Result, StoreError};
+use crate::journal::{self, Batch, Op, SnapshotId};
+use crate::schema::Schema;
+use crate::snapshot::{self};
+use crate::store_files::{Aside, StoreFiles};
+use crate::watch;
+use std::path::Path;
+use std::sync::Arc;
 
 /// How often, and how far apart, a refused external edit is read again to see whether
 /// its writer is still writing (about half a second in all).
@@ -78,16 +89,19 @@ fn consider_edit(
         return; // this store's own write, or no change
     }
     let examine = |bytes: &[u8]| {
-        let parsed = parse_stored(shared.cipher().as_deref(), path, bytes).and_then(|doc| {
-            let doc = defaults.filled(doc)?;
-            match schema.map(|s| s.validate_document(&doc)) {
-                Some(violations) if !violations.is_empty() => Err(StoreError::SchemaViolation {
-                    violations,
-                    file: Some(path.clone()),
-                }),
-                _ => Ok(doc),
-            }
-        });
+        let parsed =
+            snapshot::parse_stored(shared.cipher().as_deref(), path, bytes).and_then(|doc| {
+                let doc = defaults.filled(doc)?;
+                match schema.map(|s| s.validate_document(&doc)) {
+                    Some(violations) if !violations.is_empty() => {
+                        Err(StoreError::SchemaViolation {
+                            violations,
+                            file: Some(path.clone()),
+                        })
+                    }
+                    _ => Ok(doc),
+                }
+            });
         // A secret written in plaintext by hand is refused: only envelopes belong there.
         // An edit that dropped the store's id gets it back (the envelopes are bound to it).
         parsed.and_then(|doc| {
@@ -134,9 +148,9 @@ fn consider_edit(
                     err,
                     StoreError::SchemaViolation { .. } | StoreError::Crypto { .. }
                 ) {
-                    "invalid"
+                    Aside::Invalid
                 } else {
-                    "corrupt"
+                    Aside::Corrupt
                 };
                 if let Err(e) = snapshot::quarantine_as(fs, at, path, tag) {
                     shared.report(&e);
@@ -196,5 +210,35 @@ fn consider_edit(
         if let Some(notify) = notifier {
             notify();
         }
+    }
+}
+impl Engine {
+    /// Starts following edits other programs make to the file (`watch: true`), if it
+    /// is not already: valid ones are applied with change events, others moved aside and
+    /// reported. A store opened without `watch` starts when an instance that asks for it
+    /// joins.
+    pub fn watch_file(&mut self) -> Result<()> {
+        let mut file_watch = self.file_watch.lock().unwrap_or_else(|e| e.into_inner());
+        if file_watch.is_some() || self.shared.lock().closing {
+            return Ok(());
+        }
+        let shared = self.shared.clone();
+        // The watch only marks the file changed; the committer looks at it on the pool,
+        // so one store's slow edit never holds up another store's watch.
+        let follow = move || {
+            let mut st = shared.lock();
+            if st.closing || st.closed {
+                return false;
+            }
+            st.file_changed = true;
+            drop(st);
+            shared.wake();
+            true
+        };
+        let path = self.shared.path.clone();
+        let watch = watch::watch_file(&path, Arc::new(follow))
+            .map_err(|e| StoreError::io("watch", StoreFiles::of(&path).dir(), &e))?;
+        *file_watch = Some(watch);
+        Ok(())
     }
 }

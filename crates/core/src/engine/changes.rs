@@ -1,0 +1,443 @@
+//! Applying a change: one path for every write. The ops are checked (or applied to a
+//! copy-on-write clone, filled with the defaults they removed, validated where they can
+//! matter, and sealed), then applied, their journal record queued and watchers marked.
+//! Transactions (`begin`/`commit`/`rollback`) hold the records back.
+
+use super::events::visible;
+use super::state::*;
+use crate::document::Node;
+use crate::error::{Result, StoreError};
+use crate::journal::{self, Batch, Op};
+use crate::path::{KeyPath, INTERNAL_KEY};
+use crate::schema::{self, Change};
+use crate::{feed, secrets, stats};
+use std::sync::Arc;
+use std::time::Instant;
+
+impl Engine {
+    /// Starts a transaction: changes apply in memory but reach the disk only on
+    /// [`Engine::commit`], and [`Engine::rollback`] undoes them all. With `validate`
+    /// false, changes are not validated one by one (migrations; `settle` validates).
+    pub fn begin(&self, validate: bool) -> Result<()> {
+        let mut st = self.shared.lock();
+        if st.hold.is_some() {
+            return Err(StoreError::InvalidOption {
+                option: "transaction".into(),
+                reason: "a transaction (or a migration) is already open".into(),
+            });
+        }
+        st.hold = Some(Transaction {
+            doc: st.doc.clone(),
+            seq: st.seq,
+            pending_len: st.pending.len(),
+            validate,
+        });
+        Ok(())
+    }
+
+    /// Hands the transaction's changes to the committer.
+    pub fn commit(&self) {
+        let mut st = self.shared.lock();
+        st.hold = None;
+        drop(st);
+        self.shared.wake();
+    }
+
+    /// Undoes every change since [`Engine::begin`], in memory; nothing reached the disk.
+    pub fn rollback(&self) {
+        self.shared.lock().roll_back();
+        self.shared.wake();
+    }
+
+    /// Sets `key` to `value`. Applied when it returns; durable after a flush.
+    pub fn set(&self, key: &KeyPath, value: Node) -> Result<Receipt> {
+        self.set_many(vec![(key.clone(), value)])
+    }
+
+    /// Sets several keys as one change: all of them or, on error, none.
+    pub fn set_many(&self, entries: Vec<(KeyPath, Node)>) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Set);
+        self.set_entries(entries)
+    }
+
+    pub(super) fn set_entries(&self, entries: Vec<(KeyPath, Node)>) -> Result<Receipt> {
+        let mut ops = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            refuse_internal(&key)?;
+            ops.push(Op::Set {
+                key: journal::key_record(&key),
+                value,
+            });
+        }
+        self.commit_ops(ops, true)
+    }
+
+    /// Writes conf's migration bookkeeping under `__internal__` (refused to users).
+    pub fn set_internal(&self, key: &KeyPath, value: Node) -> Result<Receipt> {
+        if !key.is_internal() {
+            return Err(StoreError::invalid_key(
+                &key.to_string(),
+                "not an `__internal__` key",
+            ));
+        }
+        self.commit_ops(
+            vec![Op::Set {
+                key: journal::key_record(key),
+                value,
+            }],
+            false,
+        )
+    }
+
+    /// Deletes `key`. Deleting an absent key changes nothing and writes nothing.
+    pub fn delete(&self, key: &KeyPath) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Delete);
+        refuse_internal(key)?;
+        if key.is_root() {
+            return Err(StoreError::invalid_key(
+                "",
+                "use clear() to delete everything",
+            ));
+        }
+        if !self.contains(key)? {
+            return Ok(Receipt {
+                seq: self.seq(),
+                schedule_delivery: false,
+            });
+        }
+        self.commit_ops(
+            vec![Op::Delete {
+                key: journal::key_record(key),
+            }],
+            true,
+        )
+    }
+
+    /// Appends `value` to the array at `key`, creating it when absent.
+    pub fn append(&self, key: &KeyPath, value: Node) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Append);
+        refuse_internal(key)?;
+        self.commit_ops(
+            vec![Op::Append {
+                key: journal::key_record(key),
+                value,
+            }],
+            true,
+        )
+    }
+
+    /// Replaces the whole store (electron-store's `store` setter), keeping conf's
+    /// `__internal__` bookkeeping and filling in defaults for keys the new store lacks.
+    pub fn replace(&self, store: Node) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Replace);
+        self.replace_doc(store)
+    }
+
+    pub(super) fn replace_doc(&self, mut store: Node) -> Result<Receipt> {
+        let Node::Object(map) = &mut store else {
+            return Err(StoreError::invalid_value("", "the store must be an object"));
+        };
+        let st = self.shared.lock();
+        if let Some(internal) = st.doc.as_object().and_then(|m| m.get(INTERNAL_KEY)) {
+            Arc::make_mut(map).insert(INTERNAL_KEY.to_string(), internal.clone());
+        } else {
+            Arc::make_mut(map).shift_remove(INTERNAL_KEY);
+        }
+        drop(st);
+        self.commit_ops(
+            vec![Op::Set {
+                key: Vec::new(),
+                value: store,
+            }],
+            true,
+        )
+    }
+
+    /// Deletes every key, then restores the defaults (conf's `clear`).
+    pub fn clear(&self) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Clear);
+        self.replace_doc(Node::empty_object())
+    }
+
+    /// Restores each key to its default. A key with no default is left as it is (conf).
+    pub fn reset(&self, keys: &[KeyPath]) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Reset);
+        let mut entries = Vec::new();
+        for key in keys {
+            refuse_internal(key)?;
+            if let Some(value) = self.defaults.value_at(key) {
+                entries.push((key.clone(), value.clone()));
+            }
+        }
+        if entries.is_empty() {
+            return Ok(Receipt {
+                seq: self.seq(),
+                schedule_delivery: false,
+            });
+        }
+        self.set_entries(entries)
+    }
+
+    /// Applies `ops` as one change: validated first, so an error changes nothing; then
+    /// applied, its journal record queued, watchers marked, the committer woken.
+    ///
+    /// A `user` change also gets the defaults it removed filled back in, and is validated
+    /// against the schema where it can matter (unless a migration is running).
+    pub(super) fn commit_ops(&self, ops: Vec<Op>, user: bool) -> Result<Receipt> {
+        self.commit_ops_with(ops, user, true)
+    }
+
+    /// [`Engine::commit_ops`]; with `reseal` false, envelopes the ops carry are kept as
+    /// they are instead of being taken for plaintext (a rollback, a rotation).
+    pub(super) fn commit_ops_with(
+        &self,
+        ops: Vec<Op>,
+        user: bool,
+        reseal: bool,
+    ) -> Result<Receipt> {
+        let mut st = self.shared.lock();
+        if st.closing {
+            return Err(StoreError::Closed {
+                file: self.shared.path.clone(),
+            });
+        }
+        if user && self.shared.read_only {
+            return Err(StoreError::ReadOnly {
+                file: self.shared.path.clone(),
+            });
+        }
+        if ops.is_empty() {
+            return Ok(Receipt {
+                seq: st.seq,
+                schedule_delivery: false,
+            });
+        }
+        let mut batch = Batch {
+            seq: st.seq + 1,
+            ops,
+        };
+        let validate = user && self.schema.is_some() && st.hold.as_ref().is_none_or(|t| t.validate);
+        let fill = user && !self.defaults.is_empty();
+        let secret = st
+            .secrets
+            .as_ref()
+            .is_some_and(|s| batch.ops.iter().any(|op| s.touches(&op.key_path())));
+        // A lone op with nothing to fill, validate or seal is checked, then applied in
+        // place. Otherwise the ops go to a copy-on-write clone (only containers on their
+        // paths are copied), so a failing op or a violation leaves `doc` as it was.
+        let next = match batch.ops.as_slice() {
+            [op] if !validate && !fill && !secret => {
+                check_op(&st.doc, op)?;
+                None
+            }
+            _ => {
+                let mut next = st.doc.clone();
+                if let (true, Some(secrets)) = (secret, &st.secrets) {
+                    secrets.open_for_write(&mut next, &batch.ops)?;
+                }
+                apply_batch(&mut next, &batch)?;
+                if fill {
+                    let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+                    for key in keys {
+                        let filled = set_ops(self.defaults.fill(&next, &key));
+                        apply_batch(
+                            &mut next,
+                            &Batch {
+                                seq: batch.seq,
+                                ops: filled.clone(),
+                            },
+                        )?;
+                        batch.ops.extend(filled);
+                    }
+                }
+                if let (true, Some(schema)) = (validate, &self.schema) {
+                    let violations: Vec<_> = batch
+                        .ops
+                        .iter()
+                        .filter_map(|op| change_of(&st.doc, op))
+                        .flat_map(|change| schema.validate_change(&next, &change))
+                        .collect();
+                    if !violations.is_empty() {
+                        return Err(StoreError::SchemaViolation {
+                            violations: dedup(violations),
+                            file: None,
+                        });
+                    }
+                }
+                // Sealed last, so the schema saw the plaintext; the ops are rewritten so
+                // the journal records only envelopes.
+                if let Some(secrets) = &st.secrets {
+                    secrets.seal_ops(&mut next, &mut batch.ops, reseal)?;
+                    // Without a key, nothing sealed may be rewritten, replaced or dropped.
+                    let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+                    secrets.keep_sealed(&st.doc, &next, &keys)?;
+                }
+                Some(next)
+            }
+        };
+
+        let touched: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+        let mut newly_pending = false;
+        let State {
+            watchers,
+            doc,
+            secrets,
+            ..
+        } = &mut *st;
+        for watcher in watchers.iter_mut().filter(|w| w.old.is_none()) {
+            if touched.iter().any(|t| t.overlaps(&watcher.path)) {
+                watcher.old = Some(visible(secrets.as_ref(), doc, &watcher.path, &self.shared));
+                newly_pending = true;
+            }
+        }
+        // Key feeds get the paths each op can alter, found in the document before it; a
+        // whole-document change is refined into the paths that differ, which needs that
+        // document afterwards too (an O(1) clone, taken only then).
+        let fed: Vec<KeyPath> = if st.feeds.is_empty() {
+            Vec::new()
+        } else {
+            touched.iter().map(|t| feed::affected(&st.doc, t)).collect()
+        };
+        let before = fed.iter().any(KeyPath::is_root).then(|| st.doc.clone());
+        match next {
+            Some(next) => st.doc = next,
+            None => apply_batch(&mut st.doc, &batch)?,
+        }
+        let State { feeds, doc, .. } = &mut *st;
+        for (_, feed) in feeds.iter_mut() {
+            for key in &fed {
+                newly_pending |= match (&before, key.is_root()) {
+                    (Some(before), true) => feed.note_replaced(before, doc),
+                    _ => feed.note(key),
+                };
+            }
+        }
+        st.seq = batch.seq;
+        if self.shared.read_only {
+            // Defaults a reader fills in live in its memory only.
+            st.durable_seq = st.seq;
+        } else {
+            st.pending.extend(journal::encode(&batch));
+        }
+        st.last_change = Instant::now();
+        let schedule_delivery = newly_pending && !st.delivery_scheduled;
+        if schedule_delivery {
+            st.delivery_scheduled = true;
+        }
+        let wake = st.committer_idle;
+        let seq = st.seq;
+        drop(st);
+        if wake {
+            self.shared.wake();
+        }
+        Ok(Receipt {
+            seq,
+            schedule_delivery,
+        })
+    }
+
+    /// Replaces the whole document, bookkeeping included, with `doc` (a rollback): one
+    /// change, validated, with change events for every watched key that differs.
+    ///
+    /// Sealed values are restored as they were (a state from before a key rotation holds
+    /// values the retired key sealed: reading them gives `DECRYPT_FAILED`). The store's
+    /// id is kept, since the envelopes are bound to it.
+    pub fn restore(&self, mut doc: Node) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Rollback);
+        if doc.as_object().is_none() {
+            return Err(StoreError::invalid_value("", "the store must be an object"));
+        }
+        let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
+        let id = self.shared.lock().doc.get(&id_key).cloned();
+        if let Some(id) = id {
+            doc.set(&id_key, id)?;
+        }
+        self.commit_ops_with(
+            vec![Op::Set {
+                key: Vec::new(),
+                value: doc,
+            }],
+            true,
+            false,
+        )
+    }
+}
+
+pub(super) fn refuse_internal(key: &KeyPath) -> Result<()> {
+    if key.is_internal() {
+        return Err(StoreError::invalid_key(
+            &key.to_string(),
+            "`__internal__` is reserved for migration bookkeeping",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn set_ops(sets: Vec<(KeyPath, Node)>) -> Vec<Op> {
+    sets.into_iter()
+        .map(|(key, value)| Op::Set {
+            key: journal::key_record(&key),
+            value,
+        })
+        .collect()
+}
+
+/// What `op` does to `before`, for validation; `None` when it changes nothing.
+pub(super) fn change_of(before: &Node, op: &Op) -> Option<Change> {
+    match op {
+        Op::Set { key, .. } | Op::Append { key, .. } => {
+            Some(Change::of_write(before, &journal::key_path(key)))
+        }
+        Op::Delete { key } => {
+            let key = journal::key_path(key);
+            before.get(&key)?;
+            Some(Change::Removed(key.parent()?, key.last()?.clone()))
+        }
+    }
+}
+
+/// The same violation reported by two overlapping checks, once.
+pub(super) fn dedup(violations: Vec<schema::Violation>) -> Vec<schema::Violation> {
+    let mut out: Vec<schema::Violation> = Vec::with_capacity(violations.len());
+    for v in violations {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Fails exactly when applying `op` to `doc` would.
+pub(super) fn check_op(doc: &Node, op: &Op) -> Result<()> {
+    match op {
+        Op::Set { key, .. } => doc.check_set(&journal::key_path(key)),
+        Op::Delete { .. } => Ok(()),
+        Op::Append { key, .. } => {
+            let key = journal::key_path(key);
+            match doc.get(&key) {
+                None => doc.check_set(&key),
+                Some(Node::Array(_)) => Ok(()),
+                Some(_) => Err(StoreError::TypeConflict {
+                    key: key.to_string(),
+                    reason: "it is already set to a non-array value".into(),
+                }),
+            }
+        }
+    }
+}
+
+/// Applies every op of a batch, or fails on the first one that cannot be applied.
+pub(super) fn apply_batch(doc: &mut Node, batch: &Batch) -> Result<()> {
+    for op in &batch.ops {
+        match op {
+            Op::Set { key, value } => {
+                doc.set(&journal::key_path(key), value.clone())?;
+            }
+            Op::Delete { key } => {
+                doc.delete(&journal::key_path(key));
+            }
+            Op::Append { key, value } => doc.append(&journal::key_path(key), value.clone())?,
+        }
+    }
+    Ok(())
+}

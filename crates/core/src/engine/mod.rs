@@ -1,0 +1,32 @@
+//! One open store ([`Engine`]), a room per concept:
+//!
+//! | file | what it holds |
+//! | --- | --- |
+//! | [`state`] | the engine's types: what the JS thread, the committer and the watch share, and the lock order |
+//! | [`open`] | opening, in named phases |
+//! | [`recovery`] | the recovery ladder: every way a crash or a bad file is recovered from |
+//! | [`changes`] | applying a change: validate, fill defaults, seal, apply one batch, queue its record |
+//! | [`events`] | change tracking: watchers and key feeds, and the events they deliver |
+//! | [`reads`] | reads of the document, the history and the counters |
+//! | [`sealing`] | sensitive keys: the data keys at open, sealing plaintext, key rotation |
+//! | [`durability`] | flush, write the file, close |
+//! | [`committer`] | the background writer: journal, checkpoints, history (its schedule is [`committer::decide`]) |
+//! | [`external_edit`] | edits other programs make to the file |
+
+mod changes;
+mod committer;
+mod durability;
+mod events;
+mod external_edit;
+mod open;
+mod reads;
+mod recovery;
+mod sealing;
+mod state;
+
+pub use state::{
+    ChangeEvent, Completion, Engine, ErrorListener, Receipt, StateCompletion, VerifyCompletion,
+};
+
+#[cfg(test)]
+mod tests;
