@@ -1,5 +1,6 @@
 'use strict'
-// The package as an app consumes it: `npm pack`, installed into a fresh directory, loads
+// The package as an app consumes it: `npm pack` of the main package and of this
+// platform's prebuilt one, installed into a fresh directory without Rust, loads
 // every entry point (CommonJS and ESM), resolves its types, runs a set and a get, and
 // ships the `tad-store` command.
 const test = require('node:test')
@@ -9,17 +10,48 @@ const path = require('node:path')
 const { spawnSync } = require('node:child_process')
 const { tempDir, ROOT } = require('./helpers')
 
-function run(command, args, cwd) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' } })
+function run(command, args, cwd, env = process.env) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...env, npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' } })
   assert.equal(result.status, 0, `${command} ${args.join(' ')}\n${result.stdout}\n${result.stderr}`)
   return result.stdout
+}
+
+/** napi-rs's name for this machine: `linux-x64-gnu`, `linux-arm64-musl`, `darwin-arm64`, `win32-x64-msvc`. */
+function platformSuffix() {
+  const base = `${process.platform}-${process.arch}`
+  if (process.platform === 'win32') return `${base}-msvc`
+  if (process.platform !== 'linux') return base
+  return `${base}-${process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'}`
+}
+
+/** The environment with every PATH directory that holds `cargo` or `rustc` left out. */
+function withoutCargo() {
+  const exe = process.platform === 'win32' ? '.exe' : ''
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter((d) => d && !['cargo', 'rustc'].some((t) => fs.existsSync(path.join(d, t + exe))))
+  const env = { ...process.env, PATH: dirs.join(path.delimiter) }
+  for (const name of ['CARGO', 'CARGO_HOME', 'RUSTUP_HOME', 'RUSTC']) delete env[name]
+  const probe = spawnSync('cargo', ['--version'], { env })
+  assert.ok(probe.error, 'cargo is out of reach')
+  return env
 }
 
 test('npm pack installs into a fresh app: every entry point loads (CJS and ESM), with types, and the CLI runs', { timeout: 600_000 }, (t) => {
   const dir = tempDir(t)
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], ROOT))
   const files = packed.files.map((f) => f.path)
-  assert.ok(files.includes(`tad-store.${process.platform}-${process.arch}.node`), 'the addon is in the package')
+  // The main package is the same on every platform: the addon comes in the prebuilt
+  // package for the machine (napi-rs's layout), found by the generated loader.
+  assert.ok(!files.some((f) => f.endsWith('.node')), 'no addon in the main package')
+  for (const f of ['binding.js', 'binding.d.ts']) assert.ok(files.includes(f), f)
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+  const suffix = platformSuffix()
+  assert.equal(manifest.optionalDependencies[`tad-store-${suffix}`], manifest.version, 'this platform has a prebuilt package')
+  // That package as the workflow publishes it: npm/<target>/package.json and the addon.
+  const platformDir = path.join(dir, `platform-${suffix}`)
+  fs.mkdirSync(platformDir)
+  fs.copyFileSync(path.join(ROOT, 'npm', suffix, 'package.json'), path.join(platformDir, 'package.json'))
+  fs.copyFileSync(path.join(ROOT, `tad-store.${suffix}.node`), path.join(platformDir, `tad-store.${suffix}.node`))
+  const [prebuilt] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], platformDir))
   for (const f of ['index.d.ts', 'ipc.d.ts', 'react.d.ts', 'preload/index.d.ts', 'preload/window.d.ts', 'schemas/window.d.ts', 'schemas/tad-app.schema.json', 'bin/tad-store.js']) {
     assert.ok(files.includes(f), f)
   }
@@ -29,7 +61,10 @@ test('npm pack installs into a fresh app: every entry point loads (CJS and ESM),
   fs.mkdirSync(app)
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }))
   const reactVersion = require('react/package.json').version
-  run('npm', ['install', '--prefer-offline', '--no-package-lock', path.join(dir, packed.filename), `react@${reactVersion}`], app)
+  // Installed as an app installs it, with no Rust toolchain: cargo is not on PATH, so
+  // anything that tried to build would fail the install.
+  const installed = run('npm', ['install', '--prefer-offline', '--no-package-lock', '--foreground-scripts', path.join(dir, packed.filename), path.join(dir, prebuilt.filename), `react@${reactVersion}`], app, withoutCargo())
+  assert.match(installed, /tad-store: using the prebuilt addon/, 'nothing was built')
 
   const data = path.join(dir, 'data')
   fs.writeFileSync(

@@ -38,8 +38,8 @@ class AuditLog {
   #overflowReported = false
 
   /** `options`: `false` to turn it off, or `{ maxBytes = 1 MiB, keep = 3, maxQueued = 4096 }`. */
-  constructor(storePath, options = {}, onError = () => {}) {
-    this.#file = options === false ? undefined : path.join(path.dirname(storePath), 'audit.log')
+  constructor(storePath, options = {}, onError = (/** @type {Error} */ _error) => {}) {
+    this.#file = options === false ? undefined : require('./native').storeFiles(storePath).auditLog
     this.#maxBytes = options?.maxBytes ?? 1 << 20
     this.#keep = options?.keep ?? 3
     this.#maxQueued = options?.maxQueued ?? 4096

@@ -11,12 +11,13 @@
 const { inputError } = require('./errors')
 
 // Built-ins JSON.stringify turns into `{}` or worse.
+/** @type {Function[]} */
 const LOSSY = [Map, Set, WeakMap, WeakSet, RegExp, Promise, Error, ArrayBuffer, DataView]
 if (typeof WeakRef === 'function') LOSSY.push(WeakRef)
 
 function lossyKind(value) {
   for (const type of LOSSY) if (value instanceof type) return type.name
-  if (ArrayBuffer.isView(value) && typeof value.toJSON !== 'function') return value.constructor.name
+  if (ArrayBuffer.isView(value) && typeof (/** @type {any} */ (value).toJSON) !== 'function') return value.constructor.name
   return undefined
 }
 

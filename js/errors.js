@@ -15,7 +15,7 @@ function retype(error) {
 
 /** Turns the engine's `{code, kind, message, key, file}` into a thrown-ready Error. */
 function toError(info) {
-  const error = new (info.code === 'CORRUPT_FILE' ? SyntaxError : Error)(info.message)
+  const error = /** @type {any} */ (new (info.code === 'CORRUPT_FILE' ? SyntaxError : Error)(info.message))
   error.code = info.code
   error.kind = info.kind
   if (info.key != null) error.key = info.key
@@ -25,7 +25,7 @@ function toError(info) {
 
 /** An error about the caller's input: a TypeError, as electron-store throws. */
 function inputError(code, message, key) {
-  const error = new TypeError(message)
+  const error = /** @type {any} */ (new TypeError(message))
   error.code = code
   error.kind = 'persistent'
   if (key !== undefined) error.key = key

@@ -17,7 +17,7 @@ function electronModule(injected) {
  * directory inside Electron, otherwise `<OS config dir>/<projectName>`, or
  * `<projectName>-<projectSuffix>` with conf's `projectSuffix`.
  */
-function defaultCwd({ projectName = 'tad-electron', projectSuffix, electron } = {}, native) {
+function defaultCwd(/** @type {{ projectName?: string, projectSuffix?: string, electron?: any }} */ { projectName = 'tad-electron', projectSuffix, electron } = {}, native) {
   const app = electronModule(electron)?.app
   if (app && typeof app.getPath === 'function') return app.getPath('userData')
   if (projectSuffix !== undefined && typeof projectSuffix !== 'string') throw inputError('INVALID_OPTION', `The \`projectSuffix\` option must be a string, got ${typeof projectSuffix}`)

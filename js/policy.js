@@ -85,7 +85,7 @@ function reaches(segments, pattern) {
  * `hidden` the sensitive keys that grant may not see. `storeSensitive`: the store's own
  * sensitive patterns as data (segments, `null` for `*`), hidden whatever the policy says.
  */
-function compilePolicy(policy = {}, storeSensitive = []) {
+function compilePolicy(/** @type {any} */ policy = {}, storeSensitive = []) {
   if (policy === null || typeof policy !== 'object') throw invalidOption('The `policy` option must be an object')
   const list = (value, option) => {
     if (value === undefined) return []

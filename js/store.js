@@ -93,7 +93,7 @@ function closedNative(file) {
   const closed = () => Object.assign(new Error(`The store \`${file}\` is closed`), { code: 'CLOSED', kind: 'persistent', file })
   return new Proxy(Object.create(null), {
     get(_, name) {
-      if (['size', 'openReport', 'sensitiveKeys', 'sensitivePatterns'].includes(name)) throw closed()
+      if (['size', 'openReportJson', 'sensitiveKeys', 'sensitivePatterns'].includes(String(name))) throw closed()
       return () => {
         throw closed()
       }
@@ -109,6 +109,17 @@ const collected = new FinalizationRegistry(({ engine, ids }) => {
   for (const id of ids) engine.unwatch(id)
   engine.detach(undefined)?.catch(() => {})
 })
+
+/** What opening found (`OpenReport` in the core), read once per engine. */
+const openReports = new WeakMap()
+function openReportOf(engine) {
+  let report = openReports.get(engine)
+  if (report === undefined) {
+    report = JSON.parse(engine.openReportJson)
+    openReports.set(engine, report)
+  }
+  return report
+}
 
 /** Internal: tells an instance's `onError` listeners; false when it has none. */
 const kReportError = Symbol('tad-store.reportError')
@@ -129,11 +140,13 @@ function broadcastError(engine, error) {
  * alive through its scope. They hold the shared engine weakly, so instances dropped
  * without close() can still be collected (the engine then commits and closes).
  */
-function openNative(options, shared, serialize, deserialize) {
+function openNative(options, keyBytes, shared, serialize, deserialize) {
   const weak = new WeakRef(shared)
   try {
     return new native.NativeStore(
-      options,
+      // The options as JSON, read by the engine (`StoreSettings`); key bytes apart.
+      JSON.stringify(options),
+      keyBytes,
       // Changes found off the JS thread (the file watch); writes deliver their own.
       () => weak.deref()?.deliver(receive, false),
       (info) => {
@@ -187,6 +200,7 @@ class Store {
   /** Key feeds by id: callbacks taking `[{ path, value }]` (see `kRendererBridge`). */
   #feeds = new Map()
   #errorListeners = new Set()
+  /** @type {Record<string, any>} The options as given, with electron-store's defaults. */
   #options
   /** This instance's `defaults` where they differ from those the engine was opened with. */
   #ownDefaults
@@ -218,7 +232,7 @@ class Store {
     if (defaults !== undefined && (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults))) {
       throw inputError('INVALID_OPTION', 'The `defaults` option must be an object')
     }
-    const schema = rootSchemaOf(this.#options)
+    const schema = rootSchemaOf(/** @type {any} */ (this.#options))
     const { sensitiveKeys, keyStore } = this.#options
     if (sensitiveKeys !== undefined && !(Array.isArray(sensitiveKeys) && sensitiveKeys.every((k) => typeof k === 'string'))) {
       throw inputError('INVALID_OPTION', 'The `sensitiveKeys` option must be an array of key patterns')
@@ -226,7 +240,7 @@ class Store {
     const { secretKeys, keysUnavailable } = keys.keysForOpening(this.#options, this.path)
     this.#readOnly = Boolean(this.#options.readOnly)
     // A reader never writes, so it runs no migrations: it shows the store as it is.
-    const migrating = !this.#readOnly && migrate.checkMigrationOptions(this.#options)
+    const migrating = !this.#readOnly && migrate.checkMigrationOptions(/** @type {any} */ (this.#options))
     const defaultsText = defaults === undefined ? undefined : encode('defaults', defaults, { entries: true })
     const nativeOptions = {
       path: this.path,
@@ -242,14 +256,13 @@ class Store {
       watch: Boolean(this.#options.watch) && !deserialize,
       ...historyOptions(this.#options.history),
       sensitiveKeys,
-      secretKeys,
       keysUnavailable,
       keyStore,
       sealPlaintextSecrets: Boolean(options[kSealPlaintext]),
-      encryptionKey: keys.encryptionKeyBytes(this.#options.encryptionKey),
       encryptionAlgorithm: this.#options.encryptionAlgorithm,
     }
-    const { engine, fresh } = engineFor(this.path, this.#options, signatureOf(this.#options, schema), defaultsText, (shared) => openNative(nativeOptions, shared, serialize, deserialize))
+    const keyBytes = { secretKeys, encryptionKey: keys.encryptionKeyBytes(this.#options.encryptionKey) }
+    const { engine, fresh } = engineFor(this.path, this.#options, signatureOf(this.#options, schema), defaultsText, (shared) => openNative(nativeOptions, keyBytes, shared, serialize, deserialize))
     this.#engine = engine
     this.#native = engine.native
     this.#opened = fresh
@@ -264,7 +277,7 @@ class Store {
           throw error
         }
       }
-      const unavailable = this.#native.openReport.keysUnavailable
+      const unavailable = openReportOf(this.#native).keysUnavailable
       if (unavailable) {
         // Said once, after the constructor returns, so an `onError` listener registered
         // right after `new Store()` hears it.
@@ -310,7 +323,7 @@ class Store {
    * 'defaults', file, quarantined, reason }`. The unreadable file is kept at `quarantined`.
    */
   get recovery() {
-    const report = this.#native.openReport
+    const report = openReportOf(this.#native)
     if (!report.quarantined) return null
     return {
       from: report.recoveredFrom ?? 'defaults',
@@ -347,7 +360,7 @@ class Store {
   /** The pass from the recorded version to `projectVersion`; a new store just records it. */
   #pass(plan) {
     const { migrations, projectVersion, beforeEachMigration } = this.#options
-    if (!plan && this.#native.openReport.fresh) {
+    if (!plan && openReportOf(this.#native).fresh) {
       this.#native.setInternal(migrate.MIGRATION_KEY, JSON.stringify(projectVersion))
       return [][Symbol.iterator]()
     }
@@ -702,7 +715,7 @@ class Store {
 
   /** What opening the file found: a file moved aside, journal records replayed. */
   get openReport() {
-    return this.#native.openReport
+    return openReportOf(this.#native)
   }
 
   #subscribe(id, callback) {

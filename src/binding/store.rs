@@ -2,7 +2,7 @@
 //! engine and converts the outcome; change events cross as JSON text.
 
 use super::errors::{background_promise, settle, throw, ErrorInfo};
-use super::options::NativeOptions;
+use super::options::{engine_options, NativeKeys};
 use crate::engine::document::{object_entries, parse_value};
 use crate::engine::error::{Result as EngineResult, StoreError};
 use crate::engine::keys::supplied_key;
@@ -35,23 +35,6 @@ impl From<ChangeEvent> for NativeChange {
             old_value: e.old_json,
         }
     }
-}
-
-#[napi(object)]
-pub struct NativeOpenReport {
-    pub quarantined: Option<String>,
-    pub quarantine_reason: Option<String>,
-    pub restored_from: Option<String>,
-    /// `history` or `backup`, when an unreadable file was restored.
-    pub recovered_from: Option<String>,
-    pub replayed: u32,
-    pub torn_bytes: u32,
-    pub stale_temps: u32,
-    pub fresh: bool,
-    /// Sensitive values sealed at open (they were in plaintext).
-    pub sealed: Vec<String>,
-    /// No data key could be had: `[code, reason]` (the store opened without one).
-    pub keys_unavailable: Option<Vec<String>>,
 }
 
 type SerializeFn = ThreadsafeFunction<String, String, String, Status, false, true>;
@@ -94,14 +77,15 @@ impl NativeStore {
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        options: NativeOptions,
+        settings_json: String,
+        keys: NativeKeys,
         on_events: Function<(), Unknown<'static>>,
         on_error: Function<ErrorInfo, Unknown<'static>>,
         serialize: Option<Function<String, String>>,
         deserialize: Option<Function<String, String>>,
     ) -> Result<Self> {
-        let dot_notation = options.dot_notation();
-        let mut engine_options = options.to_engine().map_err(|e| throw(&env, &e))?;
+        let (mut engine_options, dot_notation) =
+            engine_options(&settings_json, keys).map_err(|e| throw(&env, &e))?;
         if let Some(serialize) = serialize {
             let tsfn = serialize
                 .build_threadsafe_function()
@@ -266,30 +250,10 @@ impl NativeStore {
         self.engine.seq() as f64
     }
 
+    /// What opening found and did, as JSON (see the core's `OpenReport`).
     #[napi(getter)]
-    pub fn open_report(&self) -> NativeOpenReport {
-        let r = self.engine.report();
-        NativeOpenReport {
-            quarantined: r
-                .quarantined
-                .as_ref()
-                .map(|p| p.to_string_lossy().into_owned()),
-            quarantine_reason: r.quarantine_reason.clone(),
-            restored_from: r
-                .restored_from
-                .as_ref()
-                .map(|p| p.to_string_lossy().into_owned()),
-            recovered_from: r.recovered_from.map(|rung| rung.name().to_string()),
-            replayed: r.replayed as u32,
-            torn_bytes: r.torn_bytes as u32,
-            stale_temps: r.stale_temps as u32,
-            fresh: r.fresh,
-            sealed: r.sealed.clone(),
-            keys_unavailable: r
-                .keys_unavailable
-                .as_ref()
-                .map(|(code, reason)| vec![code.to_string(), reason.clone()]),
-        }
+    pub fn open_report_json(&self) -> Result<String> {
+        serde_json::to_string(self.engine.report()).map_err(|e| Error::from_reason(e.to_string()))
     }
 
     /// Starts reporting changes to `key` (undefined: the whole store). Returns an id.

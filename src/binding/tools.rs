@@ -39,6 +39,7 @@ pub struct NativeStoreFiles {
     pub history: String,
     pub backups: String,
     pub key_file: String,
+    pub audit_log: String,
 }
 
 #[napi]
@@ -52,6 +53,7 @@ pub fn store_files(path: String) -> NativeStoreFiles {
         history: text(files.history()),
         backups: text(files.backups()),
         key_file: text(files.key_file()),
+        audit_log: text(files.audit_log()),
     }
 }
 

@@ -5,7 +5,7 @@
 //! Nothing here knows about Node.js. The binding calls these methods on the JS thread;
 //! they apply a change in memory, queue its journal record and return in microseconds.
 //!
-//! Durability contract (see DESIGN.md):
+//! Durability contract (the README's "Durability, in plain words" says it for users):
 //! - A change is applied and visible when its method returns.
 //! - It is durable once [`Engine::flush`]'s callback reports `Ok`: the journal record
 //!   that holds it has been fsynced, or a snapshot that contains it has been renamed

@@ -6,6 +6,7 @@ use crate::fs::Fs;
 use crate::path::KeyPath;
 use crate::schema::Schema;
 use crate::{file_cipher, history, keys, secrets, snapshot};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,8 +99,9 @@ impl EngineOptions {
     }
 }
 
-/// What opening found and did.
-#[derive(Debug, Clone, Default)]
+/// What opening found and did; JS reads it as `store.openReport` (camelCase JSON).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OpenReport {
     /// Where an unreadable snapshot was moved (with `clear_invalid_config`).
     pub quarantined: Option<PathBuf>,
@@ -134,7 +136,8 @@ pub fn default_config_dir(project_name: &str) -> Option<PathBuf> {
 }
 
 /// A rung of the recovery ladder that held a good state (see `engine::recovery`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Rung {
     /// The previous snapshot the history kept, proven by its recorded hash.
     History,
@@ -142,12 +145,184 @@ pub enum Rung {
     Backup,
 }
 
-impl Rung {
-    /// The name JS sees (`openReport.recoveredFrom`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Rung::History => "history",
-            Rung::Backup => "backup",
+/// The store's options as the JS shim resolves them, sent as one JSON object (camelCase),
+/// and what each means for the engine ([`StoreSettings::engine_options`]). Key bytes
+/// travel apart, as bytes ([`SuppliedKeys`]). An unknown field is refused, so the shim
+/// and the engine cannot drift apart silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Absolute path of the snapshot file.
+    pub path: PathBuf,
+    /// Permission bits for files the store creates (default 0o600, the umask applies).
+    pub file_mode: Option<u32>,
+    pub clear_invalid_config: Option<bool>,
+    /// The `defaults` option as JSON text of an object whose keys are key paths.
+    pub defaults_json: Option<String>,
+    /// electron-store's `accessPropertiesByDotNotation` (default true).
+    pub access_properties_by_dot_notation: Option<bool>,
+    /// Checkpoint after this long without writes (ms). Default 500.
+    pub checkpoint_idle_ms: Option<f64>,
+    /// The whole JSON Schema (conf's `schema` and `rootSchema` combined) as JSON text.
+    pub schema_json: Option<String>,
+    /// Stay in the opening transaction for migrations; then `settle()` and `commit()`.
+    pub defer_settle: Option<bool>,
+    /// Open without the writer's lock; nothing is ever written.
+    pub read_only: Option<bool>,
+    /// Follow edits other programs make to the file.
+    pub watch: Option<bool>,
+    /// Keep history (default true) and its limits.
+    pub history: Option<bool>,
+    pub history_max_entries: Option<f64>,
+    pub history_max_age_days: Option<f64>,
+    pub history_max_bytes: Option<f64>,
+    /// Patterns of sensitive keys, besides the schema's `x-sensitive` ones.
+    pub sensitive_keys: Option<Vec<String>>,
+    /// The app's key provider could not give a key: its error's code and message (the
+    /// store opens without one; see [`keys::KeySource::Missing`]).
+    pub keys_unavailable: Option<(String, String)>,
+    /// `keyring` (default) or `file` (see [`keys::KeyStoreKind`]).
+    pub key_store: Option<String>,
+    /// Seal sensitive values the file holds in plaintext at open.
+    pub seal_plaintext_secrets: Option<bool>,
+    /// electron-store's `encryptionAlgorithm` for `encryptionKey`.
+    pub encryption_algorithm: Option<String>,
+}
+
+/// Key bytes the app supplies, kept out of the settings' JSON.
+#[derive(Default)]
+pub struct SuppliedKeys {
+    /// Data keys (32 bytes each; the first seals). Absent: the store keeps its own.
+    pub secret_keys: Option<Vec<Vec<u8>>>,
+    /// electron-store's `encryptionKey` (whole-file encryption).
+    pub encryption_key: Option<Vec<u8>>,
+}
+
+impl StoreSettings {
+    pub fn from_json(text: &str) -> crate::error::Result<StoreSettings> {
+        serde_json::from_str(text).map_err(|e| crate::error::StoreError::InvalidOption {
+            option: "options".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Keys address nested properties (`a.b` is `b` inside `a`), electron-store's default.
+    pub fn dot_notation(&self) -> bool {
+        self.access_properties_by_dot_notation.unwrap_or(true)
+    }
+
+    /// The engine's options on `fs`; every refusal is the engine's typed error.
+    pub fn engine_options(
+        &self,
+        fs: Arc<dyn Fs>,
+        supplied: SuppliedKeys,
+    ) -> crate::error::Result<EngineOptions> {
+        let mut engine = EngineOptions::new(&self.path, fs.clone());
+        // Private by default: a store can hold secrets (sealed, but still the user's).
+        engine.file_mode = self.file_mode.unwrap_or(0o600);
+        engine.clear_invalid_config = self.clear_invalid_config.unwrap_or(false);
+        engine.defer_settle = self.defer_settle.unwrap_or(false);
+        engine.read_only = self.read_only.unwrap_or(false);
+        engine.watch = self.watch.unwrap_or(false);
+        engine.literal_keys = !self.dot_notation();
+        engine.history = history::HistoryPolicy::with_limits(
+            self.history.unwrap_or(true),
+            self.history_max_entries
+                .map(|n| n.clamp(0.0, u32::MAX.into()) as u32),
+            self.history_max_age_days,
+            self.history_max_bytes,
+        );
+        if let Some(text) = &self.schema_json {
+            engine.schema = Some(Arc::new(Schema::from_json_text(text)?));
         }
+        if let Some(ms) = self.checkpoint_idle_ms {
+            engine.checkpoint.idle = Duration::from_secs_f64(ms.clamp(0.0, 1e9) / 1000.0);
+        }
+        if let Some(text) = &self.defaults_json {
+            engine.defaults = crate::document::object_entries(text, !self.dot_notation())?;
+        }
+        engine.sensitive_keys = self
+            .sensitive_keys
+            .iter()
+            .flatten()
+            .map(|p| secrets::Pattern::parse(p))
+            .collect::<crate::error::Result<_>>()?;
+        engine.seal_plaintext = self.seal_plaintext_secrets.unwrap_or(false);
+        engine.key_source = keys::KeySource::from_options(
+            supplied
+                .secret_keys
+                .as_ref()
+                .map(|keys| keys.iter().map(Vec::as_slice).collect()),
+            self.keys_unavailable
+                .as_ref()
+                .map(|(code, reason)| (code.as_str(), reason.clone())),
+            keys::KeyStoreKind::parse(self.key_store.as_deref())?,
+            &self.path,
+            fs,
+        )?;
+        if let Some(key) = supplied.encryption_key {
+            engine.file_cipher = Some(Arc::new(file_cipher::FileCipher::new(
+                key,
+                self.encryption_algorithm.as_deref(),
+            )?));
+        }
+        Ok(engine)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim_fs::SimFs;
+
+    fn open(json: &str) -> crate::error::Result<EngineOptions> {
+        StoreSettings::from_json(json)?
+            .engine_options(Arc::new(SimFs::new()), SuppliedKeys::default())
+    }
+
+    #[test]
+    fn settings_mean_what_electron_store_means_and_default_as_it_does() {
+        let o = open(r#"{"path": "/d/c.json"}"#).unwrap();
+        assert_eq!(o.file_mode, 0o600);
+        assert!(!o.literal_keys && !o.read_only && !o.watch && o.history.is_some());
+        let o = open(
+            r#"{"path": "/d/c.json", "accessPropertiesByDotNotation": false, "history": false,
+                "defaultsJson": "{\"a.b\": 1}", "checkpointIdleMs": 20, "keyStore": "file"}"#,
+        )
+        .unwrap();
+        assert!(o.literal_keys && o.history.is_none());
+        assert_eq!(o.defaults[0].0.len(), 1, "a literal key");
+        assert_eq!(o.checkpoint.idle, Duration::from_millis(20));
+        assert!(matches!(o.key_source, Some(keys::KeySource::Stored(_))));
+    }
+
+    #[test]
+    fn unknown_or_malformed_settings_are_invalid_options() {
+        for bad in [
+            r#"{"path": "/d/c.json", "encryptionKey": "00"}"#,
+            r#"{"path": "/d/c.json", "keyStore": "vault"}"#,
+            r#"{"path": "/d/c.json", "schemaJson": "{"}"#,
+            r#"{"path": "/d/c.json", "sensitiveKeys": ["a[0]"]}"#,
+            r#"{"path": 3}"#,
+        ] {
+            assert_eq!(open(bad).err().unwrap().code(), "INVALID_OPTION", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_open_report_reads_as_js_expects() {
+        let report = OpenReport {
+            recovered_from: Some(Rung::History),
+            keys_unavailable: Some(("KEY_NOT_FOUND", "gone".into())),
+            ..OpenReport::default()
+        };
+        let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["recoveredFrom"], "history");
+        assert_eq!(
+            json["keysUnavailable"],
+            serde_json::json!(["KEY_NOT_FOUND", "gone"])
+        );
+        assert_eq!(json["tornBytes"], 0);
+        assert!(json["quarantined"].is_null());
     }
 }

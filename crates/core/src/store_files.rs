@@ -12,6 +12,7 @@
 //! | `<dir>/storeHistory/` | reverse diffs and `base.json` ([`crate::history`]) |
 //! | `<dir>/backups/` | migration backups |
 //! | `<dir>/config.key` | the opt-in key file ([`crate::keys`]) |
+//! | `<dir>/audit.log` | the renderer bridge's audit log (JS, `js/audit.js`), one per directory |
 //!
 //! Several stores may share a directory (`name` differs): every name but the two
 //! directories is derived from the store file's name, and those two hold files named
@@ -123,6 +124,12 @@ impl<'a> StoreFiles<'a> {
 
     pub fn backups(&self) -> PathBuf {
         self.dir().join(BACKUPS_DIR)
+    }
+
+    /// The renderer bridge's audit log (written by the JS side), shared by the stores
+    /// of one directory.
+    pub fn audit_log(&self) -> PathBuf {
+        self.dir().join("audit.log")
     }
 
     /// The opt-in key file: `config.json` → `config.key` beside it.

@@ -103,17 +103,7 @@ impl Engine {
     /// Builds the shared state around what was loaded and starts the committer. The
     /// document is held in the opening transaction until it settles.
     fn start(options: EngineOptions, loaded: Loaded) -> Result<Engine> {
-        let Loaded {
-            doc,
-            snapshot_id,
-            journal_len,
-            secrets,
-            lock,
-            stats,
-            fs,
-            report,
-            key_store,
-        } = loaded;
+        let snapshot_id = loaded.snapshot_id;
         for (key, _) in &options.defaults {
             refuse_internal(key)?;
         }
@@ -122,21 +112,21 @@ impl Engine {
         let path = options.path;
         let cipher = options.file_cipher;
         let opened = Transaction {
-            doc: doc.clone(),
+            doc: loaded.doc.clone(),
             seq: 0,
             pending_len: 0,
             validate: false,
         };
         let last_history_millis = match options.history {
-            Some(_) if !read_only => history::reconcile(&*fs, &path, snapshot_id)?,
+            Some(_) if !read_only => history::reconcile(&*loaded.fs, &path, snapshot_id)?,
             _ => 0,
         };
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::opened(doc, opened, secrets)),
+            state: Mutex::new(State::opened(loaded.doc, opened, loaded.secrets)),
             committer: std::sync::OnceLock::new(),
             journal_path: StoreFiles::of(&path).journal(),
             path,
-            fs,
+            fs: loaded.fs,
             file_mode: options.file_mode,
             policy: options.checkpoint,
             serialize: options.serialize,
@@ -145,20 +135,20 @@ impl Engine {
             history: options.history.filter(|_| cipher.is_none()),
             file_cipher: Mutex::new(cipher),
             read_only,
-            lock: Mutex::new(lock),
+            lock: Mutex::new(loaded.lock),
             known_file: Mutex::new(snapshot_id),
             external_edits: Mutex::new(()),
             notifier: Mutex::new(None),
             on_error: Mutex::new(None),
-            stats,
+            stats: loaded.stats,
         });
         let committer = Committer {
             shared: shared.clone(),
             journal: None,
             // A reader never writes: it has no journal to extend or fold.
-            journal_len: if read_only { 0 } else { journal_len },
+            journal_len: if read_only { 0 } else { loaded.journal_len },
             base: snapshot_id,
-            needs_checkpoint: report.quarantined.is_some(),
+            needs_checkpoint: loaded.report.quarantined.is_some(),
             backoff: None,
             last_history_millis,
             schema: options.schema.clone(),
@@ -173,8 +163,8 @@ impl Engine {
             defaults,
             schema: options.schema,
             clear_invalid_config: options.clear_invalid_config,
-            report,
-            key_store,
+            report: loaded.report,
+            key_store: loaded.key_store,
         })
     }
 
