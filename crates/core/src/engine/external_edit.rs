@@ -11,7 +11,7 @@ use crate::defaults::Defaults;
 use crate::error::{Result, StoreError};
 use crate::journal::{self, Batch, Op, SnapshotId};
 use crate::schema::Schema;
-use crate::snapshot::{self};
+use crate::snapshot;
 use crate::store_files::{Aside, StoreFiles};
 use crate::watch;
 use std::path::Path;

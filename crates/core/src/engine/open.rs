@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::fs::{self, Fs};
 use crate::journal::SnapshotId;
 use crate::options::{EngineOptions, OpenReport};
-use crate::snapshot::{self};
+use crate::snapshot;
 use crate::store_files::StoreFiles;
 use crate::{history, keys, lock, pool, secrets, stats};
 use std::path::Path;
@@ -30,10 +30,12 @@ impl Engine {
     /// [`Engine::open`], reading the file with electron-store's `deserialize`.
     ///
     /// The phases, in order: [`take_the_directory`] (the writer's lock, stale temporary
-    /// files), [`recovery::load_or_recover`] (the snapshot), [`recovery::replay_journal`],
-    /// [`open_secrets`] (the data keys), [`Engine::start`] (the committer), then
-    /// [`Engine::settle_opened`] (defaults, validation, a rotation to finish, the watch).
-    /// Every phase up to `start` writes nothing a failure would have to undo but the lock.
+    /// files), [`recovery::Ladder::load_or_recover`] (the snapshot),
+    /// [`recovery::Ladder::replay_journal`], [`open_secrets`] (the data keys),
+    /// [`Engine::start`] (the committer), then [`Engine::settle_opened`] (defaults,
+    /// validation, a rotation to finish) and the watch. Before `start`, the only writes
+    /// are recovery's, which stand whatever happens next (a bad file moved aside, a torn
+    /// journal tail cut); a store that fails to seal or settle is abandoned without writing.
     pub fn open_with(
         options: EngineOptions,
         deserialize: Option<snapshot::Deserializer<'_>>,

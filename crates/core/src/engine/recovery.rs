@@ -4,10 +4,10 @@
 //!   ([`snapshot::remove_stale_temps`]); the old snapshot is whole (it is only replaced by
 //!   rename).
 //! - A crash mid-append leaves a torn journal tail: cut at open, after the last whole
-//!   record ([`replay_journal`]). A journal written for another snapshot (its header's
+//!   record ([`Ladder::replay_journal`]). A journal written for another snapshot (its header's
 //!   hash differs) is already contained in this one, or was never acknowledged: removed,
 //!   never replayed.
-//! - A snapshot that does not read ([`load_or_recover`]), rung by rung: the previous
+//! - A snapshot that does not read ([`Ladder::load_or_recover`]), rung by rung: the previous
 //!   snapshot the history kept, when its hash proves it is the state before the current
 //!   one; else the newest migration backup that reads; else, with `clearInvalidConfig`,
 //!   the defaults; else the store refuses to open (`CORRUPT_FILE`). The bad file is moved
@@ -26,7 +26,7 @@ use crate::fs::{self, Fs};
 use crate::journal::{self, SnapshotId};
 use crate::options::{OpenReport, Rung};
 use crate::path::KeyPath;
-use crate::snapshot::{self};
+use crate::snapshot;
 use crate::store_files::{Aside, StoreFiles};
 use crate::{file_cipher, history, stats};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use crate::document::Node;
 use crate::error::{Result, StoreError};
 use crate::options::EngineOptions;
 use crate::path::KeyPath;
-use crate::snapshot::{self};
+use crate::snapshot;
 use crate::{crypto, history, keys, secrets};
 use std::sync::Arc;
 
