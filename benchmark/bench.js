@@ -232,6 +232,13 @@ function main() {
     lines.push('\n### Many stores in one process\n')
     lines.push(many.stdout.trim())
   }
+  if (!process.argv.includes('--no-wide')) {
+    process.stderr.write('bench: wide objects and arrays...\n')
+    const wide = spawnSync(process.execPath, [path.join(__dirname, 'wide-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    if (wide.status !== 0) process.exit(1)
+    lines.push('\n### Wide objects and arrays: a set below them, with each option\n')
+    lines.push(wide.stdout.trim())
+  }
   lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
   fs.rmSync(fixtures, { recursive: true, force: true })
   console.log(lines.join('\n'))
