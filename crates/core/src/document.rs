@@ -204,6 +204,56 @@ impl Node {
         }
     }
 
+    /// [`Node::delete`], also returning where the value was among its siblings, so
+    /// [`Node::insert_at`] can put it back in its place.
+    pub fn delete_full(&mut self, path: &KeyPath) -> Option<(usize, Node)> {
+        self.get(path)?;
+        let segments = path.segments();
+        let (last, parents) = segments.split_last()?;
+        let mut node = self;
+        for segment in parents {
+            node = child_for_write(node, segment, false);
+        }
+        match (node, index_of(last)) {
+            (Node::Array(items), Some(i)) => Some((i, Arc::make_mut(items).remove(i))),
+            (Node::Object(map), _) => Arc::make_mut(map).shift_remove_full(&segment_name(last)),
+            _ => None,
+        }
+    }
+
+    /// Puts `value` back at `path`, at `position` among its siblings (what
+    /// [`Node::delete_full`] returned). The parent must exist.
+    pub fn insert_at(&mut self, path: &KeyPath, position: usize, value: Node) {
+        let Some((last, parents)) = path.segments().split_last() else {
+            return *self = value;
+        };
+        let mut node = self;
+        for segment in parents {
+            node = child_for_write(node, segment, false);
+        }
+        match (node, index_of(last)) {
+            (Node::Array(items), Some(_)) => {
+                let items = Arc::make_mut(items);
+                items.insert(position.min(items.len()), value);
+            }
+            (Node::Object(map), _) => {
+                Arc::make_mut(map).insert_at(position, segment_name(last), value);
+            }
+            _ => {}
+        }
+    }
+
+    /// Cuts the array at `path` back to `len` items (takes appends back).
+    pub fn truncate(&mut self, path: &KeyPath, len: usize) {
+        let mut node = self;
+        for segment in path.segments() {
+            node = child_for_write(node, segment, false);
+        }
+        if let Node::Array(items) = node {
+            Arc::make_mut(items).truncate(len);
+        }
+    }
+
     /// Appends to the array at `path`, creating it when absent.
     pub fn append(&mut self, path: &KeyPath, value: Node) -> Result<()> {
         match self.get(path) {

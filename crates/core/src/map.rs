@@ -122,12 +122,35 @@ impl<V> Map<V> {
 
     /// Removes `key`, keeping the order of the others. Returns its value.
     pub fn shift_remove(&mut self, key: &str) -> Option<V> {
+        self.shift_remove_full(key).map(|(_, value)| value)
+    }
+
+    /// Removes `key`, keeping the order of the others. Returns its position and value.
+    /// The last key goes in O(1); any other shifts those after it.
+    pub fn shift_remove_full(&mut self, key: &str) -> Option<(usize, V)> {
         let i = self.position(key)?;
+        let last = i + 1 == self.entries.len();
         let (_, value) = self.entries.remove(i);
-        if self.index.is_some() {
-            self.rebuild_index();
+        match &mut self.index {
+            Some(index) if last && self.entries.len() >= INDEX_FROM => {
+                if let Ok(entry) = index.find_entry(hash(key), |&j| j == i) {
+                    entry.remove();
+                }
+            }
+            Some(_) => self.rebuild_index(),
+            None => {}
         }
-        Some(value)
+        Some((i, value))
+    }
+
+    /// Inserts `key` (absent) at `position` (at most the length): where
+    /// [`Map::shift_remove_full`] took it from, to take a removal back.
+    pub fn insert_at(&mut self, position: usize, key: String, value: V) {
+        if position >= self.entries.len() {
+            return self.push(key.into_boxed_str(), value);
+        }
+        self.entries.insert(position, (key.into_boxed_str(), value));
+        self.rebuild_index();
     }
 
     /// Drops spare capacity (after a parse, where the final size was unknown).

@@ -222,86 +222,51 @@ impl Engine {
             .secrets
             .as_ref()
             .is_some_and(|s| batch.ops.iter().any(|op| s.touches(&op.key_path())));
-        // A lone op with nothing to fill, validate or seal is checked, then applied in
-        // place. Otherwise the ops go to a copy-on-write clone (only containers on their
-        // paths are copied), so a failing op or a violation leaves `doc` as it was.
-        let next = match batch.ops.as_slice() {
-            [op] if !validate && !fill && !secret => {
-                check_op(&st.doc, op)?;
-                None
-            }
-            _ => {
-                let mut next = st.doc.clone();
-                if let (true, Some(secrets)) = (secret, &st.secrets) {
-                    secrets.open_for_write(&mut next, &batch.ops)?;
-                }
-                apply_batch(&mut next, &batch)?;
-                if fill {
-                    let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
-                    for key in keys {
-                        let filled = set_ops(self.defaults.fill(&next, &key));
-                        apply_batch(
-                            &mut next,
-                            &Batch {
-                                seq: batch.seq,
-                                ops: filled.clone(),
-                            },
-                        )?;
-                        batch.ops.extend(filled);
-                    }
-                }
-                if let (true, Some(schema)) = (validate, &self.schema) {
-                    let violations: Vec<_> = batch
-                        .ops
-                        .iter()
-                        .filter_map(|op| change_of(&st.doc, op))
-                        .flat_map(|change| schema.validate_change(&next, &change))
-                        .collect();
-                    if !violations.is_empty() {
-                        return Err(StoreError::SchemaViolation {
-                            violations: dedup(violations),
-                            file: None,
-                        });
-                    }
-                }
-                // Sealed last, so the schema saw the plaintext; the ops are rewritten so
-                // the journal records only envelopes.
-                if let Some(secrets) = &st.secrets {
-                    secrets.seal_ops(&mut next, &mut batch.ops, reseal)?;
-                    // Without a key, nothing sealed may be rewritten, replaced or dropped.
-                    let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
-                    secrets.keep_sealed(&st.doc, &next, &keys)?;
-                }
-                Some(next)
-            }
-        };
-
+        // What watchers and key feeds need from the document before the change, taken
+        // now and used only once it is applied. Filled defaults lie at or below the keys
+        // of the ops, so those keys are all the ways the change can reach a watcher.
         let touched: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
-        let mut newly_pending = false;
-        let State {
-            watchers,
-            doc,
-            secrets,
-            ..
-        } = &mut *st;
-        for watcher in watchers.iter_mut().filter(|w| w.old.is_none()) {
-            if touched.iter().any(|t| t.overlaps(&watcher.path)) {
-                watcher.old = Some(visible(secrets.as_ref(), doc, &watcher.path, &self.shared));
-                newly_pending = true;
-            }
-        }
+        let marks: Vec<(usize, Option<Node>)> = st
+            .watchers
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.old.is_none() && touched.iter().any(|t| t.overlaps(&w.path)))
+            .map(|(i, w)| {
+                (
+                    i,
+                    visible(st.secrets.as_ref(), &st.doc, &w.path, &self.shared),
+                )
+            })
+            .collect();
         // Key feeds get the paths each op can alter, found in the document before it; a
         // whole-document change is refined into the paths that differ, which needs that
-        // document afterwards too (an O(1) clone, taken only then).
+        // document afterwards too (an O(1) clone, taken only then: such an op replaces the
+        // document rather than writing into it, so the clone forces no copy).
         let fed: Vec<KeyPath> = if st.feeds.is_empty() {
             Vec::new()
         } else {
             touched.iter().map(|t| feed::affected(&st.doc, t)).collect()
         };
         let before = fed.iter().any(KeyPath::is_root).then(|| st.doc.clone());
-        match next {
-            Some(next) => st.doc = next,
-            None => apply_batch(&mut st.doc, &batch)?,
+
+        match batch.ops.as_slice() {
+            // A lone op with nothing to fill or validate is checked, then applied.
+            [op] if !validate && !fill && !secret => {
+                check_op(&st.doc, op)?;
+                apply_batch(&mut st.doc, &batch)?;
+            }
+            _ if !secret => self.apply_in_place(&mut st.doc, &mut batch, validate, fill)?,
+            // Sealing needs the document before and after side by side: the ops go to a
+            // copy-on-write clone (the containers on their paths are copied).
+            _ => {
+                let next = self.apply_sealed(&st, &mut batch, validate, fill, reseal)?;
+                st.doc = next;
+            }
+        }
+
+        let mut newly_pending = !marks.is_empty();
+        for (i, old) in marks {
+            st.watchers[i].old = Some(old);
         }
         let State { feeds, doc, .. } = &mut *st;
         for (_, feed) in feeds.iter_mut() {
@@ -334,6 +299,109 @@ impl Engine {
             seq,
             schedule_delivery,
         })
+    }
+
+    /// Applies `batch` to `doc` in place, with the defaults the ops removed filled back
+    /// in (appended to the batch) and the result validated where the ops can matter.
+    /// Each op costs what it changes: no container is copied that the document alone
+    /// holds. On any error every op is taken back (an undo log, newest first), so `doc`
+    /// is as it was.
+    fn apply_in_place(
+        &self,
+        doc: &mut Node,
+        batch: &mut Batch,
+        validate: bool,
+        fill: bool,
+    ) -> Result<()> {
+        let mut undo = Vec::with_capacity(batch.ops.len());
+        let mut changes = Vec::new();
+        let outcome = (|| {
+            let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+            for op in &batch.ops {
+                apply_logged(doc, op, validate, &mut undo, &mut changes)?;
+            }
+            if fill {
+                for key in keys {
+                    for op in set_ops(self.defaults.fill(doc, &key)) {
+                        apply_logged(doc, &op, validate, &mut undo, &mut changes)?;
+                        batch.ops.push(op);
+                    }
+                }
+            }
+            if let (true, Some(schema)) = (validate, &self.schema) {
+                let violations: Vec<_> = changes
+                    .iter()
+                    .flat_map(|change| schema.validate_change(doc, change))
+                    .collect();
+                if !violations.is_empty() {
+                    return Err(StoreError::SchemaViolation {
+                        violations: dedup(violations),
+                        file: None,
+                    });
+                }
+            }
+            Ok(())
+        })();
+        if outcome.is_err() {
+            for step in undo.into_iter().rev() {
+                step.take_back(doc);
+            }
+        }
+        outcome
+    }
+
+    /// The document after `batch` for a change that touches sealed values, built on a
+    /// copy-on-write clone so the document before stays for comparison: envelopes opened
+    /// for writing inside them, the ops applied, defaults filled, validated on the
+    /// plaintext, then sealed (the ops rewritten so the journal records only envelopes).
+    fn apply_sealed(
+        &self,
+        st: &State,
+        batch: &mut Batch,
+        validate: bool,
+        fill: bool,
+        reseal: bool,
+    ) -> Result<Node> {
+        let mut next = st.doc.clone();
+        if let Some(secrets) = &st.secrets {
+            secrets.open_for_write(&mut next, &batch.ops)?;
+        }
+        apply_batch(&mut next, batch)?;
+        if fill {
+            let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+            for key in keys {
+                let filled = set_ops(self.defaults.fill(&next, &key));
+                apply_batch(
+                    &mut next,
+                    &Batch {
+                        seq: batch.seq,
+                        ops: filled.clone(),
+                    },
+                )?;
+                batch.ops.extend(filled);
+            }
+        }
+        if let (true, Some(schema)) = (validate, &self.schema) {
+            let violations: Vec<_> = batch
+                .ops
+                .iter()
+                .filter_map(|op| change_of(&st.doc, op))
+                .flat_map(|change| schema.validate_change(&next, &change))
+                .collect();
+            if !violations.is_empty() {
+                return Err(StoreError::SchemaViolation {
+                    violations: dedup(violations),
+                    file: None,
+                });
+            }
+        }
+        if let Some(secrets) = &st.secrets {
+            secrets.seal_ops(&mut next, &mut batch.ops, reseal)?;
+            // Without a key, nothing sealed may be rewritten, replaced or dropped.
+            let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+            secrets.keep_sealed(&st.doc, &next, &keys)?;
+        }
+        Ok(next)
     }
 
     /// Replaces the whole document, bookkeeping included, with `doc` (a rollback): one
@@ -407,6 +475,82 @@ pub(super) fn dedup(violations: Vec<schema::Violation>) -> Vec<schema::Violation
     out
 }
 
+/// How to take back one op applied in place (see [`Engine::apply_in_place`]).
+enum Undo {
+    /// The value at the path was replaced: put the old one back.
+    Replace(KeyPath, Node),
+    /// A member was added at the path (with any parents it needed): remove it.
+    Remove(KeyPath),
+    /// A member was removed from the path, at this position among its siblings.
+    Reinsert(KeyPath, usize, Node),
+    /// Items were appended to the array at the path: cut it back to this length.
+    Truncate(KeyPath, usize),
+}
+
+impl Undo {
+    /// Takes the op back. Undone newest first, each finds the document as it left it.
+    fn take_back(self, doc: &mut Node) {
+        match self {
+            Undo::Replace(at, old) => {
+                // The path existed when the op ran, and everything after it is undone.
+                let _always_writable = doc.set(&at, old);
+            }
+            Undo::Remove(at) => {
+                doc.delete(&at);
+            }
+            Undo::Reinsert(at, position, old) => doc.insert_at(&at, position, old),
+            Undo::Truncate(at, len) => doc.truncate(&at, len),
+        }
+    }
+}
+
+/// Applies `op` to `doc`, logging how to take it back in `undo` and, with `validate`,
+/// what it changed (found in the document just before it) in `changes`. The old value
+/// kept for a replacement is an O(1) clone of what the op drops, never of a container it
+/// writes into.
+fn apply_logged(
+    doc: &mut Node,
+    op: &Op,
+    validate: bool,
+    undo: &mut Vec<Undo>,
+    changes: &mut Vec<Change>,
+) -> Result<()> {
+    check_op(doc, op)?;
+    if validate {
+        changes.extend(change_of(doc, op));
+    }
+    let key = op.key_path();
+    let step = match op {
+        Op::Delete { .. } => match doc.delete_full(&key) {
+            Some((position, old)) => Undo::Reinsert(key, position, old),
+            None => return Ok(()),
+        },
+        Op::Append { .. } if matches!(doc.get(&key), Some(Node::Array(_))) => {
+            let len = match doc.get(&key) {
+                Some(Node::Array(items)) => items.len(),
+                _ => 0,
+            };
+            apply_op(doc, op)?;
+            undo.push(Undo::Truncate(key, len));
+            return Ok(());
+        }
+        Op::Set { .. } | Op::Append { .. } => {
+            let step = match Change::of_write(doc, &key) {
+                Change::Replaced(at) => match doc.get(&at) {
+                    Some(old) => Undo::Replace(at, old.clone()),
+                    None => Undo::Remove(at),
+                },
+                Change::Added(at, segment) => Undo::Remove(at.child(segment)),
+                Change::Removed(at, _) => Undo::Remove(at),
+            };
+            apply_op(doc, op)?;
+            step
+        }
+    };
+    undo.push(step);
+    Ok(())
+}
+
 /// Fails exactly when applying `op` to `doc` would.
 pub(super) fn check_op(doc: &Node, op: &Op) -> Result<()> {
     match op {
@@ -428,16 +572,19 @@ pub(super) fn check_op(doc: &Node, op: &Op) -> Result<()> {
 
 /// Applies every op of a batch, or fails on the first one that cannot be applied.
 pub(super) fn apply_batch(doc: &mut Node, batch: &Batch) -> Result<()> {
-    for op in &batch.ops {
-        match op {
-            Op::Set { key, value } => {
-                doc.set(&journal::key_path(key), value.clone())?;
-            }
-            Op::Delete { key } => {
-                doc.delete(&journal::key_path(key));
-            }
-            Op::Append { key, value } => doc.append(&journal::key_path(key), value.clone())?,
+    batch.ops.iter().try_for_each(|op| apply_op(doc, op))
+}
+
+/// Applies one op.
+fn apply_op(doc: &mut Node, op: &Op) -> Result<()> {
+    match op {
+        Op::Set { key, value } => {
+            doc.set(&journal::key_path(key), value.clone())?;
         }
+        Op::Delete { key } => {
+            doc.delete(&journal::key_path(key));
+        }
+        Op::Append { key, value } => doc.append(&journal::key_path(key), value.clone())?,
     }
     Ok(())
 }

@@ -1923,3 +1923,126 @@ fn a_store_cleared_to_its_defaults_keeps_its_id_and_seals_sensitive_defaults() {
         Some(r#""sk-2""#)
     );
 }
+
+// ----- writes cost what changed, with every option ------------------------------------------
+
+/// The address of the container at `key`, to tell a write in place from a copy.
+fn container_at(engine: &Engine, key: &str) -> *const () {
+    match engine.shared.lock().doc.get(&p(key)) {
+        Some(Node::Object(map)) => Arc::as_ptr(map) as *const (),
+        Some(Node::Array(items)) => Arc::as_ptr(items) as *const (),
+        other => panic!("no container at {key}: {other:?}"),
+    }
+}
+
+#[test]
+fn a_set_below_a_wide_object_writes_in_place_with_defaults_and_a_schema() {
+    let fs = SimFs::new();
+    let mut options = options(&fs);
+    options.defaults = vec![(p("zz"), j("1"))];
+    options.schema = Some(Arc::new(
+        Schema::compile(serde_json::json!({
+            "type": "object",
+            "properties": { "a": { "type": "number" }, "big": { "type": ["object", "array"] } }
+        }))
+        .unwrap(),
+    ));
+    let engine = Engine::open(options).unwrap();
+    let wide: serde_json::Map<String, serde_json::Value> = (0..2000)
+        .map(|i| (format!("k{i}"), serde_json::json!({ "n": i })))
+        .collect();
+    engine
+        .set(&p("big"), j(&serde_json::Value::Object(wide).to_string()))
+        .unwrap();
+    engine
+        .set(&p("list"), j(&format!("[{}]", vec!["1"; 2000].join(","))))
+        .unwrap();
+    let (big, list) = (container_at(&engine, "big"), container_at(&engine, "list"));
+    for i in 0..10 {
+        engine.set(&p("big.k7.n"), j(&i.to_string())).unwrap();
+        engine.append(&p("list"), j("2")).unwrap();
+        engine.set(&p("list.5"), j("3")).unwrap();
+    }
+    // The clone-then-apply write this replaces copied both on every call (O(width)).
+    assert_eq!(
+        container_at(&engine, "big"),
+        big,
+        "the wide object was not copied"
+    );
+    assert_eq!(
+        container_at(&engine, "list"),
+        list,
+        "the long array was not copied"
+    );
+    assert_eq!(
+        engine.get_json(&p("big.k7.n")).unwrap().as_deref(),
+        Some("9")
+    );
+    assert_eq!(
+        engine.get_json(&p("list.2009")).unwrap().as_deref(),
+        Some("2")
+    );
+}
+
+#[test]
+fn a_refused_write_is_taken_back_exactly_key_order_included() {
+    let fs = SimFs::new();
+    let mut options = options(&fs);
+    options.defaults = vec![(p("d"), j("\"default\""))];
+    options.schema = Some(Arc::new(
+        Schema::compile(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "n": { "type": "number", "maximum": 10 },
+                "list": { "type": "array", "maxItems": 3 },
+                "o": {
+                    "type": "object",
+                    "required": ["x", "y"],
+                    "properties": { "x": { "type": "number" } }
+                }
+            }
+        }))
+        .unwrap(),
+    ));
+    let engine = Engine::open(options).unwrap();
+    engine
+        .set_many(vec![
+            (p("a"), j("1")),
+            (p("b"), j("2")),
+            (p("c"), j("3")),
+            (p("n"), j("4")),
+            (p("list"), j("[1, 2]")),
+            (p("o"), j("{\"x\": 1, \"y\": 2, \"z\": 3}")),
+        ])
+        .unwrap();
+    let before = engine.store_json().unwrap();
+    let refused = [
+        // A required key deleted: put back in its place, not at the end.
+        engine.delete(&p("o.x")),
+        // The last of several sets fails: the first ones, and the objects they created,
+        // are taken back.
+        engine.set_many(vec![
+            (p("new.deep.key"), j("1")),
+            (p("a"), j("5")),
+            (p("n"), j("11")),
+        ]),
+        // An append past maxItems.
+        engine
+            .append(&p("list"), j("3"))
+            .and_then(|_| engine.append(&p("list"), j("4"))),
+        // A scalar in the way replaced by an object, then refused below it.
+        engine.set(&p("n.x"), j("1")),
+        // A default removed and filled back, in a change refused for another reason.
+        engine.set_many(vec![(p("d"), j("null")), (p("o.x"), j("\"no\""))]),
+    ];
+    for outcome in &refused {
+        assert_eq!(
+            outcome.as_ref().err().map(|e| e.code()),
+            Some("SCHEMA_VIOLATION"),
+            "{outcome:?}"
+        );
+    }
+    // The append before the refused one stood: take it into account.
+    let after = engine.store_json().unwrap();
+    assert_eq!(after, before.replace("\"list\":[1,2]", "\"list\":[1,2,3]"));
+}
