@@ -8,7 +8,7 @@ use super::state::*;
 use crate::document::Node;
 use crate::error::{Result, StoreError};
 use crate::journal::{self, Batch, Op};
-use crate::path::{KeyPath, INTERNAL_KEY};
+use crate::path::{KeyPath, Segment, INTERNAL_KEY};
 use crate::schema::{self, Change};
 use crate::{feed, secrets, stats};
 use std::sync::Arc;
@@ -453,9 +453,16 @@ pub(super) fn set_ops(sets: Vec<(KeyPath, Node)>) -> Vec<Op> {
 /// What `op` does to `before`, for validation; `None` when it changes nothing.
 pub(super) fn change_of(before: &Node, op: &Op) -> Option<Change> {
     match op {
-        Op::Set { key, .. } | Op::Append { key, .. } => {
-            Some(Change::of_write(before, &journal::key_path(key)))
+        // An item appended to an array is a child added to it: only the item and the
+        // array's own keywords are checked, not every item again.
+        Op::Append { key, .. } => {
+            let key = journal::key_path(key);
+            match before.get(&key) {
+                Some(Node::Array(items)) => Some(Change::Added(key, Segment::Index(items.len()))),
+                _ => Some(Change::of_write(before, &key)),
+            }
         }
+        Op::Set { key, .. } => Some(Change::of_write(before, &journal::key_path(key))),
         Op::Delete { key } => {
             let key = journal::key_path(key);
             before.get(&key)?;

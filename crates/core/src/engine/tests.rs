@@ -2046,3 +2046,50 @@ fn a_refused_write_is_taken_back_exactly_key_order_included() {
     let after = engine.store_json().unwrap();
     assert_eq!(after, before.replace("\"list\":[1,2]", "\"list\":[1,2,3]"));
 }
+
+#[test]
+fn an_append_is_validated_as_one_new_item_and_the_arrays_own_rules() {
+    let fs = SimFs::new();
+    let mut options = options(&fs);
+    options.schema = Some(Arc::new(
+        Schema::compile(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "list": { "type": "array", "items": { "type": "number" }, "maxItems": 3 },
+                "tags": { "type": "array", "uniqueItems": true }
+            }
+        }))
+        .unwrap(),
+    ));
+    let engine = Engine::open(options).unwrap();
+    engine.append(&p("list"), j("1")).unwrap();
+    engine.append(&p("list"), j("2")).unwrap();
+    let wrong_type = engine.append(&p("list"), j("\"x\"")).unwrap_err();
+    let StoreError::SchemaViolation { violations, .. } = &wrong_type else {
+        panic!("{wrong_type:?}")
+    };
+    assert_eq!(
+        violations[0].instance_path, "/list/2",
+        "the new item, named"
+    );
+    engine.append(&p("list"), j("3")).unwrap();
+    assert_eq!(
+        engine.append(&p("list"), j("4")).unwrap_err().code(),
+        "SCHEMA_VIOLATION",
+        "maxItems"
+    );
+    engine.append(&p("tags"), j("\"a\"")).unwrap();
+    assert_eq!(
+        engine.append(&p("tags"), j("\"a\"")).unwrap_err().code(),
+        "SCHEMA_VIOLATION",
+        "uniqueItems needs the whole array, and gets it"
+    );
+    assert_eq!(
+        engine.get_json(&p("list")).unwrap().as_deref(),
+        Some("[1,2,3]")
+    );
+    assert_eq!(
+        engine.get_json(&p("tags")).unwrap().as_deref(),
+        Some("[\"a\"]")
+    );
+}
