@@ -129,3 +129,27 @@ test('npm pack installs into a fresh app: every entry point loads (CJS and ESM),
   const bin = path.join(app, 'node_modules', '.bin', 'tad-store')
   assert.match(run(bin, ['get', 'settings.theme', '--file', path.join(data, 'cjs.json')], app), /^dark\n$/)
 })
+
+test("require('tad-store') loads the Store and the addon only: the CLI, IPC, React, schema helpers and semver wait until used", () => {
+  const probe = `require(${JSON.stringify(ROOT)})
+    const loaded = Object.keys(require.cache).map((f) => require('node:path').relative(${JSON.stringify(ROOT)}, f))
+    console.log(JSON.stringify(loaded))`
+  const loaded = JSON.parse(run(process.execPath, ['-e', probe], ROOT))
+  for (const lazy of ['js/cli.js', 'js/ipc.js', 'js/react.js', 'js/policy.js', 'js/audit.js', 'ipc.js', 'react.js', 'schemas/index.js']) {
+    assert.ok(!loaded.includes(lazy), `${lazy} is not loaded by require('tad-store')`)
+  }
+  assert.ok(!loaded.some((f) => f.includes(`node_modules${path.sep}semver`)), 'semver waits for a migration')
+  assert.ok(loaded.includes('js/store.js') && loaded.includes('binding.js'), 'the Store and the addon are loaded')
+  // A migration loads semver when it runs.
+  const migrating = `const Store = require(${JSON.stringify(ROOT)})
+    const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'tad-lazy-'))
+    ;(async () => {
+      // A fresh store records its version without migrating (conf's rule); the next
+      // version's open runs the step.
+      await new Store({ cwd: dir, projectVersion: '1.0.0', migrations: { '1.0.0': () => {} } }).close()
+      const store = new Store({ cwd: dir, projectVersion: '2.0.0', migrations: { '2.0.0': (s) => s.set('m', 1) } })
+      console.log(JSON.stringify({ m: store.get('m'), semver: Object.keys(require.cache).some((f) => f.includes('semver')) }))
+      await store.close()
+    })()`
+  assert.deepEqual(JSON.parse(run(process.execPath, ['-e', migrating], ROOT)), { m: 1, semver: true })
+})

@@ -256,6 +256,24 @@ function main() {
     lines.push('\n### Many stores in one process\n')
     lines.push(many.stdout.trim())
   }
+  // What loading the package costs a process, in a fresh one each time (median of 7):
+  // tad-store loads the addon and the Store; the CLI, IPC, React and schema modules
+  // only when asked for.
+  const loadMs = (flags, code) => {
+    const times = []
+    for (let i = 0; i < 7; i++) {
+      const r = spawnSync(process.execPath, [...flags, '-e', `const t = performance.now(); ${code}; console.log(performance.now() - t)`], { cwd: path.join(__dirname, '..'), encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(r.stderr)
+      times.push(Number(r.stdout.trim()))
+    }
+    return median(times)
+  }
+  // tad-store is CommonJS, as Electron's main process requires it; conf is ESM only.
+  const oursLoad = loadMs([], "require('./index.js')")
+  const confLoad = loadMs(['--input-type=module'], "await import('conf')")
+  lines.push('\n### Loading the package\n')
+  lines.push('| | tad-store | conf | vs conf |', '| --- | --- | --- | --- |')
+  lines.push(`| \`require('tad-store')\` (\`import('conf')\`) in a fresh process | ${fmt(oursLoad, 'ms')} | ${fmt(confLoad, 'ms')} | ${(confLoad / oursLoad).toFixed(1)}× |`)
   if (!process.argv.includes('--no-wide')) {
     process.stderr.write('bench: wide objects and arrays...\n')
     const wide = spawnSync(process.execPath, [path.join(__dirname, 'wide-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })

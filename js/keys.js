@@ -3,7 +3,6 @@
 // and a key provider built on Electron's safeStorage.
 const fs = require('node:fs')
 const path = require('node:path')
-const crypto = require('node:crypto')
 const { inputError } = require('./errors')
 const { assertRegularFile } = require('./paths')
 
@@ -87,7 +86,7 @@ function safeStorageKeyProvider({ safeStorage, file }) {
       if (error.code !== 'ENOENT') throw error
     }
     if (sealed) return keyBytes(safeStorage.decryptString(sealed), 'keyProvider')
-    const key = crypto.randomBytes(32)
+    const key = require('node:crypto').randomBytes(32)
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
     // Written as the engine writes its own files (temp, fsync, rename, directory fsync).
     require('./native').writeFileAtomic(file, safeStorage.encryptString(key.toString('base64')), 0o600)

@@ -4,7 +4,20 @@
 // `projectVersion`, each after `beforeEachMigration`. Unlike conf, a pass is all or
 // nothing: it runs in one engine transaction, so a step that throws leaves memory and disk
 // exactly as they were. A full backup is written before the first step runs.
-const semver = require('semver')
+// semver is loaded on first use: most opens run no migration, and it is the largest part
+// of what `require('tad-store')` would otherwise load.
+let semverModule
+const semver = /** @type {any} */ (
+  new Proxy(
+    {},
+    {
+      get(_, name) {
+        semverModule ??= require('semver')
+        return semverModule[name]
+      },
+    },
+  )
+)
 const { inputError } = require('./errors')
 
 const MIGRATION_KEY = '__internal__.migrations.version'
