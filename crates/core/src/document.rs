@@ -243,6 +243,29 @@ impl Node {
         }
     }
 
+    /// Puts `value` back at `path`, which exists (taking a replacement back): the member
+    /// keeps its place, and nothing is checked or created.
+    pub fn put_back(&mut self, path: &KeyPath, value: Node) {
+        let Some((last, parents)) = path.segments().split_last() else {
+            return *self = value;
+        };
+        let mut node = self;
+        for segment in parents {
+            node = child_for_write(node, segment, false);
+        }
+        match (node, index_of(last)) {
+            (Node::Array(items), Some(i)) => {
+                if let Some(item) = Arc::make_mut(items).get_mut(i) {
+                    *item = value;
+                }
+            }
+            (Node::Object(map), _) => {
+                Arc::make_mut(map).insert(segment_name(last), value);
+            }
+            _ => {}
+        }
+    }
+
     /// Cuts the array at `path` back to `len` items (takes appends back).
     pub fn truncate(&mut self, path: &KeyPath, len: usize) {
         let mut node = self;

@@ -498,10 +498,8 @@ impl Undo {
     /// Takes the op back. Undone newest first, each finds the document as it left it.
     fn take_back(self, doc: &mut Node) {
         match self {
-            Undo::Replace(at, old) => {
-                // The path existed when the op ran, and everything after it is undone.
-                let _always_writable = doc.set(&at, old);
-            }
+            // The path existed when the op ran, and everything after it is undone.
+            Undo::Replace(at, old) => doc.put_back(&at, old),
             Undo::Remove(at) => {
                 doc.delete(&at);
             }
