@@ -1,5 +1,5 @@
 'use strict'
-// Wide shapes: a `set` (and `appendToArray`) below an object of 1,000, 10,000 or 100,000
+// Wide shapes: a `set` (and `appendToArray`, `delete`) below an object of 1,000, 10,000 or 100,000
 // keys, or in an array of 100,000 items, with no options, with `defaults`, and with a
 // schema; measured right after open and after a checkpoint (the store quiet long
 // enough for one), side by side with conf. A write should cost what changed, whatever
@@ -72,6 +72,7 @@ async function child(impl, shape, kind) {
   }
   result.setCheckpointUs = measure(runs, (i) => store.set(key, runs + i))
   if (width < 0) result.appendUs = measure(runs, (i) => store.appendToArray('big', { n: i }))
+  else if (impl === 'tad-store') result.deleteUs = measure(runs, (i) => store.delete(`big.k${(i * 7) % width}`))
   if (impl === 'tad-store') await store.close()
   fs.rmSync(dir, { recursive: true, force: true })
   return result
@@ -99,10 +100,10 @@ function main() {
       rows.push(r)
     }
   }
-  const lines = ['| shape | options | set p50, after open | set p50, after a checkpoint | appendToArray p50 | conf: set p50 | vs conf |', '| --- | --- | --- | --- | --- | --- | --- |']
+  const lines = ['| shape | options | set p50, after open | set p50, after a checkpoint | appendToArray p50 | delete p50 | conf: set p50 | vs conf |', '| --- | --- | --- | --- | --- | --- | --- | --- |']
   for (const { 'tad-store': t, conf: c } of rows) {
     const ratio = c.setOpenUs / Math.max(t.setOpenUs, t.setCheckpointUs)
-    lines.push(`| ${t.shape} | ${t.kind} | ${fmt(t.setOpenUs)} | ${fmt(t.setCheckpointUs)} | ${fmt(t.appendUs)} | ${fmt(c.setOpenUs)} | ${ratio.toFixed(0)}× |`)
+    lines.push(`| ${t.shape} | ${t.kind} | ${fmt(t.setOpenUs)} | ${fmt(t.setCheckpointUs)} | ${fmt(t.appendUs)} | ${fmt(t.deleteUs)} | ${fmt(c.setOpenUs)} | ${ratio.toFixed(0)}× |`)
   }
   console.log(lines.join('\n'))
 }

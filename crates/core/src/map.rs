@@ -129,15 +129,19 @@ impl<V> Map<V> {
     /// The last key goes in O(1); any other shifts those after it.
     pub fn shift_remove_full(&mut self, key: &str) -> Option<(usize, V)> {
         let i = self.position(key)?;
-        let last = i + 1 == self.entries.len();
         let (_, value) = self.entries.remove(i);
         match &mut self.index {
-            Some(index) if last && self.entries.len() >= INDEX_FROM => {
+            Some(index) if self.entries.len() >= INDEX_FROM => {
+                // The index keeps its hashes: drop this key's slot and move every later
+                // position down by one, without hashing a key again.
                 if let Ok(entry) = index.find_entry(hash(key), |&j| j == i) {
                     entry.remove();
                 }
+                for position in index.iter_mut().filter(|p| **p > i) {
+                    *position -= 1;
+                }
             }
-            Some(_) => self.rebuild_index(),
+            Some(_) => self.index = None,
             None => {}
         }
         Some((i, value))
@@ -241,5 +245,38 @@ mod tests {
         map.get_or_insert_with("a".into(), || n(5));
         assert_eq!(map.get("a"), Some(&n(2)));
         assert_eq!(map.len(), 1);
+    }
+
+    #[test]
+    fn a_removal_taken_back_restores_order_and_every_lookup() {
+        for size in [INDEX_FROM - 1, INDEX_FROM, INDEX_FROM + 1, 200] {
+            let keys: Vec<String> = (0..size).map(|i| format!("k{i}")).collect();
+            let mut map = Map::new();
+            for (i, k) in keys.iter().enumerate() {
+                map.insert(k.clone(), n(i as u64));
+            }
+            for at in [0, size / 2, size - 1] {
+                let (position, value) = map.shift_remove_full(&keys[at]).unwrap();
+                assert_eq!((position, &value), (at, &n(at as u64)));
+                assert_eq!(
+                    map.index.is_some(),
+                    map.len() >= INDEX_FROM,
+                    "the invariant"
+                );
+                for (i, k) in keys.iter().enumerate().filter(|(i, _)| *i != at) {
+                    assert_eq!(
+                        map.get(k),
+                        Some(&n(i as u64)),
+                        "size {size}, removed {at}: {k}"
+                    );
+                }
+                map.insert_at(position, keys[at].clone(), value);
+                let order: Vec<&str> = map.iter().map(|(k, _)| k).collect();
+                assert_eq!(order, keys.iter().map(String::as_str).collect::<Vec<_>>());
+                for (i, k) in keys.iter().enumerate() {
+                    assert_eq!(map.get(k), Some(&n(i as u64)));
+                }
+            }
+        }
     }
 }
