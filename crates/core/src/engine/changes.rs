@@ -1,7 +1,10 @@
-//! Applying a change: one path for every write. The ops are checked (or applied to a
-//! copy-on-write clone, filled with the defaults they removed, validated where they can
-//! matter, and sealed), then applied, their journal record queued and watchers marked.
-//! Transactions (`begin`/`commit`/`rollback`) hold the records back.
+//! Applying a change: one path for every write. The ops are applied to the document in
+//! place, op by op, with an undo log ([`Undo`]); the defaults they removed are filled in,
+//! and the result validated where the ops can matter; a refusal takes every op back, so
+//! a write costs what it changes, never a copy of the objects above it. A change that
+//! touches sealed values is built on a copy-on-write clone instead (sealing compares
+//! before and after). Then its journal record is queued and watchers and key feeds
+//! marked. Transactions (`begin`/`commit`/`rollback`) hold the records back.
 
 use super::events::visible;
 use super::state::*;
