@@ -188,35 +188,34 @@ impl Node {
     /// nothing is copied or changed). An array item is removed with its slot, as
     /// conf's `delete` splices.
     pub fn delete(&mut self, path: &KeyPath) -> Option<Node> {
-        self.get(path)?;
-        let segments = path.segments();
-        let Some((last, parents)) = segments.split_last() else {
+        if path.is_root() {
             return Some(std::mem::replace(self, Node::empty_object()));
-        };
-        let mut node = self;
-        for segment in parents {
-            node = child_for_write(node, segment, false);
         }
-        match (node, index_of(last)) {
-            (Node::Array(items), Some(i)) => Some(Arc::make_mut(items).remove(i)),
-            (Node::Object(map), _) => Arc::make_mut(map).shift_remove(&segment_name(last)),
-            _ => None,
-        }
+        self.delete_full(path).map(|(_, value)| value)
     }
 
-    /// [`Node::delete`], also returning where the value was among its siblings, so
-    /// [`Node::insert_at`] can put it back in its place.
-    pub fn delete_full(&mut self, path: &KeyPath) -> Option<(usize, Node)> {
-        self.get(path)?;
-        let segments = path.segments();
-        let (last, parents) = segments.split_last()?;
+    /// The container holding `path`'s last segment, for a write there, and that segment.
+    /// The containers on the way must exist (checked by the caller, or recorded by an
+    /// undo); `None` for the root.
+    fn parent_for_write<'p>(&mut self, path: &'p KeyPath) -> Option<(&mut Node, &'p Segment)> {
+        let (last, parents) = path.segments().split_last()?;
         let mut node = self;
         for segment in parents {
             node = child_for_write(node, segment, false);
         }
-        match (node, index_of(last)) {
-            (Node::Array(items), Some(i)) => Some((i, Arc::make_mut(items).remove(i))),
-            (Node::Object(map), _) => Arc::make_mut(map).shift_remove_full(&segment_name(last)),
+        Some((node, last))
+    }
+
+    /// [`Node::delete`] below the root, also returning where the value was among its
+    /// siblings, so [`Node::insert_at`] can put it back in its place.
+    pub fn delete_full(&mut self, path: &KeyPath) -> Option<(usize, Node)> {
+        self.get(path)?;
+        match self.parent_for_write(path)? {
+            (Node::Array(items), last) => {
+                let i = index_of(last)?;
+                Some((i, Arc::make_mut(items).remove(i)))
+            }
+            (Node::Object(map), last) => Arc::make_mut(map).shift_remove_full(&segment_name(last)),
             _ => None,
         }
     }
@@ -224,45 +223,33 @@ impl Node {
     /// Puts `value` back at `path`, at `position` among its siblings (what
     /// [`Node::delete_full`] returned). The parent must exist.
     pub fn insert_at(&mut self, path: &KeyPath, position: usize, value: Node) {
-        let Some((last, parents)) = path.segments().split_last() else {
-            return *self = value;
-        };
-        let mut node = self;
-        for segment in parents {
-            node = child_for_write(node, segment, false);
-        }
-        match (node, index_of(last)) {
-            (Node::Array(items), Some(_)) => {
+        match self.parent_for_write(path) {
+            None => *self = value,
+            Some((Node::Array(items), _)) => {
                 let items = Arc::make_mut(items);
                 items.insert(position.min(items.len()), value);
             }
-            (Node::Object(map), _) => {
+            Some((Node::Object(map), last)) => {
                 Arc::make_mut(map).insert_at(position, segment_name(last), value);
             }
-            _ => {}
+            Some(_) => {}
         }
     }
 
     /// Puts `value` back at `path`, which exists (taking a replacement back): the member
     /// keeps its place, and nothing is checked or created.
     pub fn put_back(&mut self, path: &KeyPath, value: Node) {
-        let Some((last, parents)) = path.segments().split_last() else {
-            return *self = value;
-        };
-        let mut node = self;
-        for segment in parents {
-            node = child_for_write(node, segment, false);
-        }
-        match (node, index_of(last)) {
-            (Node::Array(items), Some(i)) => {
-                if let Some(item) = Arc::make_mut(items).get_mut(i) {
+        match self.parent_for_write(path) {
+            None => *self = value,
+            Some((Node::Array(items), last)) => {
+                if let Some(item) = index_of(last).and_then(|i| Arc::make_mut(items).get_mut(i)) {
                     *item = value;
                 }
             }
-            (Node::Object(map), _) => {
+            Some((Node::Object(map), last)) => {
                 Arc::make_mut(map).insert(segment_name(last), value);
             }
-            _ => {}
+            Some(_) => {}
         }
     }
 
