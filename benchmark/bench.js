@@ -231,31 +231,20 @@ function main() {
   for (const r of results.filter((x) => x.impl === 'tad-store')) {
     lines.push(`| ${r.size} | ${fmt(r.historyDiffMs, 'ms')} | ${fmt(r.historyApplyMs, 'ms')} | ${r.historyEntryBytes} B |`)
   }
+  /** A bench of its own, run in a child process: its markdown goes under `title`. */
+  const section = (title, script, flags = []) => {
+    process.stderr.write(`bench: ${script}...\n`)
+    // Its progress and errors go straight to this process's stderr.
+    const run = spawnSync(process.execPath, [...flags, path.join(__dirname, script)], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] })
+    if (run.status !== 0) process.exit(1)
+    lines.push(`\n### ${title}\n`)
+    lines.push(run.stdout.trim())
+  }
   if (!process.argv.includes('--no-ipc')) {
-    process.stderr.write('bench: renderer bridge latency...\n')
-    const r = spawnSync(process.execPath, [path.join(__dirname, 'ipc-bench.js')], { encoding: 'utf8' })
-    if (r.status !== 0) {
-      console.error(r.stderr)
-      process.exit(1)
-    }
-    lines.push('\n### Renderer bridge (Electron stand-in: renderer processes, V8-serialised IPC)\n')
-    lines.push(r.stdout.trim())
-    process.stderr.write('bench: what one window can cost the bridge...\n')
-    const abuse = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'bridge-abuse-bench.js')], { encoding: 'utf8' })
-    if (abuse.status !== 0) {
-      console.error(abuse.stderr)
-      process.exit(1)
-    }
-    lines.push('\n### Renderer bridge: what one window can cost the main process\n')
-    lines.push(abuse.stdout.trim())
+    section('Renderer bridge (Electron stand-in: renderer processes, V8-serialised IPC)', 'ipc-bench.js')
+    section('Renderer bridge: what one window can cost the main process', 'bridge-abuse-bench.js', ['--expose-gc'])
   }
-  if (!process.argv.includes('--no-many')) {
-    process.stderr.write('bench: many stores in one process...\n')
-    const many = spawnSync(process.execPath, [path.join(__dirname, 'many-stores-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-    if (many.status !== 0) process.exit(1)
-    lines.push('\n### Many stores in one process\n')
-    lines.push(many.stdout.trim())
-  }
+  if (!process.argv.includes('--no-many')) section('Many stores in one process', 'many-stores-bench.js')
   // What loading the package costs a process, in a fresh one each time (median of 7):
   // tad-store loads the addon and the Store; the CLI, IPC, React and schema modules
   // only when asked for.
@@ -274,13 +263,7 @@ function main() {
   lines.push('\n### Loading the package\n')
   lines.push('| | tad-store | conf | vs conf |', '| --- | --- | --- | --- |')
   lines.push(`| \`require('tad-store')\` (\`import('conf')\`) in a fresh process | ${fmt(oursLoad, 'ms')} | ${fmt(confLoad, 'ms')} | ${(confLoad / oursLoad).toFixed(1)}× |`)
-  if (!process.argv.includes('--no-wide')) {
-    process.stderr.write('bench: wide objects and arrays...\n')
-    const wide = spawnSync(process.execPath, [path.join(__dirname, 'wide-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-    if (wide.status !== 0) process.exit(1)
-    lines.push('\n### Wide objects and arrays: a set below them, with each option\n')
-    lines.push(wide.stdout.trim())
-  }
+  if (!process.argv.includes('--no-wide')) section('Wide objects and arrays: a set below them, with each option', 'wide-bench.js')
   lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
   fs.rmSync(fixtures, { recursive: true, force: true })
   console.log(lines.join('\n'))

@@ -56,6 +56,102 @@ pub trait Fs: Send + Sync {
     }
 }
 
+/// A filesystem over another that changes only some of its operations (timing fsyncs,
+/// retrying renames, a test's hooks). It names the filesystem below; every operation it
+/// does not override goes there, and the blanket impl makes it an [`Fs`]. The forwarding
+/// is written once, here, so a layer cannot forget an operation (and fall back to a
+/// default, as `is_dir` would).
+pub trait FsLayer: Send + Sync {
+    fn below(&self) -> &dyn Fs;
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>> {
+        self.below().lock(path)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.below().read(path)
+    }
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        self.below().len(path)
+    }
+    fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>> {
+        self.below().create(path, mode)
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        self.below().open_append(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.below().rename(from, to)
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        self.below().exchange(a, b)
+    }
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.below().rename_new(from, to)
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.below().hard_link(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.below().remove(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.below().sync_dir(dir)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.below().create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        self.below().list(dir)
+    }
+    fn is_dir(&self, dir: &Path) -> bool {
+        self.below().is_dir(dir)
+    }
+}
+
+impl<L: FsLayer> Fs for L {
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>> {
+        FsLayer::lock(self, path)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        FsLayer::read(self, path)
+    }
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        FsLayer::len(self, path)
+    }
+    fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>> {
+        FsLayer::create(self, path, mode)
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        FsLayer::open_append(self, path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        FsLayer::rename(self, from, to)
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        FsLayer::exchange(self, a, b)
+    }
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        FsLayer::rename_new(self, from, to)
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        FsLayer::hard_link(self, from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        FsLayer::remove(self, path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        FsLayer::sync_dir(self, dir)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        FsLayer::create_dir_all(self, dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        FsLayer::list(self, dir)
+    }
+    fn is_dir(&self, dir: &Path) -> bool {
+        FsLayer::is_dir(self, dir)
+    }
+}
+
 /// `renameat2` with `flags` (Linux 3.15+; not every filesystem has every flag, e.g. NFS
 /// answers EINVAL): `ErrorKind::Unsupported` where it is missing.
 #[cfg(target_os = "linux")]
@@ -200,15 +296,9 @@ impl<F: Fs> Retrying<F> {
     }
 }
 
-impl<F: Fs> Fs for Retrying<F> {
-    fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>> {
-        self.inner.lock(path)
-    }
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.inner.read(path)
-    }
-    fn len(&self, path: &Path) -> io::Result<u64> {
-        self.inner.len(path)
+impl<F: Fs> FsLayer for Retrying<F> {
+    fn below(&self) -> &dyn Fs {
+        &self.inner
     }
     fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>> {
         self.retry(|fs| fs.create(path, mode))
@@ -230,18 +320,6 @@ impl<F: Fs> Fs for Retrying<F> {
     }
     fn remove(&self, path: &Path) -> io::Result<()> {
         self.retry(|fs| fs.remove(path))
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.inner.sync_dir(dir)
-    }
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(dir)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.inner.list(dir)
-    }
-    fn is_dir(&self, dir: &Path) -> bool {
-        self.inner.is_dir(dir)
     }
 }
 
@@ -582,11 +660,13 @@ mod tests {
     #[test]
     fn renames_are_retried_while_the_file_is_busy_and_a_lasting_failure_is_reported() {
         let disk = SimFs::new();
-        let fs = Retrying {
+        let retrying = Retrying {
             inner: disk.clone(),
             delays: &RETRY_DELAYS,
             sleep: |_| {},
         };
+        // Through the trait, as the engine uses it.
+        let fs: &dyn Fs = &retrying;
         let write = |path: &str| {
             let mut f = disk.create(&p(path), 0o600).unwrap();
             f.write_all(b"x").unwrap();

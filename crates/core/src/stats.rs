@@ -5,7 +5,7 @@
 //! microsecond `get`); fsync latencies are timed by [`TimedFs`], a decorator over the
 //! engine's filesystem, so every fsync the engine makes is measured, and only those.
 
-use super::fs::{Fs, FsFile, FsLock};
+use super::fs::{Fs, FsFile};
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::path::Path;
@@ -183,15 +183,9 @@ impl FsFile for TimedFile {
     }
 }
 
-impl Fs for TimedFs {
-    fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>> {
-        self.inner.lock(path)
-    }
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.inner.read(path)
-    }
-    fn len(&self, path: &Path) -> io::Result<u64> {
-        self.inner.len(path)
+impl super::fs::FsLayer for TimedFs {
+    fn below(&self) -> &dyn Fs {
+        &*self.inner
     }
     fn create(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FsFile>> {
         let inner = self.inner.create(path, mode)?;
@@ -207,35 +201,11 @@ impl Fs for TimedFs {
             stats: self.stats.clone(),
         }))
     }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
-        self.inner.exchange(a, b)
-    }
-    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename_new(from, to)
-    }
-    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.hard_link(from, to)
-    }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove(path)
-    }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let started = Instant::now();
         let result = self.inner.sync_dir(dir);
         self.stats.fsync(started);
         result
-    }
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(dir)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.inner.list(dir)
-    }
-    fn is_dir(&self, dir: &Path) -> bool {
-        self.inner.is_dir(dir)
     }
 }
 

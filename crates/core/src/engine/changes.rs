@@ -528,33 +528,28 @@ fn apply_logged(
         changes.extend(change_of(doc, op));
     }
     let key = op.key_path();
-    let step = match op {
-        Op::Delete { .. } => match doc.delete_full(&key) {
+    let appended_to = match (op, doc.get(&key)) {
+        (Op::Append { .. }, Some(Node::Array(items))) => Some(items.len()),
+        _ => None,
+    };
+    let step = match (op, appended_to) {
+        (Op::Delete { .. }, _) => match doc.delete_full(&key) {
             Some((position, old)) => Undo::Reinsert(key, position, old),
             None => return Ok(()),
         },
-        Op::Append { .. } if matches!(doc.get(&key), Some(Node::Array(_))) => {
-            let len = match doc.get(&key) {
-                Some(Node::Array(items)) => items.len(),
-                _ => 0,
-            };
-            apply_op(doc, op)?;
-            undo.push(Undo::Truncate(key, len));
-            return Ok(());
-        }
-        Op::Set { .. } | Op::Append { .. } => {
-            let step = match Change::of_write(doc, &key) {
-                Change::Replaced(at) => match doc.get(&at) {
-                    Some(old) => Undo::Replace(at, old.clone()),
-                    None => Undo::Remove(at),
-                },
-                Change::Added(at, segment) => Undo::Remove(at.child(segment)),
-                Change::Removed(at, _) => Undo::Remove(at),
-            };
-            apply_op(doc, op)?;
-            step
-        }
+        (_, Some(len)) => Undo::Truncate(key, len),
+        // A write: what stood at its anchor goes back, or what it added goes.
+        _ => match Change::of_write(doc, &key) {
+            Change::Added(at, segment) => Undo::Remove(at.child(segment)),
+            Change::Replaced(at) | Change::Removed(at, _) => match doc.get(&at) {
+                Some(old) => Undo::Replace(at, old.clone()),
+                None => Undo::Remove(at),
+            },
+        },
     };
+    if !matches!(op, Op::Delete { .. }) {
+        apply_op(doc, op)?;
+    }
     undo.push(step);
     Ok(())
 }

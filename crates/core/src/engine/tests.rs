@@ -531,15 +531,9 @@ impl FsFile for HookedFile {
     }
 }
 
-impl Fs for HookedFs {
-    fn lock(&self, path: &Path) -> std::io::Result<Box<dyn fs::FsLock>> {
-        self.disk.lock(path)
-    }
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.disk.read(path)
-    }
-    fn len(&self, path: &Path) -> std::io::Result<u64> {
-        self.disk.len(path)
+impl crate::fs::FsLayer for HookedFs {
+    fn below(&self) -> &dyn Fs {
+        &self.disk
     }
     fn create(&self, path: &Path, mode: u32) -> std::io::Result<Box<dyn FsFile>> {
         Ok(Box::new(HookedFile {
@@ -565,21 +559,9 @@ impl Fs for HookedFs {
         (self.before_swap)(&self.disk, to);
         self.disk.rename_new(from, to)
     }
-    fn hard_link(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-        self.disk.hard_link(from, to)
-    }
-    fn remove(&self, path: &Path) -> std::io::Result<()> {
-        self.disk.remove(path)
-    }
     fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
         (self.before_sync)();
         self.disk.sync_dir(dir)
-    }
-    fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
-        self.disk.create_dir_all(dir)
-    }
-    fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
-        self.disk.list(dir)
     }
 }
 
