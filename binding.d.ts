@@ -11,22 +11,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** One open store file. */
 export declare class NativeStore {
-  /** Every recorded state as JSON: `[{timestamp, size, hash, kind}]`, newest first. */
-  listHistory(): string
   /**
-   * Resolves with the snapshot text recorded at `timestamp` (after recording the
-   * current state), rebuilt and checked on the committer thread.
-   */
-  stateAt(timestamp: string): Promise<string | null>
-  /** Resolves with a report of the whole chain as JSON. */
-  verifyHistory(): Promise<string | null>
-  /** Replaces the whole document (bookkeeping included) with the JSON text: a rollback. */
-  restore(json: string): number
-  /**
+   * `settingsJson` is the options object (see the core's `StoreSettings`).
    * `serialize` and `deserialize` are electron-store's options, wrapped by the shim to
    * take and give JSON text.
    */
-  constructor(settingsJson: string, keys: NativeKeys, onEvents: () => unknown, onError: (arg: ErrorInfo) => unknown, serialize?: ((arg: string) => string) | undefined | null, deserialize?: ((arg: string) => string) | undefined | null)
+  constructor(settingsJson: string, keys: NativeKeys, onEvents: () => unknown, onError: (error: { message: string, code: string, kind: string, key?: string, file?: string, errors?: object[] }) => unknown, serialize?: ((arg: string) => string) | undefined | null, deserialize?: ((arg: string) => string) | undefined | null)
   /** The value at `key` as JSON text, or undefined. */
   get(key: string): string | null
   has(key: string): boolean
@@ -40,12 +30,21 @@ export declare class NativeStore {
   clear(): number
   /** Replaces the whole store with the object in `json`. */
   replace(json: string): number
+  /** Replaces the whole document (bookkeeping included) with `json`: a rollback. */
+  restore(json: string): number
+  /** Writes conf's migration bookkeeping (`__internal__.migrations.*`). */
+  setInternal(key: string, json: string): number
   /** The whole store as JSON text. */
   storeJson(): string
   get size(): number
   get seq(): number
+  get closed(): boolean
   /** What opening found and did, as JSON (see the core's `OpenReport`). */
   get openReportJson(): string
+  /** What the store has been doing, as JSON (see the core's `stats::Report`). */
+  stats(): string
+  /** Counts an error the JS shim refused before calling in. */
+  noteError(code: string): void
   /** Starts reporting changes to `key` (undefined: the whole store). Returns an id. */
   watch(key?: string | undefined | null): number
   /**
@@ -53,22 +52,23 @@ export declare class NativeStore {
    * Returns an id, stopped by `unwatch`.
    */
   follow(): number
+  unwatch(id: number): void
   /**
    * Starts following other programs' edits to the file, if not already (an instance
    * with `watch: true` joining an engine opened without it).
    */
   watchFile(): void
-  unwatch(id: number): void
-  /** The changes since the last call. */
-  takeEvents(): Array<NativeChange>
+  /**
+   * The changes since the last call as one JSON array (null when none):
+   * `[{ watchId, seq, path?, newValue?, oldValue? }]`, see the core's `Text`.
+   */
+  takeEvents(): string | null
   /** Resolves once every change so far is durable; rejects with the store's error. */
   flush(): Promise<string | null>
   /** Resolves once the file itself holds every change so far; rejects with the error. */
   writeFile(): Promise<string | null>
-  /** What the store has been doing, as JSON text (see `engine::stats::Report`). */
-  stats(): string
-  /** Counts an error the JS shim refused before calling in. */
-  noteError(code: string): void
+  /** Commits everything, writes a final snapshot and stops; resolves like `flush`. */
+  close(): Promise<string | null>
   /**
    * Re-encrypts every sensitive value under a new data key: `new_key` (32 bytes) when
    * the app supplies its keys, else one generated and kept in the key store. Resolves
@@ -84,8 +84,6 @@ export declare class NativeStore {
   get sensitivePatterns(): Array<Array<string | undefined | null>>
   /** Stops whole-file encryption; the next checkpoint writes JSON. */
   dropFileCipher(): void
-  /** Commits everything, writes a final snapshot and stops; resolves like `flush`. */
-  close(): Promise<string | null>
   /**
    * Fills defaults and validates the whole document (after migrations). With
    * `allowClear`, `clearInvalidConfig` may move an invalid file aside.
@@ -99,9 +97,15 @@ export declare class NativeStore {
   abandon(): void
   /** Writes the whole document to `backups/<fileName>` beside the store, durably. */
   writeBackup(fileName: string): string
-  /** Writes conf's migration bookkeeping (`__internal__.migrations.*`). */
-  setInternal(key: string, json: string): number
-  get closed(): boolean
+  /** Every recorded state as JSON: `[{timestamp, size, hash, kind}]`, newest first. */
+  listHistory(): string
+  /**
+   * Resolves with the snapshot text recorded at `timestamp` (after recording the
+   * current state), rebuilt and checked on the committer thread.
+   */
+  stateAt(timestamp: string): Promise<string | null>
+  /** Resolves with a report of the whole history chain as JSON. */
+  verifyHistory(): Promise<string | null>
 }
 
 /**
@@ -115,30 +119,6 @@ export declare function compileKeyPattern(text: string, option: string): Array<s
 /** The default directory for a project's stores (see `engine::default_config_dir`). */
 export declare function defaultConfigDir(projectName: string): string
 
-/** An error as JS sees it; the shim turns it into an `Error` with these properties. */
-export interface ErrorInfo {
-  code: string
-  kind: string
-  message: string
-  key?: string
-  file?: string
-  /** For `SCHEMA_VIOLATION`: every violation. */
-  errors?: Array<ViolationInfo>
-}
-
-export interface NativeChange {
-  watchId: number
-  seq: number
-  /**
-   * For a key feed: the path that changed, one string per segment (an index as its
-   * digits).
-   */
-  path?: Array<string>
-  /** JSON text, or undefined when the key is absent. */
-  newValue?: string
-  oldValue?: string
-}
-
 /** Key bytes the app supplies, kept out of the options' JSON. */
 export interface NativeKeys {
   /** Data keys (32 bytes each; the first seals). Absent: the store keeps its own. */
@@ -148,28 +128,10 @@ export interface NativeKeys {
 }
 
 /**
- * Every file and directory the store at `path` uses (see the core's `StoreFiles`), so
- * the CLI and the JS shim never derive a name themselves.
+ * Every file and directory the store at `path` uses, by name (see the core's
+ * `StoreFiles::to_json`).
  */
-export interface NativeStoreFiles {
-  dir: string
-  journal: string
-  lock: string
-  history: string
-  backups: string
-  keyFile: string
-  auditLog: string
-}
-
-export declare function storeFiles(path: string): NativeStoreFiles
-
-/** One schema violation, as `err.errors[i]`. */
-export interface ViolationInfo {
-  key: string
-  instancePath: string
-  keyword: string
-  message: string
-}
+export declare function storeFiles(path: string): { dir: string, journal: string, lock: string, history: string, backups: string, keyFile: string, auditLog: string }
 
 /**
  * Writes `bytes` to `path` atomically and durably, as the engine writes its snapshot:

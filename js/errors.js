@@ -13,13 +13,14 @@ function retype(error) {
   return syntax
 }
 
-/** Turns the engine's `{code, kind, message, key, file}` into a thrown-ready Error. */
+/** Turns the engine's `{ message, code, kind, key?, file?, errors? }` into a thrown-ready Error. */
 function toError(info) {
   const error = /** @type {any} */ (new (info.code === 'CORRUPT_FILE' ? SyntaxError : Error)(info.message))
   error.code = info.code
   error.kind = info.kind
   if (info.key != null) error.key = info.key
   if (info.file != null) error.file = info.file
+  if (info.errors != null) error.errors = info.errors
   return error
 }
 

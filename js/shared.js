@@ -108,7 +108,9 @@ class SharedEngine {
    * Called right after every write, and when the engine reports changes made elsewhere.
    */
   deliver(receive, wrote) {
-    const events = this.listeners > 0 ? this.native.takeEvents() : []
+    // One JSON text for the whole batch, values included (see the core's `Text`).
+    const batch = this.listeners > 0 ? this.native.takeEvents() : null
+    const events = batch == null ? [] : JSON.parse(batch)
     if (events.length === 0 && !wrote) return
     const byOwner = new Map()
     for (const event of events) {

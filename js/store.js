@@ -24,8 +24,6 @@ const kSealPlaintext = Symbol('tad-store.sealPlaintext')
  */
 const kRendererBridge = Symbol('tad-store.rendererBridge')
 
-const parse = (text) => (text == null ? undefined : JSON.parse(text)) // napi gives null for None
-
 function assertKey(key) {
   if (typeof key !== 'string') {
     throw inputError('INVALID_KEY', `Expected \`key\` to be of type \`string\`, got ${key === null ? 'null' : typeof key}`)
@@ -744,13 +742,13 @@ class Store {
         if (change.watchId === this.#changeFeed) continue
         fed ??= new Map()
         if (!fed.has(change.watchId)) fed.set(change.watchId, [])
-        fed.get(change.watchId).push({ path: change.path, value: parse(change.newValue) })
+        fed.get(change.watchId).push({ path: change.path, value: change.newValue })
         continue
       }
       const callback = this.#listeners.get(change.watchId)
       if (!callback) continue
       try {
-        callback(parse(change.newValue), parse(change.oldValue))
+        callback(change.newValue, change.oldValue)
       } catch (error) {
         // One failing listener must not starve the others; its error still surfaces.
         rethrowAsync(error)

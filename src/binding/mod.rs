@@ -11,12 +11,10 @@
 //! | --- | --- |
 //! | [`options`] | the options object, turned into the engine's |
 //! | [`errors`] | typed errors, thrown or rejecting promises |
-//! | [`store`] | `NativeStore`: reads, writes, events, durability |
-//! | [`history`] | `NativeStore`'s history: list, a state, verify, restore |
+//! | [`store`] | `NativeStore`: reads, writes, events, durability, history |
 //! | [`tools`] | functions without a store: the config directory, key patterns, atomic writes, file names |
 
 pub mod errors;
-pub mod history;
 pub mod options;
 pub mod store;
 pub mod tools;

@@ -16,15 +16,13 @@ pub struct NativeKeys {
     pub encryption_key: Option<Buffer>,
 }
 
-/// The engine's options and whether keys are dot paths, from the shim's JSON and keys.
-pub(super) fn engine_options(json: &str, keys: NativeKeys) -> EngineResult<(EngineOptions, bool)> {
-    let settings = StoreSettings::from_json(json)?;
+/// The engine's options, from the shim's JSON and keys.
+pub(super) fn engine_options(json: &str, keys: NativeKeys) -> EngineResult<EngineOptions> {
     let supplied = SuppliedKeys {
         secret_keys: keys
             .secret_keys
             .map(|keys| keys.iter().map(|b| b.to_vec()).collect()),
         encryption_key: keys.encryption_key.map(|b| b.to_vec()),
     };
-    let options = settings.engine_options(crate::engine::fs::platform(), supplied)?;
-    Ok((options, settings.dot_notation()))
+    StoreSettings::from_json(json)?.engine_options(crate::engine::fs::platform(), supplied)
 }

@@ -1,46 +1,32 @@
-//! `NativeStore`: one open store file. Each method converts its arguments, calls the
-//! engine and converts the outcome; change events cross as JSON text.
+//! `NativeStore`: one open store file. Each method hands its strings to the engine's
+//! text view (`Engine::text`: keys as the app writes them, values as JSON text) or the
+//! engine itself, and converts the outcome: an error thrown, a sequence number, a
+//! promise.
 
-use super::errors::{background_promise, settle, throw, ErrorInfo};
+use super::errors::{promise, throw};
 use super::options::{engine_options, NativeKeys};
-use crate::engine::document::{object_entries, parse_value};
 use crate::engine::error::{Result as EngineResult, StoreError};
 use crate::engine::keys::supplied_key;
-use crate::engine::path::KeyPath;
-use crate::engine::{ChangeEvent, Engine, Receipt};
+use crate::engine::Engine;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::sync::Arc;
 
-#[napi(object)]
-pub struct NativeChange {
-    pub watch_id: u32,
-    pub seq: f64,
-    /// For a key feed: the path that changed, one string per segment (an index as its
-    /// digits).
-    pub path: Option<Vec<String>>,
-    /// JSON text, or undefined when the key is absent.
-    pub new_value: Option<String>,
-    pub old_value: Option<String>,
-}
+/// A JS function callable from any thread that does not keep Node alive.
+type WeakFn<T, R> = ThreadsafeFunction<T, R, T, Status, false, true>;
 
-impl From<ChangeEvent> for NativeChange {
-    fn from(e: ChangeEvent) -> Self {
-        NativeChange {
-            watch_id: e.watch_id as u32,
-            seq: e.seq as f64,
-            path: e.path.map(|p| p.segment_names()),
-            new_value: e.new_json,
-            old_value: e.old_json,
-        }
-    }
+fn weak<T: 'static + JsValuesTupleIntoVec, R: 'static + FromNapiValue>(
+    f: Function<T, R>,
+) -> Result<WeakFn<T, R>> {
+    f.build_threadsafe_function()
+        .weak::<true>()
+        .callee_handled::<false>()
+        .build()
 }
-
-type SerializeFn = ThreadsafeFunction<String, String, String, Status, false, true>;
 
 /// Runs the JS `serialize` on the JS thread for the committer, and waits for its text.
-fn serializer(tsfn: SerializeFn) -> crate::engine::snapshot::Serializer {
+fn serializer(tsfn: WeakFn<String, String>) -> crate::engine::snapshot::Serializer {
     Arc::new(move |json: String| {
         let (tx, rx) = std::sync::mpsc::channel();
         let status = tsfn.call_with_return_value(
@@ -60,18 +46,15 @@ fn serializer(tsfn: SerializeFn) -> crate::engine::snapshot::Serializer {
     })
 }
 
-type EventsFn = ThreadsafeFunction<(), Unknown<'static>, (), Status, false, true>;
-type ErrorFn = ThreadsafeFunction<ErrorInfo, Unknown<'static>, ErrorInfo, Status, false, true>;
-
 /// One open store file.
 #[napi]
 pub struct NativeStore {
-    pub(super) engine: Engine,
-    dot_notation: bool,
+    engine: Engine,
 }
 
 #[napi]
 impl NativeStore {
+    /// `settingsJson` is the options object (see the core's `StoreSettings`).
     /// `serialize` and `deserialize` are electron-store's options, wrapped by the shim to
     /// take and give JSON text.
     #[napi(constructor)]
@@ -80,169 +63,132 @@ impl NativeStore {
         settings_json: String,
         keys: NativeKeys,
         on_events: Function<(), Unknown<'static>>,
-        on_error: Function<ErrorInfo, Unknown<'static>>,
+        #[napi(
+            ts_arg_type = "(error: { message: string, code: string, kind: string, key?: string, file?: string, errors?: object[] }) => unknown"
+        )]
+        on_error: Function<serde_json::Value, Unknown<'static>>,
         serialize: Option<Function<String, String>>,
         deserialize: Option<Function<String, String>>,
     ) -> Result<Self> {
-        let (mut engine_options, dot_notation) =
-            engine_options(&settings_json, keys).map_err(|e| throw(&env, &e))?;
+        let mut options = engine_options(&settings_json, keys).map_err(|e| throw(&env, &e))?;
         if let Some(serialize) = serialize {
-            let tsfn = serialize
-                .build_threadsafe_function()
-                .weak::<true>()
-                .callee_handled::<false>()
-                .build()?;
-            engine_options.serialize = Some(serializer(tsfn));
+            options.serialize = Some(serializer(weak(serialize)?));
         }
         let engine = match deserialize {
-            None => Engine::open(engine_options),
+            None => Engine::open(options),
             Some(deserialize) => {
                 let mut call = |text: String| deserialize.call(text).map_err(|e| e.reason.clone());
-                Engine::open_with(engine_options, Some(&mut call))
+                Engine::open_with(options, Some(&mut call))
             }
         }
         .map_err(|e| throw(&env, &e))?;
 
-        let errors: ErrorFn = on_error
-            .build_threadsafe_function()
-            .weak::<true>()
-            .callee_handled::<false>()
-            .build()?;
         // Changes made on the JS thread are delivered by the shim right after the call;
-        // those found elsewhere (the file watch) wake it through this (weak) function.
-        let from_watch: EventsFn = on_events
-            .build_threadsafe_function()
-            .weak::<true>()
-            .callee_handled::<false>()
-            .build()?;
+        // those found elsewhere (the file watch) wake it through this function.
+        let from_watch = weak(on_events)?;
         engine.set_notifier(Some(Arc::new(move || {
             let status = from_watch.call((), ThreadsafeFunctionCallMode::NonBlocking);
             if status != Status::Ok {
                 eprintln!("tad-store: could not deliver an external change ({status})");
             }
         })));
+        let errors = weak(on_error)?;
         engine.set_error_listener(Some(Arc::new(move |err: &StoreError| {
-            let status = errors.call(
-                ErrorInfo::from(err),
-                ThreadsafeFunctionCallMode::NonBlocking,
-            );
+            let properties = serde_json::Value::Object(err.properties());
+            let status = errors.call(properties, ThreadsafeFunctionCallMode::NonBlocking);
             if status != Status::Ok {
                 // Node is tearing the environment down: stderr is all that is left.
                 eprintln!("tad-store: {err} (could not reach onError: {status})");
             }
         })));
-        Ok(NativeStore {
-            engine,
-            dot_notation,
+        Ok(NativeStore { engine })
+    }
+
+    /// `result`, or its error thrown and counted for `stats()`.
+    fn ok<T>(&self, env: &Env, result: EngineResult<T>) -> Result<T> {
+        result.map_err(|e| {
+            self.engine.note_error(e.code());
+            throw(env, &e)
         })
     }
 
-    /// Throws `err`, counting it for `stats()`.
-    pub(super) fn fail(&self, env: &Env, err: &StoreError) -> Error {
-        self.engine.note_error(err.code());
-        throw(env, err)
-    }
-
-    fn key(&self, env: &Env, key: &str) -> Result<KeyPath> {
-        let parsed = if self.dot_notation {
-            KeyPath::parse(key)
-        } else {
-            KeyPath::literal(key)
-        };
-        parsed.map_err(|e| self.fail(env, &e))
-    }
-
-    /// Converts a mutation's outcome: throws its error, or returns its sequence number.
-    /// The shim calls `takeEvents` right after a write, on the JS thread, so change
-    /// callbacks run inside the call as electron-store's do; nothing is scheduled here.
-    pub(super) fn finish_write(&mut self, env: &Env, result: EngineResult<Receipt>) -> Result<f64> {
-        let receipt = result.map_err(|e| self.fail(env, &e))?;
-        Ok(receipt.seq as f64)
+    /// A write's outcome: its sequence number, or its error thrown. The shim calls
+    /// `takeEvents` right after, so change callbacks run inside the call as
+    /// electron-store's do.
+    fn written(&self, env: &Env, result: EngineResult<u64>) -> Result<f64> {
+        self.ok(env, result).map(|seq| seq as f64)
     }
 
     /// The value at `key` as JSON text, or undefined.
     #[napi]
     pub fn get(&self, env: Env, key: String) -> Result<Option<String>> {
-        self.engine
-            .get_json(&self.key(&env, &key)?)
-            .map_err(|e| self.fail(&env, &e))
+        self.ok(&env, self.engine.text().get(&key))
     }
 
     #[napi]
     pub fn has(&self, env: Env, key: String) -> Result<bool> {
-        self.engine
-            .has(&self.key(&env, &key)?)
-            .map_err(|e| self.fail(&env, &e))
+        self.ok(&env, self.engine.text().has(&key))
     }
 
     /// Sets `key` to the value in `json`. Returns the change's sequence number.
     #[napi]
-    pub fn set(&mut self, env: Env, key: String, json: String) -> Result<f64> {
-        let path = self.key(&env, &key)?;
-        let value = parse_value(&path, &json).map_err(|e| self.fail(&env, &e))?;
-        let result = self.engine.set(&path, value);
-        self.finish_write(&env, result)
+    pub fn set(&self, env: Env, key: String, json: String) -> Result<f64> {
+        self.written(&env, self.engine.text().set(&key, &json))
     }
 
     /// Sets every key of the object in `json` as one change.
     #[napi]
-    pub fn set_many(&mut self, env: Env, json: String) -> Result<f64> {
-        let entries = object_entries(&json, !self.dot_notation).map_err(|e| self.fail(&env, &e))?;
-        let result = self.engine.set_many(entries);
-        self.finish_write(&env, result)
+    pub fn set_many(&self, env: Env, json: String) -> Result<f64> {
+        self.written(&env, self.engine.text().set_many(&json))
     }
 
     #[napi]
-    pub fn append_to_array(&mut self, env: Env, key: String, json: String) -> Result<f64> {
-        let path = self.key(&env, &key)?;
-        let value = parse_value(&path, &json).map_err(|e| self.fail(&env, &e))?;
-        let result = self.engine.append(&path, value);
-        self.finish_write(&env, result)
+    pub fn append_to_array(&self, env: Env, key: String, json: String) -> Result<f64> {
+        self.written(&env, self.engine.text().append_to_array(&key, &json))
     }
 
     #[napi]
-    pub fn delete(&mut self, env: Env, key: String) -> Result<f64> {
-        let path = self.key(&env, &key)?;
-        let result = self.engine.delete(&path);
-        self.finish_write(&env, result)
+    pub fn delete(&self, env: Env, key: String) -> Result<f64> {
+        self.written(&env, self.engine.text().delete(&key))
     }
 
     #[napi]
-    pub fn reset(&mut self, env: Env, keys: Vec<String>) -> Result<f64> {
-        let paths = keys
-            .iter()
-            .map(|k| self.key(&env, k))
-            .collect::<Result<Vec<_>>>()?;
-        let result = self.engine.reset(&paths);
-        self.finish_write(&env, result)
+    pub fn reset(&self, env: Env, keys: Vec<String>) -> Result<f64> {
+        self.written(&env, self.engine.text().reset(&keys))
     }
 
     #[napi]
-    pub fn clear(&mut self, env: Env) -> Result<f64> {
-        let result = self.engine.clear();
-        self.finish_write(&env, result)
+    pub fn clear(&self, env: Env) -> Result<f64> {
+        self.written(&env, self.engine.text().clear())
     }
 
     /// Replaces the whole store with the object in `json`.
     #[napi]
-    pub fn replace(&mut self, env: Env, json: String) -> Result<f64> {
-        let value = parse_value(&KeyPath::root(), &json).map_err(|e| self.fail(&env, &e))?;
-        let result = self.engine.replace(value);
-        self.finish_write(&env, result)
+    pub fn replace(&self, env: Env, json: String) -> Result<f64> {
+        self.written(&env, self.engine.text().replace(&json))
+    }
+
+    /// Replaces the whole document (bookkeeping included) with `json`: a rollback.
+    #[napi]
+    pub fn restore(&self, env: Env, json: String) -> Result<f64> {
+        self.written(&env, self.engine.text().restore(&json))
+    }
+
+    /// Writes conf's migration bookkeeping (`__internal__.migrations.*`).
+    #[napi]
+    pub fn set_internal(&self, env: Env, key: String, json: String) -> Result<f64> {
+        self.written(&env, self.engine.text().set_internal(&key, &json))
     }
 
     /// The whole store as JSON text.
     #[napi]
     pub fn store_json(&self, env: Env) -> Result<String> {
-        self.engine.store_json().map_err(|e| self.fail(&env, &e))
+        self.ok(&env, self.engine.store_json())
     }
 
     #[napi(getter)]
     pub fn size(&self, env: Env) -> Result<u32> {
-        self.engine
-            .size()
-            .map(|n| n as u32)
-            .map_err(|e| self.fail(&env, &e))
+        self.ok(&env, self.engine.size()).map(|n| n as u32)
     }
 
     #[napi(getter)]
@@ -250,20 +196,34 @@ impl NativeStore {
         self.engine.seq() as f64
     }
 
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.engine.is_closed()
+    }
+
     /// What opening found and did, as JSON (see the core's `OpenReport`).
     #[napi(getter)]
-    pub fn open_report_json(&self) -> Result<String> {
-        serde_json::to_string(self.engine.report()).map_err(|e| Error::from_reason(e.to_string()))
+    pub fn open_report_json(&self, env: Env) -> Result<String> {
+        self.ok(&env, self.engine.text().open_report())
+    }
+
+    /// What the store has been doing, as JSON (see the core's `stats::Report`).
+    #[napi]
+    pub fn stats(&self, env: Env) -> Result<String> {
+        self.ok(&env, self.engine.text().stats())
+    }
+
+    /// Counts an error the JS shim refused before calling in.
+    #[napi]
+    pub fn note_error(&self, code: String) {
+        self.engine.note_error(&code);
     }
 
     /// Starts reporting changes to `key` (undefined: the whole store). Returns an id.
     #[napi]
     pub fn watch(&self, env: Env, key: Option<String>) -> Result<u32> {
-        let path = match key {
-            Some(k) => self.key(&env, &k)?,
-            None => KeyPath::root(),
-        };
-        Ok(self.engine.watch(path) as u32)
+        self.ok(&env, self.engine.text().watch(key.as_deref()))
+            .map(|id| id as u32)
     }
 
     /// Starts a key feed (the paths every change touched, with their values now).
@@ -273,6 +233,11 @@ impl NativeStore {
         self.engine.follow() as u32
     }
 
+    #[napi]
+    pub fn unwatch(&self, id: u32) {
+        self.engine.unwatch(id.into());
+    }
+
     /// Starts following other programs' edits to the file, if not already (an instance
     /// with `watch: true` joining an engine opened without it).
     #[napi]
@@ -280,52 +245,29 @@ impl NativeStore {
         self.engine.watch_file().map_err(|e| throw(&env, &e))
     }
 
+    /// The changes since the last call as one JSON array (null when none):
+    /// `[{ watchId, seq, path?, newValue?, oldValue? }]`, see the core's `Text`.
     #[napi]
-    pub fn unwatch(&self, id: u32) {
-        self.engine.unwatch(id.into());
-    }
-
-    /// The changes since the last call.
-    #[napi]
-    pub fn take_events(&self) -> Vec<NativeChange> {
-        self.engine
-            .take_events()
-            .into_iter()
-            .map(NativeChange::from)
-            .collect()
+    pub fn take_events(&self) -> Option<String> {
+        self.engine.text().take_events()
     }
 
     /// Resolves once every change so far is durable; rejects with the store's error.
     #[napi(ts_return_type = "Promise<string | null>")]
     pub fn flush<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = background_promise(env)?;
-        self.engine.flush(Box::new(move |result| {
-            settle(deferred, result.map(|()| None))
-        }));
-        Ok(promise)
+        promise(env, |done| self.engine.flush(done))
     }
 
     /// Resolves once the file itself holds every change so far; rejects with the error.
     #[napi(ts_return_type = "Promise<string | null>")]
     pub fn write_file<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = background_promise(env)?;
-        self.engine.write_file(Box::new(move |result| {
-            settle(deferred, result.map(|()| None))
-        }));
-        Ok(promise)
+        promise(env, |done| self.engine.write_file(done))
     }
 
-    /// What the store has been doing, as JSON text (see `engine::stats::Report`).
-    #[napi]
-    pub fn stats(&self, env: Env) -> Result<String> {
-        let report = self.engine.stats().map_err(|e| self.fail(&env, &e))?;
-        serde_json::to_string(&report).map_err(|e| Error::from_reason(e.to_string()))
-    }
-
-    /// Counts an error the JS shim refused before calling in.
-    #[napi]
-    pub fn note_error(&self, code: String) {
-        self.engine.note_error(&code);
+    /// Commits everything, writes a final snapshot and stops; resolves like `flush`.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        promise(env, |done| self.engine.close(done))
     }
 
     /// Re-encrypts every sensitive value under a new data key: `new_key` (32 bytes) when
@@ -337,16 +279,9 @@ impl NativeStore {
         env: &'env Env,
         new_key: Option<Buffer>,
     ) -> Result<Object<'env>> {
-        let key = match new_key {
-            Some(bytes) => Some(supplied_key(&bytes).map_err(|e| self.fail(env, &e))?),
-            None => None,
-        };
-        let (deferred, promise) = background_promise(env)?;
-        self.engine.rotate_key(
-            key,
-            Box::new(move |result| settle(deferred, result.map(|()| None))),
-        );
-        Ok(promise)
+        let key = new_key.map(|bytes| supplied_key(&bytes)).transpose();
+        let key = self.ok(env, key)?;
+        promise(env, |done| self.engine.rotate_key(key, done))
     }
 
     /// The sensitive-key patterns in force (the option's and the schema's).
@@ -368,29 +303,18 @@ impl NativeStore {
         self.engine.drop_file_cipher();
     }
 
-    /// Commits everything, writes a final snapshot and stops; resolves like `flush`.
-    #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let (deferred, promise) = background_promise(env)?;
-        self.engine.close(Box::new(move |result| {
-            settle(deferred, result.map(|()| None))
-        }));
-        Ok(promise)
-    }
-
     /// Fills defaults and validates the whole document (after migrations). With
     /// `allowClear`, `clearInvalidConfig` may move an invalid file aside.
     #[napi]
     pub fn settle(&mut self, env: Env, allow_clear: bool) -> Result<()> {
-        self.engine
-            .settle(allow_clear)
-            .map_err(|e| self.fail(&env, &e))
+        let result = self.engine.settle(allow_clear);
+        self.ok(&env, result)
     }
 
     /// Starts a transaction; `validate` false defers validation to `settle` (migrations).
     #[napi]
     pub fn begin(&self, env: Env, validate: bool) -> Result<()> {
-        self.engine.begin(validate).map_err(|e| self.fail(&env, &e))
+        self.ok(&env, self.engine.begin(validate))
     }
 
     #[napi]
@@ -412,23 +336,25 @@ impl NativeStore {
     /// Writes the whole document to `backups/<fileName>` beside the store, durably.
     #[napi]
     pub fn write_backup(&self, env: Env, file_name: String) -> Result<String> {
-        self.engine
-            .write_backup(&file_name)
-            .map(|p| p.to_string_lossy().into_owned())
-            .map_err(|e| self.fail(&env, &e))
+        self.ok(&env, self.engine.text().write_backup(&file_name))
     }
 
-    /// Writes conf's migration bookkeeping (`__internal__.migrations.*`).
+    /// Every recorded state as JSON: `[{timestamp, size, hash, kind}]`, newest first.
     #[napi]
-    pub fn set_internal(&mut self, env: Env, key: String, json: String) -> Result<f64> {
-        let path = KeyPath::parse(&key).map_err(|e| self.fail(&env, &e))?;
-        let value = parse_value(&path, &json).map_err(|e| self.fail(&env, &e))?;
-        let result = self.engine.set_internal(&path, value);
-        self.finish_write(&env, result)
+    pub fn list_history(&self, env: Env) -> Result<String> {
+        self.ok(&env, self.engine.text().list_history())
     }
 
-    #[napi(getter)]
-    pub fn closed(&self) -> bool {
-        self.engine.is_closed()
+    /// Resolves with the snapshot text recorded at `timestamp` (after recording the
+    /// current state), rebuilt and checked on the committer thread.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn state_at<'env>(&self, env: &'env Env, timestamp: String) -> Result<Object<'env>> {
+        promise(env, |done| self.engine.text().state_at(timestamp, done))
+    }
+
+    /// Resolves with a report of the whole history chain as JSON.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn verify_history<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        promise(env, |done| self.engine.text().verify_history(done))
     }
 }

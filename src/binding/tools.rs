@@ -29,32 +29,13 @@ pub fn compile_key_pattern(env: Env, text: String, option: String) -> Result<Vec
     Ok(pattern.covering_segments().unwrap_or_default())
 }
 
-/// Every file and directory the store at `path` uses (see the core's `StoreFiles`), so
-/// the CLI and the JS shim never derive a name themselves.
-#[napi(object)]
-pub struct NativeStoreFiles {
-    pub dir: String,
-    pub journal: String,
-    pub lock: String,
-    pub history: String,
-    pub backups: String,
-    pub key_file: String,
-    pub audit_log: String,
-}
-
-#[napi]
-pub fn store_files(path: String) -> NativeStoreFiles {
-    let files = StoreFiles::of(std::path::Path::new(&path));
-    let text = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
-    NativeStoreFiles {
-        dir: text(files.dir()),
-        journal: text(files.journal()),
-        lock: text(files.lock()),
-        history: text(files.history()),
-        backups: text(files.backups()),
-        key_file: text(files.key_file()),
-        audit_log: text(files.audit_log()),
-    }
+/// Every file and directory the store at `path` uses, by name (see the core's
+/// `StoreFiles::to_json`).
+#[napi(
+    ts_return_type = "{ dir: string, journal: string, lock: string, history: string, backups: string, keyFile: string, auditLog: string }"
+)]
+pub fn store_files(path: String) -> serde_json::Value {
+    StoreFiles::of(std::path::Path::new(&path)).to_json()
 }
 
 /// Writes `bytes` to `path` atomically and durably, as the engine writes its snapshot:

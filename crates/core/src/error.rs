@@ -194,6 +194,31 @@ impl StoreError {
         }
     }
 
+    /// The error as JS sees it: `message`, `code`, `kind`, and where there is one `key`,
+    /// `file`, and for `SCHEMA_VIOLATION` `errors` (one `{ key, instancePath, keyword,
+    /// message }` per violation). A binding copies these onto an `Error`.
+    pub fn properties(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::{json, Value};
+        let mut properties = serde_json::Map::new();
+        properties.insert("message".into(), Value::from(self.to_string()));
+        properties.insert("code".into(), Value::from(self.code()));
+        properties.insert("kind".into(), Value::from(self.kind().as_str()));
+        if let Some(key) = self.key() {
+            properties.insert("key".into(), Value::from(key));
+        }
+        if let Some(file) = self.file() {
+            properties.insert("file".into(), Value::from(file.to_string_lossy()));
+        }
+        if let StoreError::SchemaViolation { violations, .. } = self {
+            let errors = violations
+                .iter()
+                .map(|v| json!({ "key": v.key, "instancePath": v.instance_path, "keyword": v.keyword, "message": v.message }))
+                .collect();
+            properties.insert("errors".into(), Value::Array(errors));
+        }
+        properties
+    }
+
     pub fn io(op: &'static str, file: impl Into<PathBuf>, err: &io::Error) -> StoreError {
         if let Some(not_a_file) = err
             .get_ref()
@@ -258,5 +283,34 @@ mod tests {
         assert_eq!(err.code(), "INVALID_KEY");
         assert_eq!(err.key(), Some("a.__proto__"));
         assert!(err.to_string().contains("a.__proto__"));
+    }
+
+    #[test]
+    fn properties_carry_what_js_reads_and_nothing_absent() {
+        let err = StoreError::invalid_key("a.__proto__", "forbidden segment");
+        let p = err.properties();
+        assert_eq!(p["code"], "INVALID_KEY");
+        assert_eq!(p["kind"], "persistent");
+        assert_eq!(p["key"], "a.__proto__");
+        assert_eq!(p["message"], err.to_string().as_str());
+        assert!(!p.contains_key("file") && !p.contains_key("errors"));
+
+        let err = StoreError::SchemaViolation {
+            violations: vec![crate::violation::Violation {
+                key: "a.b".into(),
+                name: "b".into(),
+                instance_path: "/a/b".into(),
+                keyword: "type".into(),
+                message: "must be number".into(),
+            }],
+            file: Some("/x/config.json".into()),
+        };
+        let p = err.properties();
+        assert_eq!(p["file"], "/x/config.json");
+        assert_eq!(p["key"], "a.b");
+        assert_eq!(
+            p["errors"],
+            serde_json::json!([{ "key": "a.b", "instancePath": "/a/b", "keyword": "type", "message": "must be number" }])
+        );
     }
 }

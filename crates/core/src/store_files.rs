@@ -141,6 +141,21 @@ impl<'a> StoreFiles<'a> {
             .unwrap_or_else(|| "config".into());
         self.dir().join(format!("{stem}.key"))
     }
+
+    /// The paths the JS side uses, by name: `{ dir, journal, lock, history, backups,
+    /// keyFile, auditLog }`, so the CLI and the shim never derive a name themselves.
+    pub fn to_json(&self) -> serde_json::Value {
+        let text = |p: PathBuf| serde_json::Value::from(p.to_string_lossy().into_owned());
+        serde_json::json!({
+            "dir": text(self.dir()),
+            "journal": text(self.journal()),
+            "lock": text(self.lock()),
+            "history": text(self.history()),
+            "backups": text(self.backups()),
+            "keyFile": text(self.key_file()),
+            "auditLog": text(self.audit_log()),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +189,10 @@ mod tests {
         assert_eq!(files.history_base(), dir.join("storeHistory/base.json"));
         assert_eq!(files.backups(), dir.join("backups"));
         assert_eq!(files.key_file(), dir.join("settings.key"));
+        let named = files.to_json();
+        assert_eq!(named["keyFile"], "/home/u/.config/app/settings.key");
+        assert_eq!(named["auditLog"], files.audit_log().to_str().unwrap());
+        assert_eq!(named.as_object().unwrap().len(), 7);
     }
 
     #[test]

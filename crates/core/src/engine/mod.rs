@@ -12,6 +12,7 @@
 //! | [`durability`] | flush, write the file, close |
 //! | [`committer`] | the background writer: journal, checkpoints, history (its schedule is [`committer::decide`]) |
 //! | [`external_edit`] | edits other programs make to the file |
+//! | [`text`] | the engine as a binding calls it: keys and values as text |
 
 mod changes;
 mod committer;
@@ -23,10 +24,12 @@ mod reads;
 mod recovery;
 mod sealing;
 mod state;
+mod text;
 
 pub use state::{
     ChangeEvent, Completion, Engine, ErrorListener, Receipt, StateCompletion, VerifyCompletion,
 };
+pub use text::{Text, TextCompletion};
 
 #[cfg(test)]
 mod tests;

@@ -165,6 +165,7 @@ impl Engine {
             defaults,
             schema: options.schema,
             clear_invalid_config: options.clear_invalid_config,
+            literal_keys: options.literal_keys,
             report: loaded.report,
             key_store: loaded.key_store,
         })

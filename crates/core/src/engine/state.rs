@@ -277,6 +277,8 @@ pub struct Engine {
     pub(super) defaults: Arc<Defaults>,
     pub(super) schema: Option<Arc<Schema>>,
     pub(super) clear_invalid_config: bool,
+    /// Keys are literal names, not dot paths (`accessPropertiesByDotNotation: false`).
+    pub(super) literal_keys: bool,
     pub(super) report: OpenReport,
     /// Where the data keys are kept, when the store keeps them (not app-supplied).
     pub(super) key_store: Option<Arc<dyn keys::KeyStore>>,
