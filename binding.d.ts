@@ -17,8 +17,11 @@ export declare class NativeStore {
    * take and give JSON text.
    */
   constructor(settingsJson: string, keys: NativeKeys, onEvents: () => unknown, onError: (error: { message: string, code: string, kind: string, key?: string, file?: string, errors?: object[] }) => unknown, serialize?: ((arg: string) => string) | undefined | null, deserialize?: ((arg: string) => string) | undefined | null)
-  /** The value at `key` as JSON text, or undefined. */
-  get(key: string): string | null
+  /**
+   * The value at `key`: null, a boolean or a number as itself; a string, object or
+   * array as text (see the core's `Read::Text`); undefined when absent.
+   */
+  get(key: string): undefined | null | boolean | number | string
   has(key: string): boolean
   /** Sets `key` to the value in `json`. Returns the change's sequence number. */
   set(key: string, json: string): number

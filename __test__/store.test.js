@@ -21,6 +21,38 @@ test('.get() - returns the value, or the default when absent', (t) => {
   assert.equal(store.get('n', 'default'), null, 'null is a value, not absence')
 })
 
+test('.get() - every kind of value reads back as it was set, strings that look like JSON included', (t) => {
+  const store = open(t)
+  const values = {
+    nul: null, t: true, f: false, zero: 0, neg: -0.5, big: 2 ** 53 + 2, tiny: 5e-324,
+    empty: '', plain: 'dark', brace: '{"a":1}', bracket: '[1,2]', nul0: '\u0000x', only0: '\u0000',
+    unicode: 'ünï 🦄', quote: '"q"', obj: { a: [1, { b: '{' }] }, arr: ['[', {}], emptyObj: {}, emptyArr: [],
+  }
+  for (const [key, value] of Object.entries(values)) store.set(key, value)
+  for (const [key, value] of Object.entries(values)) assert.deepEqual(store.get(key), value, key)
+  assert.deepEqual(store.get('obj.a[1]'), { b: '{' })
+  assert.equal(store.get('arr[0]'), '[')
+})
+
+test('keys of every length reach the engine whole, multi-byte characters at the edge of its inline buffer included', (t) => {
+  const store = open(t)
+  const keys = []
+  for (let n = 110; n <= 140; n++) {
+    keys.push('k'.repeat(n), 'k'.repeat(n - 2) + '🦄', 'k'.repeat(n - 1) + 'é', 'é'.repeat(n >> 1) + '\ud800')
+  }
+  keys.push('x'.repeat(5000))
+  keys.splice(0, keys.length, ...new Set(keys))
+  for (const [i, key] of keys.entries()) store.set(key, i)
+  for (const [i, key] of keys.entries()) {
+    assert.equal(store.get(key), i, `length ${key.length}`)
+    assert.ok(store.has(key))
+  }
+  // A lone surrogate has no UTF-8 form: it is read as U+FFFD, as everywhere in Node-API.
+  assert.deepEqual(Object.keys(store.store).sort(), keys.map((k) => k.replace('\ud800', '\ufffd')).sort())
+  for (const key of keys) store.delete(key)
+  assert.equal(store.size, 0)
+})
+
 test('.set() - with dot notation, and with an object', (t) => {
   const store = open(t)
   store.set('settings.editor.fontSize', 14)

@@ -24,6 +24,17 @@ const kSealPlaintext = Symbol('tad-store.sealPlaintext')
  */
 const kRendererBridge = Symbol('tad-store.rendererBridge')
 
+/**
+ * A string, object or array as the engine reads it (the core's `Read::Text`): JSON when
+ * it starts with `{` or `[`, a string marked with a NUL when it starts with one of those
+ * three, else the string itself. Null, booleans and numbers come as themselves.
+ */
+function fromText(text) {
+  const first = text.charCodeAt(0)
+  if (first === 0x7b || first === 0x5b) return JSON.parse(text)
+  return first === 0 ? text.slice(1) : text
+}
+
 function assertKey(key) {
   if (typeof key !== 'string') {
     throw inputError('INVALID_KEY', `Expected \`key\` to be of type \`string\`, got ${key === null ? 'null' : typeof key}`)
@@ -409,8 +420,8 @@ class Store {
   /** Get an item, or `defaultValue` when the key is absent. */
   get(key, defaultValue) {
     this.#assertKey(key)
-    const text = this.#native.get(key)
-    return text == null ? defaultValue : JSON.parse(text)
+    const value = this.#native.get(key)
+    return value === undefined ? defaultValue : typeof value === 'string' ? fromText(value) : value
   }
 
   /**

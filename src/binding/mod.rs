@@ -11,10 +11,12 @@
 //! | --- | --- |
 //! | [`options`] | the options object, turned into the engine's |
 //! | [`errors`] | typed errors, thrown or rejecting promises |
+//! | [`key`] | key arguments, read in one call |
 //! | [`store`] | `NativeStore`: reads, writes, events, durability, history |
 //! | [`tools`] | functions without a store: the config directory, key patterns, atomic writes, file names |
 
 pub mod errors;
+pub mod key;
 pub mod options;
 pub mod store;
 pub mod tools;

@@ -4,10 +4,11 @@
 //! promise.
 
 use super::errors::{promise, throw};
+use super::key::KeyArg;
 use super::options::{engine_options, NativeKeys};
 use crate::engine::error::{Result as EngineResult, StoreError};
 use crate::engine::keys::supplied_key;
-use crate::engine::Engine;
+use crate::engine::{Engine, Read};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -119,21 +120,39 @@ impl NativeStore {
         self.ok(env, result).map(|seq| seq as f64)
     }
 
-    /// The value at `key` as JSON text, or undefined.
+    /// The value at `key`: null, a boolean or a number as itself; a string, object or
+    /// array as text (see the core's `Read::Text`); undefined when absent.
     #[napi]
-    pub fn get(&self, env: Env, key: String) -> Result<Option<String>> {
-        self.ok(&env, self.engine.text().get(&key))
+    pub fn get(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] key: KeyArg,
+    ) -> Result<Either5<(), Null, bool, f64, String>> {
+        Ok(
+            match self.ok(&env, self.engine.text().read(key.as_str()))? {
+                None => Either5::A(()),
+                Some(Read::Null) => Either5::B(Null),
+                Some(Read::Bool(b)) => Either5::C(b),
+                Some(Read::Number(n)) => Either5::D(n),
+                Some(Read::Text(text)) => Either5::E(text),
+            },
+        )
     }
 
     #[napi]
-    pub fn has(&self, env: Env, key: String) -> Result<bool> {
-        self.ok(&env, self.engine.text().has(&key))
+    pub fn has(&self, env: Env, #[napi(ts_arg_type = "string")] key: KeyArg) -> Result<bool> {
+        self.ok(&env, self.engine.text().has(key.as_str()))
     }
 
     /// Sets `key` to the value in `json`. Returns the change's sequence number.
     #[napi]
-    pub fn set(&self, env: Env, key: String, json: String) -> Result<f64> {
-        self.written(&env, self.engine.text().set(&key, &json))
+    pub fn set(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] key: KeyArg,
+        json: String,
+    ) -> Result<f64> {
+        self.written(&env, self.engine.text().set(key.as_str(), &json))
     }
 
     /// Sets every key of the object in `json` as one change.
@@ -143,13 +162,21 @@ impl NativeStore {
     }
 
     #[napi]
-    pub fn append_to_array(&self, env: Env, key: String, json: String) -> Result<f64> {
-        self.written(&env, self.engine.text().append_to_array(&key, &json))
+    pub fn append_to_array(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] key: KeyArg,
+        json: String,
+    ) -> Result<f64> {
+        self.written(
+            &env,
+            self.engine.text().append_to_array(key.as_str(), &json),
+        )
     }
 
     #[napi]
-    pub fn delete(&self, env: Env, key: String) -> Result<f64> {
-        self.written(&env, self.engine.text().delete(&key))
+    pub fn delete(&self, env: Env, #[napi(ts_arg_type = "string")] key: KeyArg) -> Result<f64> {
+        self.written(&env, self.engine.text().delete(key.as_str()))
     }
 
     #[napi]

@@ -66,8 +66,12 @@ impl KeyPath {
 
     /// Parses a dot-notation key.
     pub fn parse(key: &str) -> Result<KeyPath> {
-        let segments =
-            parse_segments(key).map_err(|reason| StoreError::invalid_key(key, reason))?;
+        // Most keys are plain names and dots: split them without the escape and index
+        // grammar (the same segments, checked by a test against the full parser).
+        let segments = match split_plain(key) {
+            Some(segments) => segments,
+            None => parse_segments(key).map_err(|reason| StoreError::invalid_key(key, reason))?,
+        };
         KeyPath::from_segments(key, segments)
     }
 
@@ -202,6 +206,25 @@ enum Part {
 
 /// dot-prop 9's `getPathSegments`, character for character, returning a reason where it
 /// throws.
+/// `key` split at its dots, or `None` when it uses escapes or indices (`\\`, `[`, `]`).
+/// One pass over the bytes: every `get` and `set` starts here.
+fn split_plain(key: &str) -> Option<Vec<Segment>> {
+    let mut segments = Vec::with_capacity(4);
+    let mut start = 0;
+    for (i, byte) in key.bytes().enumerate() {
+        match byte {
+            b'.' => {
+                segments.push(Segment::Key(key[start..i].to_owned()));
+                start = i + 1;
+            }
+            b'\\' | b'[' | b']' => return None,
+            _ => {}
+        }
+    }
+    segments.push(Segment::Key(key[start..].to_owned()));
+    Some(segments)
+}
+
 fn parse_segments(path: &str) -> std::result::Result<Vec<Segment>, &'static str> {
     let mut parts = Vec::new();
     let mut current = String::new();
@@ -304,6 +327,25 @@ mod tests {
 
     fn k(s: &str) -> Segment {
         Segment::Key(s.to_string())
+    }
+
+    #[test]
+    fn plain_keys_split_as_the_full_grammar_parses_them() {
+        for key in [
+            "",
+            ".",
+            "a",
+            "a.b",
+            "a..b",
+            ".a",
+            "a.",
+            "a.b.c.d",
+            "ünï.cödé",
+            "a b.c-d",
+        ] {
+            let full = parse_segments(key).unwrap();
+            assert_eq!(keys(key), full, "{key:?}");
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ mod text;
 pub use state::{
     ChangeEvent, Completion, Engine, ErrorListener, Receipt, StateCompletion, VerifyCompletion,
 };
-pub use text::{Text, TextCompletion};
+pub use text::{Read, Text, TextCompletion};
 
 #[cfg(test)]
 mod tests;

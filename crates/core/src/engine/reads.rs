@@ -2,6 +2,7 @@
 
 use super::events::user_json;
 use super::state::*;
+use crate::document::Node;
 use crate::error::{Result, StoreError};
 use crate::path::{KeyPath, INTERNAL_KEY};
 use crate::{history, stats};
@@ -49,13 +50,20 @@ impl Engine {
     /// Sensitive values come back decrypted; one that does not decrypt fails the read
     /// with its code (`SECRET_TAMPERED`, `DECRYPT_FAILED`, …), never a value.
     pub fn get_json(&self, key: &KeyPath) -> Result<Option<String>> {
+        self.get_with(key, |node| user_json(key, node))
+    }
+
+    /// `read` of the value at `key` (sealed ones opened, as [`Engine::get_json`]),
+    /// `None` when absent. `read` runs under the state lock: it should copy out, not
+    /// call back.
+    pub fn get_with<T>(&self, key: &KeyPath, read: impl FnOnce(&Node) -> T) -> Result<Option<T>> {
         self.shared.stats.op(stats::Op::Get);
         let st = self.read()?;
         match &st.secrets {
-            Some(secrets) if secrets.touches(key) => Ok(secrets
-                .reveal(&st.doc, key)?
-                .map(|node| user_json(key, &node))),
-            _ => Ok(st.doc.get(key).map(|node| user_json(key, node))),
+            Some(secrets) if secrets.touches(key) => {
+                Ok(secrets.reveal(&st.doc, key)?.map(|node| read(&node)))
+            }
+            _ => Ok(st.doc.get(key).map(read)),
         }
     }
 

@@ -5,12 +5,38 @@
 //! Each method is the engine method of the same name after parsing; a write returns the
 //! change's sequence number.
 
+use super::events::user_json;
 use super::state::*;
+use crate::document::Node;
 use crate::document::{object_entries, parse_value};
 use crate::error::{Result, StoreError};
 use crate::history;
 use crate::path::KeyPath;
 use crate::store_files::HISTORY_DIR;
+
+/// A value as a binding hands it to JS, with no JSON for a primitive on either side:
+/// null, booleans and numbers as themselves, and one [`Read::Text`] for strings, objects
+/// and arrays (see there how JS tells them apart).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    Null,
+    Bool(bool),
+    Number(f64),
+    /// An object or array as its compact JSON (conf's `__internal__` left out at the
+    /// root), which starts with `{` or `[`; a string as itself, except that one starting
+    /// with `{`, `[` or NUL gets a NUL put before it. So JS reads it by its first
+    /// character: `{` or `[`, `JSON.parse`; NUL, drop it; anything else, the string.
+    Text(String),
+}
+
+/// A string value as [`Read::Text`] carries it.
+fn string_text(s: &str) -> String {
+    if s.starts_with(['{', '[', '\0']) {
+        format!("\0{s}")
+    } else {
+        s.to_owned()
+    }
+}
 
 /// Called once with a text result (a rebuilt state, a report).
 pub type TextCompletion = Box<dyn FnOnce(Result<String>) + Send>;
@@ -40,6 +66,21 @@ impl Text<'_> {
     /// The value at `key` as compact JSON, `None` when absent.
     pub fn get(&self, key: &str) -> Result<Option<String>> {
         self.engine.get_json(&self.key(key)?)
+    }
+
+    /// The value at `key` (see [`Read`]), `None` when absent.
+    pub fn read(&self, key: &str) -> Result<Option<Read>> {
+        let path = self.key(key)?;
+        self.engine.get_with(&path, |node| match node {
+            Node::Null => Read::Null,
+            Node::Bool(b) => Read::Bool(*b),
+            // Always a float without serde_json's arbitrary precision; JSON otherwise.
+            Node::Number(n) => n
+                .as_f64()
+                .map_or_else(|| Read::Text(n.to_string()), Read::Number),
+            Node::String(s) => Read::Text(string_text(s)),
+            Node::Array(_) | Node::Object(_) => Read::Text(user_json(&path, node)),
+        })
     }
 
     pub fn has(&self, key: &str) -> Result<bool> {
@@ -228,6 +269,43 @@ mod tests {
             .set_internal("__internal__.migrations.version", r#""1.0.0""#)
             .unwrap();
         assert_eq!(literal.store_json().unwrap(), r#"{"a.b":1,"c.d":2}"#);
+    }
+
+    #[test]
+    fn a_read_gives_primitives_as_themselves_and_containers_as_json() {
+        let engine = open(false);
+        let text = engine.text();
+        text.replace(
+            r#"{"n":null,"b":true,"x":-0.5,"big":18446744073709551615,"s":"d\"k","o":{"a":[1]}}"#,
+        )
+        .unwrap();
+        assert_eq!(text.read("n").unwrap(), Some(Read::Null));
+        assert_eq!(text.read("b").unwrap(), Some(Read::Bool(true)));
+        assert_eq!(text.read("x").unwrap(), Some(Read::Number(-0.5)));
+        // As JSON.parse reads it: the nearest double.
+        assert_eq!(
+            text.read("big").unwrap(),
+            Some(Read::Number(18446744073709551615.0))
+        );
+        assert_eq!(text.read("s").unwrap(), Some(Read::Text("d\"k".into())));
+        assert_eq!(
+            text.read("o").unwrap(),
+            Some(Read::Text(r#"{"a":[1]}"#.into()))
+        );
+        // Strings that could be taken for JSON, or for the mark, are marked.
+        text.set_many(r#"{"t1":"{x","t2":"[1]","t3":"\u0000z","t4":"","t5":"a{"}"#)
+            .unwrap();
+        let read = |k| match text.read(k).unwrap() {
+            Some(Read::Text(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(read("t1"), "\0{x");
+        assert_eq!(read("t2"), "\0[1]");
+        assert_eq!(read("t3"), "\0\0z");
+        assert_eq!(read("t4"), "");
+        assert_eq!(read("t5"), "a{");
+        assert_eq!(text.read("o.a[0]").unwrap(), Some(Read::Number(1.0)));
+        assert_eq!(text.read("missing").unwrap(), None);
     }
 
     #[test]
