@@ -126,4 +126,17 @@ function encode(key, value, { entries = false, item = false } = {}) {
   return text
 }
 
-module.exports = { encode }
+/**
+ * A value the engine's `get` gave (the core's `Read`): null, a boolean or a number as
+ * itself; a string, object or array as one text, JSON when it starts with `{` or `[`, a
+ * string marked with a NUL when it starts with one of those three, else the string.
+ * @param {null | boolean | number | string} value
+ */
+function decodeRead(value) {
+  if (typeof value !== 'string') return value
+  const first = value.charCodeAt(0)
+  if (first === 0x7b || first === 0x5b) return JSON.parse(value)
+  return first === 0 ? value.slice(1) : value
+}
+
+module.exports = { encode, decodeRead }

@@ -19,6 +19,7 @@ const semver = /** @type {any} */ (
   )
 )
 const { inputError } = require('./errors')
+const { decodeRead } = require('./encode')
 
 const MIGRATION_KEY = '__internal__.migrations.version'
 const COMPLETED_RANGES_KEY = '__internal__.migrations.completedRanges'
@@ -71,8 +72,8 @@ function checkMigrationOptions({ migrations, projectVersion }) {
 }
 
 const readJson = (native, key) => {
-  const text = native.get(key)
-  return text == null ? undefined : JSON.parse(text)
+  const value = native.get(key)
+  return value === undefined ? undefined : decodeRead(value)
 }
 
 /** The steps of the pass from what the store records to `target`, in version order. */

@@ -2,7 +2,7 @@
 // `Store`: electron-store's API over the native engine. This file wires and converts;
 // the engine (Rust) owns the document, durability and change tracking.
 const native = require('./native')
-const { encode } = require('./encode')
+const { encode, decodeRead } = require('./encode')
 const { toError, inputError, retype, settled } = require('./errors')
 const { resolveStorePath, fileMode, electronModule } = require('./paths')
 const { rootSchemaOf } = require('./schema')
@@ -23,17 +23,6 @@ const kSealPlaintext = Symbol('tad-store.sealPlaintext')
  * to `onError`.
  */
 const kRendererBridge = Symbol('tad-store.rendererBridge')
-
-/**
- * A string, object or array as the engine reads it (the core's `Read::Text`): JSON when
- * it starts with `{` or `[`, a string marked with a NUL when it starts with one of those
- * three, else the string itself. Null, booleans and numbers come as themselves.
- */
-function fromText(text) {
-  const first = text.charCodeAt(0)
-  if (first === 0x7b || first === 0x5b) return JSON.parse(text)
-  return first === 0 ? text.slice(1) : text
-}
 
 function assertKey(key) {
   if (typeof key !== 'string') {
@@ -421,7 +410,7 @@ class Store {
   get(key, defaultValue) {
     this.#assertKey(key)
     const value = this.#native.get(key)
-    return value === undefined ? defaultValue : typeof value === 'string' ? fromText(value) : value
+    return value === undefined ? defaultValue : decodeRead(value)
   }
 
   /**

@@ -144,7 +144,7 @@ mod tests {
         bytes.extend(journal::encode(&journal::Batch {
             seq: 1,
             ops: vec![journal::Op::Set {
-                key: journal::key_record(&key),
+                key,
                 value: Node::from_json("[1,{\"x\":null}]").unwrap(),
             }],
         }));

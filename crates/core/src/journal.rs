@@ -3,13 +3,16 @@
 //! Layout: a 48-byte header naming the snapshot the journal applies to (its length and
 //! BLAKE3 hash), then records `[len: u32 LE][crc32(payload): u32 LE][payload]`. A payload
 //! is one JSON [`Batch`]: everything one engine call changed, applied all or nothing.
+//! An op's key is an array of names (strings) and bracket indices (numbers), as
+//! [`KeyPath`] serialises; one that fails the key checks does not parse, so its record
+//! ends the journal like a torn one.
 //!
 //! A journal whose header does not match the snapshot on disk is stale: a checkpoint
 //! wrote a newer snapshot (which contains all of the journal) and the process stopped
 //! before the journal was reset. Such a journal is ignored.
 
 use super::document::Node;
-use super::path::{KeyPath, Segment};
+use super::path::KeyPath;
 use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"TADJRN01";
@@ -41,29 +44,13 @@ pub fn header(base: SnapshotId) -> Vec<u8> {
     out
 }
 
-/// A key as the journal stores it: names as strings, bracket indices as numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum SegmentRecord {
-    Key(String),
-    Index(usize),
-}
-
 /// One change inside a batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Op {
-    Set {
-        key: Vec<SegmentRecord>,
-        value: Node,
-    },
-    Delete {
-        key: Vec<SegmentRecord>,
-    },
-    Append {
-        key: Vec<SegmentRecord>,
-        value: Node,
-    },
+    Set { key: KeyPath, value: Node },
+    Delete { key: KeyPath },
+    Append { key: KeyPath, value: Node },
 }
 
 /// Everything one engine call changed, with the sequence number it was given.
@@ -73,36 +60,13 @@ pub struct Batch {
     pub ops: Vec<Op>,
 }
 
-pub fn key_record(path: &KeyPath) -> Vec<SegmentRecord> {
-    path.segments()
-        .iter()
-        .map(|s| match s {
-            Segment::Key(k) => SegmentRecord::Key(k.clone()),
-            Segment::Index(i) => SegmentRecord::Index(*i),
-        })
-        .collect()
-}
-
 impl Op {
     /// The key the op changes.
-    pub fn key_path(&self) -> KeyPath {
+    pub fn key(&self) -> &KeyPath {
         match self {
-            Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => key_path(key),
+            Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => key,
         }
     }
-}
-
-pub fn key_path(record: &[SegmentRecord]) -> KeyPath {
-    let segments = record
-        .iter()
-        .map(|s| match s {
-            SegmentRecord::Key(k) => Segment::Key(k.clone()),
-            SegmentRecord::Index(i) => Segment::Index(*i),
-        })
-        .collect();
-    // Journal keys were checked when they were written; a crc-valid record that fails
-    // the check is treated as the end of the journal by the caller.
-    KeyPath::from_segments("journal", segments).unwrap_or_default()
 }
 
 /// Frames one batch for appending.
@@ -166,7 +130,7 @@ mod tests {
         Batch {
             seq,
             ops: vec![Op::Set {
-                key: key_record(&KeyPath::parse(key).unwrap()),
+                key: KeyPath::parse(key).unwrap(),
                 value: Node::from_json(value).unwrap(),
             }],
         }

@@ -5,6 +5,8 @@
 //! refuse the key with `INVALID_KEY`.
 
 use super::error::{Result, StoreError};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// Segments that would reach an object's prototype in JS. Refused everywhere.
@@ -169,6 +171,42 @@ pub fn check_property_name(display: &str, name: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// As the journal stores a key: names as strings, bracket indices as numbers
+/// (`["list", 3, "name"]`).
+impl Serialize for KeyPath {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.segments.len()))?;
+        for segment in &self.segments {
+            match segment {
+                Segment::Key(name) => seq.serialize_element(name)?,
+                Segment::Index(i) => seq.serialize_element(i)?,
+            }
+        }
+        seq.end()
+    }
+}
+
+/// The journal's form back, checked as any key is: a record naming `__proto__` does not
+/// parse.
+impl<'de> Deserialize<'de> for KeyPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Key(String),
+            Index(usize),
+        }
+        let segments = Vec::<Stored>::deserialize(deserializer)?
+            .into_iter()
+            .map(|s| match s {
+                Stored::Key(name) => Segment::Key(name),
+                Stored::Index(i) => Segment::Index(i),
+            })
+            .collect();
+        KeyPath::from_segments("journal", segments).map_err(serde::de::Error::custom)
+    }
 }
 
 impl fmt::Display for KeyPath {
@@ -409,6 +447,17 @@ mod tests {
     fn too_deep_keys_are_refused() {
         let deep = vec!["a"; MAX_DEPTH + 1].join(".");
         assert_eq!(KeyPath::parse(&deep).unwrap_err().code(), "INVALID_KEY");
+    }
+
+    #[test]
+    fn the_journal_form_is_names_and_numbers_and_is_checked_back() {
+        let key = KeyPath::parse("list[3].na\\.me").unwrap();
+        let text = serde_json::to_string(&key).unwrap();
+        assert_eq!(text, r#"["list",3,"na.me"]"#);
+        assert_eq!(serde_json::from_str::<KeyPath>(&text).unwrap(), key);
+        assert!(serde_json::from_str::<KeyPath>(r#"["a","__proto__"]"#).is_err());
+        assert!(serde_json::from_str::<KeyPath>(r#"["a",-1]"#).is_err());
+        assert!(serde_json::from_str::<KeyPath>(r#"[true]"#).is_err());
     }
 
     #[test]

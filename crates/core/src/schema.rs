@@ -24,6 +24,9 @@ use jsonschema::types::JsonType;
 use jsonschema::{Validator, ValidatorMap};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::sync::{Arc, Mutex};
 
 /// Teaches the validator to read the engine's [`Node`] tree directly.
 pub struct DocJson;
@@ -261,9 +264,18 @@ pub struct Schema {
     validators: ValidatorMap<DocJson>,
     /// Whether `items` may be a list (drafts before 2020-12, tuple form).
     legacy_items: bool,
+    /// [`Schema::scope`] by anchor: a pure function of the schema and the path, and the
+    /// walk (pointers built, `$ref`s resolved, keywords read) is most of a validated
+    /// `set`. An app writes a bounded set of keys; past [`SCOPES_CACHED`] entries the
+    /// cache starts over, so a store of generated keys costs memory bounded all the same.
+    scopes: Mutex<HashMap<KeyPath, Arc<Scope>, BuildHasherDefault<DefaultHasher>>>,
 }
 
+/// How many anchors' scopes [`Schema::scopes`] keeps.
+const SCOPES_CACHED: usize = 4096;
+
 /// Where a walk through the schema ended up.
+#[derive(Debug, PartialEq)]
 enum Scope {
     /// Validate this instance location against this subschema pointer.
     Full(KeyPath, String),
@@ -312,6 +324,7 @@ impl Schema {
             root,
             validators,
             legacy_items,
+            scopes: Mutex::default(),
         })
     }
 
@@ -590,9 +603,24 @@ impl Schema {
                 .all(|k| allowed.contains(&k.as_str()) || is_annotation(k))
     }
 
+    /// [`Schema::walk`], remembered (see [`Schema::scopes`]).
+    fn scope(&self, anchor: &KeyPath) -> Arc<Scope> {
+        let lock = || self.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(scope) = lock().get(anchor) {
+            return scope.clone();
+        }
+        let scope = Arc::new(self.walk(anchor));
+        let mut scopes = lock();
+        if scopes.len() >= SCOPES_CACHED {
+            scopes.clear();
+        }
+        scopes.insert(anchor.clone(), scope.clone());
+        scope
+    }
+
     /// Walks from the root towards `anchor`, stopping where the schema stops being
     /// navigable.
-    fn scope(&self, anchor: &KeyPath) -> Scope {
+    fn walk(&self, anchor: &KeyPath) -> Scope {
         let mut pointer = "#".to_string();
         for (depth, segment) in anchor.segments().iter().enumerate() {
             let here = anchor.prefix(depth);
@@ -630,26 +658,27 @@ impl Schema {
             }
             _ => {}
         }
-        let pointer = match self.scope(anchor) {
+        let scope = self.scope(anchor);
+        let pointer = match &*scope {
             Scope::Free => return Vec::new(),
             Scope::Full(at, pointer) => {
-                return self.validate_at(&at, &pointer, doc.get(&at).unwrap_or(&Node::Null))
+                return self.validate_at(at, pointer, doc.get(at).unwrap_or(&Node::Null))
             }
             Scope::Anchor(pointer) => pointer,
         };
         let instance = doc.get(anchor).unwrap_or(&Node::Null);
         match change {
-            Change::Replaced(_) => self.validate_at(anchor, &pointer, instance),
+            Change::Replaced(_) => self.validate_at(anchor, pointer, instance),
             Change::Added(_, child) | Change::Removed(_, child) => {
-                let Some(schema) = self.at(&pointer) else {
+                let Some(schema) = self.at(pointer) else {
                     return Vec::new();
                 };
                 if !self.navigable(schema, child) {
-                    return self.validate_at(anchor, &pointer, instance);
+                    return self.validate_at(anchor, pointer, instance);
                 }
                 let mut found = self.check_key_set(
                     anchor,
-                    &pointer,
+                    pointer,
                     schema,
                     instance,
                     child,
@@ -657,7 +686,7 @@ impl Schema {
                 );
                 if let Change::Added(..) = change {
                     let child_path = anchor.child(child.clone());
-                    match self.child_pointer(&pointer, schema, child) {
+                    match self.child_pointer(pointer, schema, child) {
                         Ok(Some(child_pointer)) => {
                             if let Some(value) = doc.get(&child_path) {
                                 found.extend(self.validate_at(&child_path, &child_pointer, value));
@@ -665,7 +694,7 @@ impl Schema {
                         }
                         Ok(None) => {}
                         // `additionalProperties: false` (or a `false` items schema).
-                        Err(()) => found.extend(self.validate_at(anchor, &pointer, instance)),
+                        Err(()) => found.extend(self.validate_at(anchor, pointer, instance)),
                     }
                 }
                 found
@@ -826,5 +855,78 @@ fn strip_annotations(schema: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(strip_annotations),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> Schema {
+        Schema::compile(json!({
+            "type": "object",
+            "properties": {
+                "settings": {
+                    "type": "object",
+                    "properties": { "theme": { "enum": ["dark", "light"] } },
+                    "additionalProperties": { "type": "number" }
+                },
+                "list": { "type": "array", "items": { "type": "string" }, "maxItems": 2 },
+                "free": true,
+                "ref": { "$ref": "#/$defs/n" }
+            },
+            "$defs": { "n": { "type": "number" } }
+        }))
+        .unwrap()
+    }
+
+    fn p(s: &str) -> KeyPath {
+        KeyPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_remembered_scope_is_the_walk_and_the_cache_is_bounded() {
+        let schema = schema();
+        for key in [
+            "settings.theme",
+            "settings.other",
+            "list[1]",
+            "free.x.y",
+            "ref",
+            "none",
+        ] {
+            assert_eq!(*schema.scope(&p(key)), schema.walk(&p(key)), "{key}");
+            assert_eq!(
+                *schema.scope(&p(key)),
+                schema.walk(&p(key)),
+                "{key}, remembered"
+            );
+        }
+        for n in 0..SCOPES_CACHED + 10 {
+            schema.scope(&p(&format!("settings.k{n}")));
+        }
+        assert!(schema.scopes.lock().unwrap().len() <= SCOPES_CACHED);
+    }
+
+    #[test]
+    fn a_change_is_validated_where_it_can_matter_remembered_or_not() {
+        let schema = schema();
+        let doc = |v: Value| Node::from_json(&v.to_string()).unwrap();
+        let bad = doc(json!({ "settings": { "theme": "blue", "size": "big" } }));
+        for _ in 0..2 {
+            let found = schema.validate_change(&bad, &Change::Replaced(p("settings.theme")));
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].keyword, "enum");
+            let found = schema.validate_change(&bad, &Change::Replaced(p("settings.size")));
+            assert_eq!(found[0].keyword, "type");
+        }
+        let long = doc(json!({ "list": ["a", "b", "c"] }));
+        let added = Change::Added(p("list"), Segment::Index(2));
+        assert_eq!(schema.validate_change(&long, &added)[0].keyword, "maxItems");
+        let free = doc(json!({ "free": { "x": 1 } }));
+        assert!(schema
+            .validate_change(&free, &Change::Replaced(p("free.x")))
+            .is_empty());
     }
 }

@@ -23,7 +23,7 @@
 use super::crypto::{self, DataKey};
 use super::document::Node;
 use super::error::{Result, StoreError};
-use super::journal::{self, Op};
+use super::journal::Op;
 use super::path::{check_property_name, KeyPath, Segment, INTERNAL_KEY, MAX_DEPTH};
 use std::collections::HashSet;
 
@@ -497,7 +497,7 @@ impl Secrets {
     /// applies to the plaintext. [`Secrets::seal_ops`] seals it again.
     pub fn open_for_write(&self, work: &mut Node, ops: &[Op]) -> Result<()> {
         for op in ops {
-            let key = op.key_path();
+            let key = op.key().clone();
             let location = match (self.above(&key), op) {
                 (Some(location), _) => location,
                 (None, Op::Append { .. }) if self.is_location(&key) => key,
@@ -519,7 +519,7 @@ impl Secrets {
     pub fn seal_ops(&self, work: &mut Node, ops: &mut [Op], reseal: bool) -> Result<()> {
         let mut sealed: Vec<KeyPath> = Vec::new();
         for op in ops.iter_mut() {
-            let key = op.key_path();
+            let key = op.key().clone();
             if !self.touches(&key) {
                 continue;
             }
@@ -539,11 +539,11 @@ impl Secrets {
             }
             *op = match work.get(&lifted) {
                 Some(value) => Op::Set {
-                    key: journal::key_record(&lifted),
+                    key: lifted.clone(),
                     value: value.clone(),
                 },
                 None => Op::Delete {
-                    key: journal::key_record(&lifted),
+                    key: lifted.clone(),
                 },
             };
         }
@@ -636,7 +636,7 @@ mod tests {
 
     fn set(key: &str, json: &str) -> Op {
         Op::Set {
-            key: journal::key_record(&p(key)),
+            key: p(key),
             value: doc(json),
         }
     }
@@ -648,14 +648,12 @@ mod tests {
         for op in &ops {
             match op {
                 Op::Set { key, value } => {
-                    work.set(&journal::key_path(key), value.clone()).unwrap();
+                    work.set(key, value.clone()).unwrap();
                 }
                 Op::Delete { key } => {
-                    work.delete(&journal::key_path(key));
+                    work.delete(key);
                 }
-                Op::Append { key, value } => {
-                    work.append(&journal::key_path(key), value.clone()).unwrap()
-                }
+                Op::Append { key, value } => work.append(key, value.clone()).unwrap(),
             }
         }
         s.seal_ops(&mut work, &mut ops, true).unwrap();
@@ -836,7 +834,7 @@ mod tests {
         // A write inside a sealed object opens it, changes it and seals it again.
         let (d, ops) = write(&s, &d, vec![set("auth.token", r#""t-1""#)]);
         let (d, _) = write(&s, &d, vec![set("auth.refresh", r#""r-1""#)]);
-        assert!(matches!(&ops[0], Op::Set { key, .. } if journal::key_path(key) == p("auth")));
+        assert!(matches!(&ops[0], Op::Set { key, .. } if *key == p("auth")));
         assert_eq!(
             s.reveal(&d, &p("auth")).unwrap().unwrap().to_json(),
             r#"{"token":"t-1","refresh":"r-1"}"#
@@ -851,7 +849,7 @@ mod tests {
             &s,
             &d,
             vec![Op::Delete {
-                key: journal::key_record(&p("auth.token")),
+                key: p("auth.token"),
             }],
         );
         assert_eq!(

@@ -67,10 +67,7 @@ impl Engine {
         let mut ops = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             refuse_internal(&key)?;
-            ops.push(Op::Set {
-                key: journal::key_record(&key),
-                value,
-            });
+            ops.push(Op::Set { key, value });
         }
         self.commit_ops(ops, true)
     }
@@ -85,7 +82,7 @@ impl Engine {
         }
         self.commit_ops(
             vec![Op::Set {
-                key: journal::key_record(key),
+                key: key.clone(),
                 value,
             }],
             false,
@@ -108,12 +105,7 @@ impl Engine {
                 schedule_delivery: false,
             });
         }
-        self.commit_ops(
-            vec![Op::Delete {
-                key: journal::key_record(key),
-            }],
-            true,
-        )
+        self.commit_ops(vec![Op::Delete { key: key.clone() }], true)
     }
 
     /// Appends `value` to the array at `key`, creating it when absent.
@@ -122,7 +114,7 @@ impl Engine {
         refuse_internal(key)?;
         self.commit_ops(
             vec![Op::Append {
-                key: journal::key_record(key),
+                key: key.clone(),
                 value,
             }],
             true,
@@ -149,7 +141,7 @@ impl Engine {
         drop(st);
         self.commit_ops(
             vec![Op::Set {
-                key: Vec::new(),
+                key: KeyPath::root(),
                 value: store,
             }],
             true,
@@ -224,11 +216,11 @@ impl Engine {
         let secret = st
             .secrets
             .as_ref()
-            .is_some_and(|s| batch.ops.iter().any(|op| s.touches(&op.key_path())));
+            .is_some_and(|s| batch.ops.iter().any(|op| s.touches(op.key())));
         // What watchers and key feeds need from the document before the change, taken
         // now and used only once it is applied. Filled defaults lie at or below the keys
         // of the ops, so those keys are all the ways the change can reach a watcher.
-        let touched: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+        let touched: Vec<&KeyPath> = batch.ops.iter().map(Op::key).collect();
         let marks: Vec<(usize, Option<Node>)> = st
             .watchers
             .iter()
@@ -319,7 +311,11 @@ impl Engine {
         let mut undo = Vec::with_capacity(batch.ops.len());
         let mut changes = Vec::new();
         let outcome = (|| {
-            let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+            // The ops' keys, for the defaults they removed (cloned: filling adds ops).
+            let keys: Vec<KeyPath> = match fill {
+                true => batch.ops.iter().map(|op| op.key().clone()).collect(),
+                false => Vec::new(),
+            };
             for op in &batch.ops {
                 apply_logged(doc, op, validate, &mut undo, &mut changes)?;
             }
@@ -371,7 +367,7 @@ impl Engine {
         }
         apply_batch(&mut next, batch)?;
         if fill {
-            let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+            let keys: Vec<KeyPath> = batch.ops.iter().map(|op| op.key().clone()).collect();
             for key in keys {
                 let filled = set_ops(self.defaults.fill(&next, &key));
                 apply_batch(
@@ -401,7 +397,7 @@ impl Engine {
         if let Some(secrets) = &st.secrets {
             secrets.seal_ops(&mut next, &mut batch.ops, reseal)?;
             // Without a key, nothing sealed may be rewritten, replaced or dropped.
-            let keys: Vec<KeyPath> = batch.ops.iter().map(Op::key_path).collect();
+            let keys: Vec<KeyPath> = batch.ops.iter().map(|op| op.key().clone()).collect();
             secrets.keep_sealed(&st.doc, &next, &keys)?;
         }
         Ok(next)
@@ -425,7 +421,7 @@ impl Engine {
         }
         self.commit_ops_with(
             vec![Op::Set {
-                key: Vec::new(),
+                key: KeyPath::root(),
                 value: doc,
             }],
             true,
@@ -446,10 +442,7 @@ pub(super) fn refuse_internal(key: &KeyPath) -> Result<()> {
 
 pub(super) fn set_ops(sets: Vec<(KeyPath, Node)>) -> Vec<Op> {
     sets.into_iter()
-        .map(|(key, value)| Op::Set {
-            key: journal::key_record(&key),
-            value,
-        })
+        .map(|(key, value)| Op::Set { key, value })
         .collect()
 }
 
@@ -459,15 +452,15 @@ pub(super) fn change_of(before: &Node, op: &Op) -> Option<Change> {
         // An item appended to an array is a child added to it: only the item and the
         // array's own keywords are checked, not every item again.
         Op::Append { key, .. } => {
-            let key = journal::key_path(key);
+            let key = key.clone();
             match before.get(&key) {
                 Some(Node::Array(items)) => Some(Change::Added(key, Segment::Index(items.len()))),
                 _ => Some(Change::of_write(before, &key)),
             }
         }
-        Op::Set { key, .. } => Some(Change::of_write(before, &journal::key_path(key))),
+        Op::Set { key, .. } => Some(Change::of_write(before, key)),
         Op::Delete { key } => {
-            let key = journal::key_path(key);
+            let key = key.clone();
             before.get(&key)?;
             Some(Change::Removed(key.parent()?, key.last()?.clone()))
         }
@@ -527,19 +520,19 @@ fn apply_logged(
     if validate {
         changes.extend(change_of(doc, op));
     }
-    let key = op.key_path();
-    let appended_to = match (op, doc.get(&key)) {
+    let key = op.key();
+    let appended_to = match (op, doc.get(key)) {
         (Op::Append { .. }, Some(Node::Array(items))) => Some(items.len()),
         _ => None,
     };
     let step = match (op, appended_to) {
-        (Op::Delete { .. }, _) => match doc.delete_full(&key) {
-            Some((position, old)) => Undo::Reinsert(key, position, old),
+        (Op::Delete { .. }, _) => match doc.delete_full(key) {
+            Some((position, old)) => Undo::Reinsert(key.clone(), position, old),
             None => return Ok(()),
         },
-        (_, Some(len)) => Undo::Truncate(key, len),
+        (_, Some(len)) => Undo::Truncate(key.clone(), len),
         // A write: what stood at its anchor goes back, or what it added goes.
-        _ => match Change::of_write(doc, &key) {
+        _ => match Change::of_write(doc, key) {
             Change::Added(at, segment) => Undo::Remove(at.child(segment)),
             Change::Replaced(at) | Change::Removed(at, _) => match doc.get(&at) {
                 Some(old) => Undo::Replace(at, old.clone()),
@@ -557,10 +550,10 @@ fn apply_logged(
 /// Fails exactly when applying `op` to `doc` would.
 pub(super) fn check_op(doc: &Node, op: &Op) -> Result<()> {
     match op {
-        Op::Set { key, .. } => doc.check_set(&journal::key_path(key)),
+        Op::Set { key, .. } => doc.check_set(key),
         Op::Delete { .. } => Ok(()),
         Op::Append { key, .. } => {
-            let key = journal::key_path(key);
+            let key = key.clone();
             match doc.get(&key) {
                 None => doc.check_set(&key),
                 Some(Node::Array(_)) => Ok(()),
@@ -582,12 +575,12 @@ pub(super) fn apply_batch(doc: &mut Node, batch: &Batch) -> Result<()> {
 fn apply_op(doc: &mut Node, op: &Op) -> Result<()> {
     match op {
         Op::Set { key, value } => {
-            doc.set(&journal::key_path(key), value.clone())?;
+            doc.set(key, value.clone())?;
         }
         Op::Delete { key } => {
-            doc.delete(&journal::key_path(key));
+            doc.delete(key);
         }
-        Op::Append { key, value } => doc.append(&journal::key_path(key), value.clone())?,
+        Op::Append { key, value } => doc.append(key, value.clone())?,
     }
     Ok(())
 }

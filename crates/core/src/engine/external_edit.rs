@@ -168,7 +168,7 @@ fn consider_edit(
     let batch = Batch {
         seq: st.seq + 1,
         ops: vec![Op::Set {
-            key: Vec::new(),
+            key: crate::path::KeyPath::root(),
             value: doc.clone(),
         }],
     };

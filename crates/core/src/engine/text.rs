@@ -90,7 +90,8 @@ impl Text<'_> {
     pub fn set(&self, key: &str, json: &str) -> Result<u64> {
         let path = self.key(key)?;
         let value = parse_value(&path, json)?;
-        Ok(self.engine.set(&path, value)?.seq)
+        // `set_many` of one: [`Engine::set`] with the path moved, not cloned.
+        Ok(self.engine.set_many(vec![(path, value)])?.seq)
     }
 
     /// Sets every key of the object in `json` as one change.
