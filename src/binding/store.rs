@@ -122,19 +122,21 @@ impl NativeStore {
 
     /// The value at `key`: null, a boolean or a number as itself; a string, object or
     /// array as text (see the core's `Read::Text`); undefined when absent.
-    #[napi]
+    #[napi(ts_return_type = "undefined | null | boolean | number | string")]
     pub fn get(
         &self,
         env: Env,
         #[napi(ts_arg_type = "string")] key: KeyArg,
-    ) -> Result<Either5<(), Null, bool, f64, String>> {
+    ) -> Result<Either6<(), Null, bool, f64, String, Latin1String>> {
         Ok(
             match self.ok(&env, self.engine.text().read(key.as_str()))? {
-                None => Either5::A(()),
-                Some(Read::Null) => Either5::B(Null),
-                Some(Read::Bool(b)) => Either5::C(b),
-                Some(Read::Number(n)) => Either5::D(n),
-                Some(Read::Text(text)) => Either5::E(text),
+                None => Either6::A(()),
+                Some(Read::Null) => Either6::B(Null),
+                Some(Read::Bool(b)) => Either6::C(b),
+                Some(Read::Number(n)) => Either6::D(n),
+                // ASCII is Latin-1: V8 copies it as one-byte text, with no UTF-8 decoding.
+                Some(Read::Text(text)) if text.is_ascii() => Either6::F(text.into()),
+                Some(Read::Text(text)) => Either6::E(text),
             },
         )
     }
