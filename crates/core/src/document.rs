@@ -7,6 +7,7 @@
 
 use super::error::{Result, StoreError};
 use super::path::{check_property_name, KeyPath, Segment, MAX_DEPTH};
+use compact_str::CompactString;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use std::fmt;
@@ -52,7 +53,8 @@ pub enum Node {
     Null,
     Bool(bool),
     Number(serde_json::Number),
-    String(String),
+    /// Inline up to 24 bytes: most values of a settings file need no allocation.
+    String(CompactString),
     Array(Arc<Vec<Node>>),
     Object(Arc<Map>),
 }
@@ -419,10 +421,10 @@ impl<'de> Visitor<'de> for NodeVisitor {
             .ok_or_else(|| E::custom("a number must be finite"))
     }
     fn visit_str<E>(self, v: &str) -> std::result::Result<Node, E> {
-        Ok(Node::String(v.to_string()))
+        Ok(Node::String(v.into()))
     }
     fn visit_string<E>(self, v: String) -> std::result::Result<Node, E> {
-        Ok(Node::String(v))
+        Ok(Node::String(v.into()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Node, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -435,7 +437,8 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> std::result::Result<Node, A::Error> {
         let mut map = Map::with_capacity(access.size_hint().unwrap_or(0));
-        while let Some((key, value)) = access.next_entry::<String, Node>()? {
+        // Keys as CompactString: one a parse borrows from the text costs no allocation.
+        while let Some((key, value)) = access.next_entry::<CompactString, Node>()? {
             // A repeated key keeps its first position and its last value, as JSON.parse does.
             map.insert(key, value);
         }

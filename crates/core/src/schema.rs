@@ -42,7 +42,7 @@ impl Json for DocJson {
     }
 
     fn with_string_node<T>(buffer: &mut Node, string: &str, f: impl FnOnce(&Node) -> T) -> T {
-        *buffer = Node::String(string.to_owned());
+        *buffer = Node::String(string.into());
         f(buffer)
     }
 }
@@ -740,7 +740,7 @@ impl Schema {
                         fail("required", format!("must have required property '{name}'"));
                     }
                     if added && schema.get("propertyNames").is_some() {
-                        let name_node = Node::String(name.clone());
+                        let name_node = Node::String(name.as_str().into());
                         for v in
                             self.validate_at(at, &format!("{pointer}/propertyNames"), &name_node)
                         {

@@ -417,7 +417,7 @@ impl Secrets {
                 reason: "no data key is available to encrypt a sensitive value".into(),
             })?;
         let envelope = crypto::seal(key, &self.store_id, path, value.to_json().as_bytes())?;
-        Ok(Node::String(envelope))
+        Ok(Node::String(envelope.into()))
     }
 
     /// Opens the sealed value at location `path`. Anything but an envelope is refused.

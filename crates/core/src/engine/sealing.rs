@@ -21,7 +21,7 @@ impl Engine {
     ) -> Result<()> {
         if let Some(id) = new_id {
             let key = KeyPath::parse(secrets::STORE_ID_KEY)?;
-            self.commit_ops(set_ops(vec![(key, Node::String(id))]), false)?;
+            self.commit_ops(set_ops(vec![(key, Node::String(id.into()))]), false)?;
         }
         if !seal_plaintext {
             return Ok(());
@@ -214,7 +214,7 @@ pub(super) fn with_secrets_invariant(
         return Ok(doc);
     };
     let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
-    doc.set(&id_key, Node::String(secrets.store_id().to_string()))?;
+    doc.set(&id_key, Node::String(secrets.store_id().into()))?;
     secrets.seal_plaintext(&mut doc)?;
     Ok(doc)
 }
@@ -256,7 +256,7 @@ pub(super) fn open_secrets(
     }
     let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
     let (store_id, new_id) = match doc.get(&id_key) {
-        Some(Node::String(id)) if !id.is_empty() => (id.clone(), None),
+        Some(Node::String(id)) if !id.is_empty() => (id.to_string(), None),
         _ => {
             let mut bytes = [0u8; 16];
             getrandom::fill(&mut bytes).map_err(|e| StoreError::KeyUnavailable {
