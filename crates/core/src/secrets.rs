@@ -276,18 +276,36 @@ impl Secrets {
             })
     }
 
-    /// Refuses, while no key is at hand, a change from `before` to `after` that would
-    /// rewrite, replace or drop an envelope at or below one of `keys`.
-    pub fn keep_sealed(&self, before: &Node, after: &Node, keys: &[KeyPath]) -> Result<()> {
+    /// Where a change to `key` reaches sealed values: the key itself, or the location
+    /// above it when it lies inside one. `None` when it reaches none.
+    pub fn lifted(&self, key: &KeyPath) -> Option<KeyPath> {
+        self.touches(key)
+            .then(|| self.above(key).unwrap_or_else(|| key.clone()))
+    }
+
+    /// While no key is at hand: the envelopes at or below `lifted` in `doc`, which a
+    /// change must leave as they are ([`Secrets::check_kept`]). Empty with a key.
+    pub fn to_keep(&self, doc: &Node, lifted: &[KeyPath]) -> Vec<(KeyPath, Node)> {
         if self.missing.is_none() {
-            return Ok(());
+            return Vec::new();
         }
-        for key in keys {
-            let lifted = self.above(key).unwrap_or_else(|| key.clone());
-            for location in self.locations(before, &lifted) {
-                if before.get(&location) != after.get(&location) {
-                    return Err(self.unavailable(&location).expect("missing is set"));
+        let mut kept = Vec::new();
+        for under in lifted {
+            for location in self.locations(doc, under) {
+                if let Some(value) = doc.get(&location) {
+                    kept.push((location, value.clone()));
                 }
+            }
+        }
+        kept
+    }
+
+    /// Refuses a change that rewrote, replaced or dropped an envelope [`Secrets::to_keep`]
+    /// found before it: without a key, nothing sealed may change.
+    pub fn check_kept(&self, doc: &Node, kept: &[(KeyPath, Node)]) -> Result<()> {
+        for (location, before) in kept {
+            if doc.get(location) != Some(before) {
+                return Err(self.unavailable(location).expect("kept only while missing"));
             }
         }
         Ok(())
@@ -704,12 +722,15 @@ mod tests {
             "KEYRING_UNAVAILABLE"
         );
         // Any change that would rewrite, replace or drop the envelope is refused.
+        let kept = s.to_keep(&d, &[s.lifted(&p("ai")).unwrap()]);
+        assert_eq!(kept.len(), 1);
         let mut dropped = d.clone();
         dropped.delete(&p("ai"));
-        assert!(s.keep_sealed(&d, &dropped, &[p("ai")]).is_err());
+        assert!(s.check_kept(&dropped, &kept).is_err());
         let mut beside = d.clone();
         beside.set(&p("ai.model"), doc(r#""n""#)).unwrap();
-        assert!(s.keep_sealed(&d, &beside, &[p("ai.model")]).is_ok());
+        assert_eq!(s.lifted(&p("ai.model")), None);
+        assert!(s.check_kept(&beside, &kept).is_ok());
         // A wrong key is not taken; the right one opens everything again.
         assert!(s.supply_key(DataKey::generate().unwrap(), &d).is_err());
         assert!(s.missing().is_some());

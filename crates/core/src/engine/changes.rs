@@ -2,8 +2,9 @@
 //! place, op by op, with an undo log ([`Undo`]); the defaults they removed are filled in,
 //! and the result validated where the ops can matter; a refusal takes every op back, so
 //! a write costs what it changes, never a copy of the objects above it. A change that
-//! touches sealed values is built on a copy-on-write clone instead (sealing compares
-//! before and after). Then its journal record is queued and watchers and key feeds
+//! touches sealed values takes the same path: the values it reaches are opened for
+//! writing, sealed again after validation, and kept whole (an O(1) clone each) to go
+//! back on a refusal. Then its journal record is queued and watchers and key feeds
 //! marked. Transactions (`begin`/`commit`/`rollback`) hold the records back.
 
 use super::events::visible;
@@ -13,7 +14,8 @@ use crate::error::{Result, StoreError};
 use crate::journal::{self, Batch, Op};
 use crate::path::{KeyPath, Segment, INTERNAL_KEY};
 use crate::schema::{self, Change};
-use crate::{feed, secrets, stats};
+use crate::secrets::{self, Secrets};
+use crate::{feed, stats};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -250,12 +252,10 @@ impl Engine {
                 check_op(&st.doc, op)?;
                 apply_batch(&mut st.doc, &batch)?;
             }
-            _ if !secret => self.apply_in_place(&mut st.doc, &mut batch, validate, fill)?,
-            // Sealing needs the document before and after side by side: the ops go to a
-            // copy-on-write clone (the containers on their paths are copied).
             _ => {
-                let next = self.apply_sealed(&st, &mut batch, validate, fill, reseal)?;
-                st.doc = next;
+                let State { doc, secrets, .. } = &mut *st;
+                let sealing = secrets.as_ref().filter(|_| secret).map(|s| (s, reseal));
+                self.apply_in_place(doc, &mut batch, validate, fill, sealing)?;
             }
         }
 
@@ -299,18 +299,44 @@ impl Engine {
     /// Applies `batch` to `doc` in place, with the defaults the ops removed filled back
     /// in (appended to the batch) and the result validated where the ops can matter.
     /// Each op costs what it changes: no container is copied that the document alone
-    /// holds. On any error every op is taken back (an undo log, newest first), so `doc`
-    /// is as it was.
+    /// holds. With `sealing`, sealed values the ops reach are opened for writing first
+    /// and sealed again after validation (the ops rewritten to carry envelopes). On any
+    /// error every op is taken back (an undo log, newest first; a sealed subtree goes
+    /// back whole), so `doc` is as it was.
     fn apply_in_place(
         &self,
         doc: &mut Node,
         batch: &mut Batch,
         validate: bool,
         fill: bool,
+        sealing: Option<(&Secrets, bool)>,
     ) -> Result<()> {
         let mut undo = Vec::with_capacity(batch.ops.len());
         let mut changes = Vec::new();
+        // Sealing rewrites whole subtrees (opened for writing, sealed again): what stood
+        // at each lifted key is kept (an O(1) clone) to go back whole on failure, and the
+        // undo steps inside those subtrees are skipped.
+        let mut saved: Vec<(KeyPath, Option<Node>)> = Vec::new();
+        let mut kept = Vec::new();
+        if let Some((secrets, _)) = sealing {
+            let lifted: Vec<KeyPath> = batch
+                .ops
+                .iter()
+                .filter_map(|op| secrets.lifted(op.key()))
+                .collect();
+            kept = secrets.to_keep(doc, &lifted);
+            saved = lifted
+                .into_iter()
+                .map(|key| {
+                    let old = doc.get(&key).cloned();
+                    (key, old)
+                })
+                .collect();
+        }
         let outcome = (|| {
+            if let Some((secrets, _)) = sealing {
+                secrets.open_for_write(doc, &batch.ops)?;
+            }
             // The ops' keys, for the defaults they removed (cloned: filling adds ops).
             let keys: Vec<KeyPath> = match fill {
                 true => batch.ops.iter().map(|op| op.key().clone()).collect(),
@@ -339,68 +365,32 @@ impl Engine {
                     });
                 }
             }
+            // Validated on the plaintext; sealed now, the ops rewritten so the journal
+            // records only envelopes. Without a key nothing sealed may change.
+            if let Some((secrets, reseal)) = sealing {
+                secrets.seal_ops(doc, &mut batch.ops, reseal)?;
+                secrets.check_kept(doc, &kept)?;
+            }
             Ok(())
         })();
         if outcome.is_err() {
+            let inside_saved =
+                |step: &Undo| saved.iter().any(|(key, _)| key.is_prefix_of(step.path()));
             for step in undo.into_iter().rev() {
-                step.take_back(doc);
+                if !inside_saved(&step) {
+                    step.take_back(doc);
+                }
+            }
+            for (key, old) in saved.into_iter().rev() {
+                match old {
+                    Some(old) => doc.put_back(&key, old),
+                    None => {
+                        doc.delete(&key);
+                    }
+                }
             }
         }
         outcome
-    }
-
-    /// The document after `batch` for a change that touches sealed values, built on a
-    /// copy-on-write clone so the document before stays for comparison: envelopes opened
-    /// for writing inside them, the ops applied, defaults filled, validated on the
-    /// plaintext, then sealed (the ops rewritten so the journal records only envelopes).
-    fn apply_sealed(
-        &self,
-        st: &State,
-        batch: &mut Batch,
-        validate: bool,
-        fill: bool,
-        reseal: bool,
-    ) -> Result<Node> {
-        let mut next = st.doc.clone();
-        if let Some(secrets) = &st.secrets {
-            secrets.open_for_write(&mut next, &batch.ops)?;
-        }
-        apply_batch(&mut next, batch)?;
-        if fill {
-            let keys: Vec<KeyPath> = batch.ops.iter().map(|op| op.key().clone()).collect();
-            for key in keys {
-                let filled = set_ops(self.defaults.fill(&next, &key));
-                apply_batch(
-                    &mut next,
-                    &Batch {
-                        seq: batch.seq,
-                        ops: filled.clone(),
-                    },
-                )?;
-                batch.ops.extend(filled);
-            }
-        }
-        if let (true, Some(schema)) = (validate, &self.schema) {
-            let violations: Vec<_> = batch
-                .ops
-                .iter()
-                .filter_map(|op| change_of(&st.doc, op))
-                .flat_map(|change| schema.validate_change(&next, &change))
-                .collect();
-            if !violations.is_empty() {
-                return Err(StoreError::SchemaViolation {
-                    violations: dedup(violations),
-                    file: None,
-                });
-            }
-        }
-        if let Some(secrets) = &st.secrets {
-            secrets.seal_ops(&mut next, &mut batch.ops, reseal)?;
-            // Without a key, nothing sealed may be rewritten, replaced or dropped.
-            let keys: Vec<KeyPath> = batch.ops.iter().map(|op| op.key().clone()).collect();
-            secrets.keep_sealed(&st.doc, &next, &keys)?;
-        }
-        Ok(next)
     }
 
     /// Replaces the whole document, bookkeeping included, with `doc` (a rollback): one
@@ -491,6 +481,16 @@ enum Undo {
 }
 
 impl Undo {
+    /// The path the step puts back.
+    fn path(&self) -> &KeyPath {
+        match self {
+            Undo::Replace(at, _)
+            | Undo::Remove(at)
+            | Undo::Reinsert(at, ..)
+            | Undo::Truncate(at, _) => at,
+        }
+    }
+
     /// Takes the op back. Undone newest first, each finds the document as it left it.
     fn take_back(self, doc: &mut Node) {
         match self {

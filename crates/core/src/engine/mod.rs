@@ -5,7 +5,7 @@
 //! | [`state`] | the engine's types: what the JS thread, the committer and the watch share, and the lock order |
 //! | [`open`] | opening, in named phases |
 //! | [`recovery`] | the recovery ladder: every way a crash or a bad file is recovered from |
-//! | [`changes`] | applying a change: in place with an undo log, defaults filled, validated, queued (on a clone when it seals) |
+//! | [`changes`] | applying a change: in place with an undo log, defaults filled, validated, sealed, queued |
 //! | [`events`] | change tracking: watchers and key feeds, and the events they deliver |
 //! | [`reads`] | reads of the document, the history and the counters |
 //! | [`sealing`] | sensitive keys: the data keys at open, sealing plaintext, key rotation |

@@ -2075,3 +2075,87 @@ fn an_append_is_validated_as_one_new_item_and_the_arrays_own_rules() {
         Some("[\"a\"]")
     );
 }
+
+#[test]
+fn a_change_to_sealed_values_is_made_in_place_and_taken_back_whole() {
+    let fs = SimFs::new();
+    let key = crypto::DataKey::generate().unwrap();
+    let schema = Arc::new(
+        Schema::compile(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "ai": { "type": "object", "properties": { "apiKey": { "type": "string", "minLength": 3 } } },
+                "n": { "type": "number", "maximum": 10 }
+            }
+        }))
+        .unwrap(),
+    );
+    let opts = |keys: keys::KeySource| {
+        let mut opts = secret_options(&fs, keys);
+        opts.schema = Some(schema.clone());
+        opts
+    };
+    let mut engine = Engine::open(opts(keys::KeySource::Supplied(vec![key]))).unwrap();
+    let mut ai: serde_json::Map<String, serde_json::Value> = (0..2000)
+        .map(|i| (format!("k{i}"), serde_json::json!(i)))
+        .collect();
+    ai.insert("apiKey".into(), serde_json::json!("sk-canary-0"));
+    engine
+        .set(&p("ai"), j(&serde_json::Value::Object(ai).to_string()))
+        .unwrap();
+    let wide = container_at(&engine, "ai");
+    for i in 1..5 {
+        engine
+            .set(&p("ai.apiKey"), j(&format!("\"sk-canary-{i}\"")))
+            .unwrap();
+    }
+    // Sealing used to work on a clone, which copied every container on the path.
+    assert_eq!(
+        container_at(&engine, "ai"),
+        wide,
+        "the wide object was not copied"
+    );
+    assert_eq!(
+        engine.get_json(&p("ai.apiKey")).unwrap().as_deref(),
+        Some("\"sk-canary-4\"")
+    );
+
+    // Refused changes that touch the sealed value leave the document as it was, the
+    // envelope included, byte for byte.
+    let doc = || engine.shared.lock().doc.clone();
+    let before = doc();
+    let refused = [
+        engine.set(&p("ai.apiKey"), j("\"x\"")),
+        engine.set_many(vec![(p("ai.apiKey"), j("\"sk-fine\"")), (p("n"), j("11"))]),
+        engine.set_many(vec![
+            (p("ai"), j(r#"{"apiKey":"sk-whole"}"#)),
+            (p("n"), j("12")),
+        ]),
+    ];
+    for outcome in &refused {
+        assert_eq!(
+            outcome.as_ref().err().map(|e| e.code()),
+            Some("SCHEMA_VIOLATION")
+        );
+        assert!(doc() == before, "taken back whole: {outcome:?}");
+    }
+    engine.close_blocking().unwrap();
+    drop(engine);
+
+    // Without a key nothing sealed may change, and a refusal changes nothing.
+    let engine = Engine::open(opts(keys::KeySource::Missing {
+        code: "KEYRING_UNAVAILABLE",
+        reason: "no keyring here".into(),
+    }))
+    .unwrap();
+    let before = engine.shared.lock().doc.clone();
+    for outcome in [
+        engine.delete(&p("ai")),
+        engine.set(&p("ai.apiKey"), j("\"sk-new\"")),
+        engine.set(&p("ai"), j(r#"{"apiKey":"sk-new"}"#)),
+    ] {
+        assert_eq!(outcome.err().map(|e| e.code()), Some("KEYRING_UNAVAILABLE"));
+        assert!(engine.shared.lock().doc == before);
+    }
+    engine.set(&p("ai.k7"), j("7")).unwrap();
+}
