@@ -23,8 +23,8 @@ impl KeyArg {
     pub fn as_str(&self) -> &str {
         match &self.heap {
             Some(s) => s,
-            // V8 wrote whole UTF-8 characters only (see `from_napi_value`).
-            None => std::str::from_utf8(&self.inline[..self.len]).unwrap_or_default(),
+            // Checked when it was read (see `from_napi_value`).
+            None => std::str::from_utf8(&self.inline[..self.len]).expect("checked UTF-8"),
         }
     }
 }
@@ -62,8 +62,10 @@ impl FromNapiValue for KeyArg {
         if status != sys::Status::napi_ok {
             return Err(Error::new(Status::from(status), "a key must be a string"));
         }
-        // With room left for the longest character, V8 stopped because the string ended.
-        if written + LONGEST_CHAR < INLINE - 1 {
+        // With room left for the longest character, V8 stopped because the string ended
+        // (and it writes whole characters: the check below only guards that promise).
+        let whole = written + LONGEST_CHAR < INLINE - 1;
+        if whole && std::str::from_utf8(&key.inline[..written]).is_ok() {
             key.len = written;
         } else {
             // SAFETY: the same arguments napi-rs was given.
