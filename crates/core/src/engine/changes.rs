@@ -381,7 +381,9 @@ impl Engine {
                     step.take_back(doc);
                 }
             }
-            for (key, old) in saved.into_iter().rev() {
+            // Ancestors first: each later one then finds its parent as it first was.
+            saved.sort_by_key(|(key, _)| key.len());
+            for (key, old) in saved {
                 match old {
                     Some(old) => doc.put_back(&key, old),
                     None => {

@@ -2131,6 +2131,18 @@ fn a_change_to_sealed_values_is_made_in_place_and_taken_back_whole() {
             (p("ai"), j(r#"{"apiKey":"sk-whole"}"#)),
             (p("n"), j("12")),
         ]),
+        // The sealed value's parent replaced by a scalar and back, around it.
+        engine.set_many(vec![
+            (p("ai.apiKey"), j("\"sk-a\"")),
+            (p("ai"), j("\"x\"")),
+            (p("n"), j("13")),
+        ]),
+        engine.set_many(vec![
+            (p("ai"), j("\"x\"")),
+            (p("ai.apiKey"), j("\"sk-b\"")),
+            (p("ai"), j("\"y\"")),
+            (p("n"), j("14")),
+        ]),
     ];
     for outcome in &refused {
         assert_eq!(
