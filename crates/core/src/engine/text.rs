@@ -74,10 +74,12 @@ impl Text<'_> {
         self.engine.get_with(&path, |node| match node {
             Node::Null => Read::Null,
             Node::Bool(b) => Read::Bool(*b),
-            // Always a float without serde_json's arbitrary precision; JSON otherwise.
-            Node::Number(n) => n
-                .as_f64()
-                .map_or_else(|| Read::Text(n.to_string()), Read::Number),
+            // `as_f64` always answers without serde_json's arbitrary precision; the text's
+            // nearest double is what `JSON.parse` would read otherwise.
+            Node::Number(n) => Read::Number(
+                n.as_f64()
+                    .unwrap_or_else(|| n.to_string().parse().unwrap_or(f64::NAN)),
+            ),
             Node::String(s) => Read::Text(string_text(s)),
             Node::Array(_) | Node::Object(_) => Read::Text(user_json(&path, node)),
         })
