@@ -129,8 +129,9 @@ function encode(key, value, { entries = false, item = false } = {}) {
 /**
  * A value the engine's `get` gave (the core's `Read`): null, a boolean or a number as
  * itself; a string, object or array as one text, JSON when it starts with `{` or `[`, a
- * string marked with a NUL when it starts with one of those three, else the string.
- * @param {null | boolean | number | string} value
+ * string marked with a NUL when it starts with one of those three, else the string;
+ * undefined (absent) as itself.
+ * @param {undefined | null | boolean | number | string} value
  */
 function decodeRead(value) {
   if (typeof value !== 'string') return value

@@ -71,10 +71,7 @@ function checkMigrationOptions({ migrations, projectVersion }) {
   return true
 }
 
-const readJson = (native, key) => {
-  const value = native.get(key)
-  return value === undefined ? undefined : decodeRead(value)
-}
+const readJson = (native, key) => decodeRead(native.get(key))
 
 /** The steps of the pass from what the store records to `target`, in version order. */
 function planPass(native, migrations, target) {
