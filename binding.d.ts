@@ -29,86 +29,27 @@ export declare class NativeStore {
   setMany(json: string): number
   appendToArray(key: string, json: string): number
   delete(key: string): number
-  reset(keys: Array<string>): number
-  clear(): number
-  /** Replaces the whole store with the object in `json`. */
-  replace(json: string): number
-  /** Replaces the whole document (bookkeeping included) with `json`: a rollback. */
-  restore(json: string): number
-  /** Writes conf's migration bookkeeping (`__internal__.migrations.*`). */
-  setInternal(key: string, json: string): number
-  /** The whole store as JSON text. */
-  storeJson(): string
-  get size(): number
-  get seq(): number
-  get closed(): boolean
-  /** What opening found and did, as JSON (see the core's `OpenReport`). */
-  get openReportJson(): string
-  /** What the store has been doing, as JSON (see the core's `stats::Report`). */
-  stats(): string
-  /** Counts an error the JS shim refused before calling in. */
-  noteError(code: string): void
-  /** Starts reporting changes to `key` (undefined: the whole store). Returns an id. */
-  watch(key?: string | undefined | null): number
-  /**
-   * Starts a key feed (the paths every change touched, with their values now).
-   * Returns an id, stopped by `unwatch`.
-   */
-  follow(): number
-  unwatch(id: number): void
-  /**
-   * Starts following other programs' edits to the file, if not already (an instance
-   * with `watch: true` joining an engine opened without it).
-   */
-  watchFile(): void
   /**
    * The changes since the last call as one JSON array (null when none):
    * `[{ watchId, seq, path?, newValue?, oldValue? }]`, see the core's `Text`.
    */
   takeEvents(): string | null
-  /** Resolves once every change so far is durable; rejects with the store's error. */
-  flush(): Promise<string | null>
-  /** Resolves once the file itself holds every change so far; rejects with the error. */
-  writeFile(): Promise<string | null>
-  /** Commits everything, writes a final snapshot and stops; resolves like `flush`. */
-  close(): Promise<string | null>
+  /**
+   * Runs one of the core's `Command`s (JSON `{ op, ...arguments }`); `value` is the
+   * JSON text of the value it carries, if any. Returns its answer as JSON text.
+   */
+  run(command: string, value?: string | undefined | null): string
+  /**
+   * Starts one of the core's `Task`s (JSON `{ op, ...arguments }`): resolves with its
+   * answer, or rejects with the store's error.
+   */
+  runTask(task: string): Promise<string | null>
   /**
    * Re-encrypts every sensitive value under a new data key: `new_key` (32 bytes) when
    * the app supplies its keys, else one generated and kept in the key store. Resolves
    * once the old key is no longer needed.
    */
   rotateKey(newKey?: Buffer | undefined | null): Promise<string | null>
-  /** The sensitive-key patterns in force (the option's and the schema's). */
-  get sensitiveKeys(): Array<string>
-  /**
-   * The sensitive-key patterns as data for the renderer bridge: one array of segments
-   * each, `null` for `*`.
-   */
-  get sensitivePatterns(): Array<Array<string | undefined | null>>
-  /** Stops whole-file encryption; the next checkpoint writes JSON. */
-  dropFileCipher(): void
-  /**
-   * Fills defaults and validates the whole document (after migrations). With
-   * `allowClear`, `clearInvalidConfig` may move an invalid file aside.
-   */
-  settle(allowClear: boolean): void
-  /** Starts a transaction; `validate` false defers validation to `settle` (migrations). */
-  begin(validate: boolean): void
-  commit(): void
-  rollback(): void
-  /** Stops without writing anything: the constructor failed after opening. */
-  abandon(): void
-  /** Writes the whole document to `backups/<fileName>` beside the store, durably. */
-  writeBackup(fileName: string): string
-  /** Every recorded state as JSON: `[{timestamp, size, hash, kind}]`, newest first. */
-  listHistory(): string
-  /**
-   * Resolves with the snapshot text recorded at `timestamp` (after recording the
-   * current state), rebuilt and checked on the committer thread.
-   */
-  stateAt(timestamp: string): Promise<string | null>
-  /** Resolves with a report of the whole history chain as JSON. */
-  verifyHistory(): Promise<string | null>
 }
 
 /**

@@ -268,6 +268,26 @@ test('bad arguments get typed errors', (t) => {
   assert.equal(codeOf(() => store.get('a[x]')).code, 'INVALID_KEY')
 })
 
+test('the native entry points for less frequent calls refuse what the core does not know, with a typed error, changing nothing', async (t) => {
+  const native = require('../js/native')
+  const dir = tempDir(t)
+  const engine = new native.NativeStore(JSON.stringify({ path: path.join(dir, 'config.json') }), {}, () => {}, () => {})
+  engine.set('a', '1')
+  for (const command of [{ op: 'dropEverything' }, { op: 'clear', keys: ['a'] }, { op: 'reset' }, { op: 'replace' }]) {
+    const error = codeOf(() => native.run(engine, command))
+    assert.equal(error.code, 'INVALID_OPTION', JSON.stringify(command))
+    assert.match(error.message, /op/)
+  }
+  assert.equal(codeOf(() => engine.run('{not json')).code, 'INVALID_OPTION')
+  await assert.rejects(async () => native.runTask(engine, { op: 'flush', now: true }), { code: 'INVALID_OPTION' })
+  await assert.rejects(native.runTask(engine, { op: 'stateAt', timestamp: 'never' }), { code: 'HISTORY_NOT_FOUND' })
+  assert.deepEqual(native.run(engine, { op: 'storeJson' }), { a: 1 })
+  assert.equal(native.run(engine, { op: 'size' }), 1)
+  assert.equal(await native.runTask(engine, { op: 'flush' }), null)
+  assert.equal(await native.runTask(engine, { op: 'close' }), null)
+  assert.equal(codeOf(() => native.run(engine, { op: 'size' })).code, 'CLOSED')
+})
+
 test('configFileMode sets the file permissions', { skip: process.platform === 'win32' }, async (t) => {
   const store = open(t, { configFileMode: 0o600 })
   store.set('a', 1)

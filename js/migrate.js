@@ -20,6 +20,7 @@ const semver = /** @type {any} */ (
 )
 const { inputError } = require('./errors')
 const { decodeRead } = require('./encode')
+const { run } = require('./native')
 
 const MIGRATION_KEY = '__internal__.migrations.version'
 const COMPLETED_RANGES_KEY = '__internal__.migrations.completedRanges'
@@ -108,7 +109,7 @@ function* pass({ store, native, migrations, beforeEachMigration, target, plan, n
   let backup
   if (steps.length > 0) {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-    backup = native.writeBackup(`${name}-${fromVersion}-to-${target}-${stamp}.json`)
+    backup = run(native, { op: 'writeBackup', fileName: `${name}-${fromVersion}-to-${target}-${stamp}.json` })
   }
   const versions = steps.map((s) => s.toVersion)
   for (const { version, toVersion } of steps) {
@@ -124,12 +125,12 @@ function* pass({ store, native, migrations, beforeEachMigration, target, plan, n
     fromVersion = toVersion
     if (isRange(version)) {
       completed.add(completedRangeFor(version, target))
-      native.setInternal(COMPLETED_RANGES_KEY, JSON.stringify([...completed]))
+      run(native, { op: 'setInternal', key: COMPLETED_RANGES_KEY }, JSON.stringify([...completed]))
     } else if (movesForward(version, readJson(native, MIGRATION_KEY))) {
-      native.setInternal(MIGRATION_KEY, JSON.stringify(version))
+      run(native, { op: 'setInternal', key: MIGRATION_KEY }, JSON.stringify(version))
     }
   }
-  if (movesForward(target, readJson(native, MIGRATION_KEY))) native.setInternal(MIGRATION_KEY, JSON.stringify(target))
+  if (movesForward(target, readJson(native, MIGRATION_KEY))) run(native, { op: 'setInternal', key: MIGRATION_KEY }, JSON.stringify(target))
   return backup
 }
 

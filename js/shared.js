@@ -5,6 +5,7 @@
 // listeners hear every change. The engine closes when its last instance closes (or is
 // collected without closing).
 const { inputError } = require('./errors')
+const { run, runTask } = require('./native')
 
 /** Writer engines by resolved path. Weak: an engine whose instances were all collected goes. */
 const writers = new Map()
@@ -79,7 +80,7 @@ class SharedEngine {
       return undefined
     }
     if (writers.get(this.path)?.deref() === this) writers.delete(this.path)
-    return close ? this.native.close() : undefined
+    return close ? runTask(this.native, { op: 'close' }) : undefined
   }
 
   watch(store, id) {
@@ -90,7 +91,7 @@ class SharedEngine {
   unwatch(id) {
     if (!this.owners.delete(id)) return
     this.listeners -= 1
-    this.native.unwatch(id)
+    run(this.native, { op: 'unwatch', id })
   }
 
   /** The instances still attached. */
@@ -135,7 +136,7 @@ function engineFor(path, options, signature, defaultsText, open) {
     if (!conflict) {
       // `watch` is wanted by one, served to all: the engine follows the file from the
       // first instance that asks (custom formats are read on the JS thread, not watched).
-      if (options.watch && !options.deserialize) existing.native.watchFile()
+      if (options.watch && !options.deserialize) run(existing.native, { op: 'watchFile' })
       return { engine: existing, fresh: false }
     }
     if (!options.readOnly) {

@@ -2,6 +2,7 @@
 // `Store`: electron-store's API over the native engine. This file wires and converts;
 // the engine (Rust) owns the document, durability and change tracking.
 const native = require('./native')
+const { run, runTask } = native
 const { encode, decodeRead } = require('./encode')
 const { toError, inputError, retype, settled } = require('./errors')
 const { resolveStorePath, fileMode, electronModule } = require('./paths')
@@ -90,8 +91,7 @@ const receive = (store, events, wrote) => store[kReceive](events, wrote)
 function closedNative(file) {
   const closed = () => Object.assign(new Error(`The store \`${file}\` is closed`), { code: 'CLOSED', kind: 'persistent', file })
   return new Proxy(Object.create(null), {
-    get(_, name) {
-      if (['size', 'openReportJson', 'sensitiveKeys', 'sensitivePatterns'].includes(String(name))) throw closed()
+    get() {
       return () => {
         throw closed()
       }
@@ -113,7 +113,7 @@ const openReports = new WeakMap()
 function openReportOf(engine) {
   let report = openReports.get(engine)
   if (report === undefined) {
-    report = JSON.parse(engine.openReportJson)
+    report = run(engine, { op: 'openReport' })
     openReports.set(engine, report)
   }
   return report
@@ -346,12 +346,12 @@ class Store {
   }
 
   #settle() {
-    this.#native.settle(true)
-    this.#native.commit()
+    run(this.#native, { op: 'settle', allowClear: true })
+    run(this.#native, { op: 'commit' })
   }
 
   #abandon(error) {
-    this.#native.abandon()
+    run(this.#native, { op: 'abandon' })
     throw error
   }
 
@@ -359,7 +359,7 @@ class Store {
   #pass(plan) {
     const { migrations, projectVersion, beforeEachMigration } = this.#options
     if (!plan && openReportOf(this.#native).fresh) {
-      this.#native.setInternal(migrate.MIGRATION_KEY, JSON.stringify(projectVersion))
+      run(this.#native, { op: 'setInternal', key: migrate.MIGRATION_KEY }, JSON.stringify(projectVersion))
       return [][Symbol.iterator]()
     }
     return migrate.pass({
@@ -394,15 +394,15 @@ class Store {
       return
     }
     this.#writable()
-    this.#native.begin(false)
+    run(this.#native, { op: 'begin', validate: false })
     try {
       await migrate.runAsync(this.#pass(between))
-      this.#native.settle(false)
+      run(this.#native, { op: 'settle', allowClear: false })
     } catch (error) {
-      this.#native.rollback()
+      run(this.#native, { op: 'rollback' })
       throw error
     }
-    this.#native.commit()
+    run(this.#native, { op: 'commit' })
     this.#wrote()
   }
 
@@ -475,21 +475,21 @@ class Store {
     this.#writable()
     const own = this.#ownDefaults && Object.fromEntries(keys.filter((key) => Object.hasOwn(this.#ownDefaults, key)).map((key) => [key, this.#ownDefaults[key]]))
     if (own && Object.keys(own).length > 0) this.#native.setMany(encode('', own))
-    this.#native.reset(own ? keys.filter((key) => !Object.hasOwn(own, key)) : keys)
+    run(this.#native, { op: 'reset', keys: own ? keys.filter((key) => !Object.hasOwn(own, key)) : keys })
     this.#wrote()
   }
 
   /** Delete all items; keys with a default get it back. */
   clear() {
     this.#writable()
-    if (this.#ownDefaults) this.#native.replace(encode('', this.#ownDefaults))
-    else this.#native.clear()
+    if (this.#ownDefaults) run(this.#native, { op: 'replace' }, encode('', this.#ownDefaults))
+    else run(this.#native, { op: 'clear' })
     this.#wrote()
   }
 
   /** Number of items (top-level keys). */
   get size() {
-    return this.#native.size
+    return run(this.#native, { op: 'size' })
   }
 
   /**
@@ -497,7 +497,7 @@ class Store {
    * (a key named `toString` is an item, not a method); values below are plain objects.
    */
   get store() {
-    return Object.setPrototypeOf(JSON.parse(this.#native.storeJson()), null)
+    return Object.setPrototypeOf(run(this.#native, { op: 'storeJson' }), null)
   }
 
   set store(value) {
@@ -505,7 +505,7 @@ class Store {
       throw inputError('INVALID_VALUE', 'The store must be set to an object')
     }
     this.#writable()
-    this.#native.replace(this.#refuse(() => encode('', value)))
+    run(this.#native, { op: 'replace' }, this.#refuse(() => encode('', value)))
     this.#wrote()
   }
 
@@ -522,7 +522,7 @@ class Store {
   onDidChange(key, callback) {
     this.#assertKey(key)
     assertCallback(callback)
-    return this.#subscribe(this.#native.watch(key), (newValue, oldValue) => callback.call(this, newValue, oldValue))
+    return this.#subscribe(run(this.#native, { op: 'watch', key }), (newValue, oldValue) => callback.call(this, newValue, oldValue))
   }
 
   /** Watch the whole store. Returns an unsubscribe function. */
@@ -530,7 +530,7 @@ class Store {
     assertCallback(callback)
     // conf gives the whole store as `.store` does: a top level without a prototype.
     const wholeStore = (newValue, oldValue) => callback.call(this, newValue && Object.setPrototypeOf(newValue, null), oldValue && Object.setPrototypeOf(oldValue, null))
-    return this.#subscribe(this.#native.watch(undefined), wholeStore)
+    return this.#subscribe(run(this.#native, { op: 'watch' }), wholeStore)
   }
 
   /**
@@ -541,7 +541,7 @@ class Store {
     this.#events ??= new StoreEvents(
       () => {
         // Changes made elsewhere reach this instance through a key feed of its own.
-        this.#changeFeed = this.#native.follow()
+        this.#changeFeed = run(this.#native, { op: 'follow' })
         this.#watched(this.#changeFeed)
       },
       () => {
@@ -562,7 +562,7 @@ class Store {
     if (typeof shell?.openPath !== 'function') {
       throw inputError('INVALID_OPTION', 'openInEditor() needs Electron\'s `shell` (outside Electron, pass the `electron` option)')
     }
-    await settled(this.#native.writeFile())
+    await settled(runTask(this.#native, { op: 'writeFile' }))
     const failure = await shell.openPath(this.path)
     if (failure) throw Object.assign(new Error(failure), { code: 'IO', kind: 'persistent', file: this.path })
   }
@@ -583,7 +583,7 @@ class Store {
 
   /** Resolves once every change made so far is durable; rejects with the I/O error. */
   async flush() {
-    await settled(this.#native.flush())
+    await settled(runTask(this.#native, { op: 'flush' }))
   }
 
   /**
@@ -594,7 +594,7 @@ class Store {
     if (this.#closed) return
     // The last instance closes the engine; an earlier one only makes sure that what it
     // wrote is durable, and leaves the others working.
-    const flushed = this.#engine.refs > 1 ? this.#native.flush() : undefined
+    const flushed = this.#engine.refs > 1 ? runTask(this.#native, { op: 'flush' }) : undefined
     const closing = this.#letGo()
     await settled(closing ?? flushed)
   }
@@ -604,7 +604,7 @@ class Store {
    * is `diff` (one per snapshot written) or `backup` (a full copy made before migrations).
    */
   listHistory() {
-    return JSON.parse(this.#native.listHistory())
+    return run(this.#native, { op: 'listHistory' })
   }
 
   /**
@@ -618,7 +618,7 @@ class Store {
     const text = await this.#recordedText(timestamp)
     const { deserialize } = this.#options
     this.#writable()
-    this.#native.restore(deserialize ? encode('', deserialize(text)) : text)
+    run(this.#native, { op: 'restore' }, deserialize ? encode('', deserialize(text)) : text)
     this.#wrote()
   }
 
@@ -638,12 +638,12 @@ class Store {
   async #recordedText(timestamp) {
     const ts = timestamp instanceof Date ? timestamp.toISOString() : timestamp
     if (typeof ts !== 'string') throw inputError('INVALID_ARGUMENT', `Expected an ISO timestamp, got ${typeof timestamp}`)
-    return settled(this.#native.stateAt(ts))
+    return settled(runTask(this.#native, { op: 'stateAt', timestamp: ts }))
   }
 
   /** Checks the whole history chain: `{ ok, entries, verified, brokenAt, reason }`. */
   async verifyHistory() {
-    return JSON.parse(await settled(this.#native.verifyHistory()))
+    return JSON.parse(await settled(runTask(this.#native, { op: 'verifyHistory' })))
   }
 
   /**
@@ -653,7 +653,7 @@ class Store {
    * are since this store was opened; `errors` is by code, thrown or reported to `onError`.
    */
   stats() {
-    return { ...JSON.parse(this.#native.stats()), ...rendererStats(this) }
+    return { ...run(this.#native, { op: 'stats' }), ...rendererStats(this) }
   }
 
   /** Refuses a key that is not a string, counting the error (no closure on the hot path). */
@@ -666,14 +666,14 @@ class Store {
     try {
       return check()
     } catch (error) {
-      if (error?.code) this.#native.noteError(error.code)
+      if (error?.code) run(this.#native, { op: 'noteError', code: error.code })
       throw error
     }
   }
 
   /** The sensitive-key patterns in force: the `sensitiveKeys` option's and the schema's `x-sensitive` ones. */
   get sensitiveKeys() {
-    return this.#native.sensitiveKeys
+    return run(this.#native, { op: 'sensitiveKeys' })
   }
 
   /**
@@ -703,7 +703,7 @@ class Store {
     try {
       if (encryptionKey !== undefined && encryptionKey !== null) {
         backup = keepEncryptedCopy(store.path)
-        store.#native.dropFileCipher()
+        run(store.#native, { op: 'dropFileCipher' })
       }
     } finally {
       await store.close()
@@ -774,7 +774,7 @@ class Store {
   get [kRendererBridge]() {
     return {
       follow: (callback) => {
-        const id = this.#native.follow()
+        const id = run(this.#native, { op: 'follow' })
         this.#feeds.set(id, callback)
         this.#watched(id)
         return () => {
@@ -782,11 +782,11 @@ class Store {
         }
       },
       /** The store's sensitive patterns as segments, `null` for `*`. */
-      sensitivePatterns: this.#native.sensitivePatterns,
+      sensitivePatterns: run(this.#native, { op: 'sensitivePatterns' }),
       /** Without dot notation every key is one top-level property. */
       literalKeys: this.#options.accessPropertiesByDotNotation === false,
       reportError: (error) => {
-        if (error?.code && !this.#closed) this.#native.noteError(error.code)
+        if (error?.code && !this.#closed) run(this.#native, { op: 'noteError', code: error.code })
         if (!this[kReportError](error)) process.emitWarning(`tad-store: ${error.message}`, { code: error.code })
       },
     }

@@ -38,9 +38,9 @@ impl Settled for () {
     }
 }
 
-impl Settled for String {
+impl Settled for Option<String> {
     fn into_text(self) -> Option<String> {
-        Some(self)
+        self
     }
 }
 

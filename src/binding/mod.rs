@@ -12,7 +12,7 @@
 //! | [`options`] | the options object, turned into the engine's |
 //! | [`errors`] | typed errors, thrown or rejecting promises |
 //! | [`key`] | key arguments, read in one call |
-//! | [`store`] | `NativeStore`: reads, writes, events, durability, history |
+//! | [`store`] | `NativeStore`: the hot reads and writes, and the core's `Command`s and `Task`s |
 //! | [`tools`] | functions without a store: the config directory, key patterns, atomic writes, file names |
 
 pub mod errors;

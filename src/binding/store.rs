@@ -1,14 +1,15 @@
-//! `NativeStore`: one open store file. Each method hands its strings to the engine's
-//! text view (`Engine::text`: keys as the app writes them, values as JSON text) or the
-//! engine itself, and converts the outcome: an error thrown, a sequence number, a
-//! promise.
+//! `NativeStore`: one open store file. The hot reads and writes hand their strings to
+//! the engine's text view (`Engine::text`: keys as the app writes them, values as JSON
+//! text); every other call arrives as one of the core's `Command`s (answered at once) or
+//! `Task`s (a promise), forwarded whole. Each converts the outcome: an error thrown, a
+//! sequence number, JSON text, a promise.
 
 use super::errors::{promise, throw};
 use super::key::KeyArg;
 use super::options::{engine_options, NativeKeys};
 use crate::engine::error::{Result as EngineResult, StoreError};
 use crate::engine::keys::supplied_key;
-use crate::engine::{Engine, Read};
+use crate::engine::{Command, Engine, Read, Task};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -181,99 +182,6 @@ impl NativeStore {
         self.written(&env, self.engine.text().delete(key.as_str()))
     }
 
-    #[napi]
-    pub fn reset(&self, env: Env, keys: Vec<String>) -> Result<f64> {
-        self.written(&env, self.engine.text().reset(&keys))
-    }
-
-    #[napi]
-    pub fn clear(&self, env: Env) -> Result<f64> {
-        self.written(&env, self.engine.text().clear())
-    }
-
-    /// Replaces the whole store with the object in `json`.
-    #[napi]
-    pub fn replace(&self, env: Env, json: String) -> Result<f64> {
-        self.written(&env, self.engine.text().replace(&json))
-    }
-
-    /// Replaces the whole document (bookkeeping included) with `json`: a rollback.
-    #[napi]
-    pub fn restore(&self, env: Env, json: String) -> Result<f64> {
-        self.written(&env, self.engine.text().restore(&json))
-    }
-
-    /// Writes conf's migration bookkeeping (`__internal__.migrations.*`).
-    #[napi]
-    pub fn set_internal(&self, env: Env, key: String, json: String) -> Result<f64> {
-        self.written(&env, self.engine.text().set_internal(&key, &json))
-    }
-
-    /// The whole store as JSON text.
-    #[napi]
-    pub fn store_json(&self, env: Env) -> Result<String> {
-        self.ok(&env, self.engine.store_json())
-    }
-
-    #[napi(getter)]
-    pub fn size(&self, env: Env) -> Result<u32> {
-        self.ok(&env, self.engine.size()).map(|n| n as u32)
-    }
-
-    #[napi(getter)]
-    pub fn seq(&self) -> f64 {
-        self.engine.seq() as f64
-    }
-
-    #[napi(getter)]
-    pub fn closed(&self) -> bool {
-        self.engine.is_closed()
-    }
-
-    /// What opening found and did, as JSON (see the core's `OpenReport`).
-    #[napi(getter)]
-    pub fn open_report_json(&self, env: Env) -> Result<String> {
-        self.ok(&env, self.engine.text().open_report())
-    }
-
-    /// What the store has been doing, as JSON (see the core's `stats::Report`).
-    #[napi]
-    pub fn stats(&self, env: Env) -> Result<String> {
-        self.ok(&env, self.engine.text().stats())
-    }
-
-    /// Counts an error the JS shim refused before calling in.
-    #[napi]
-    pub fn note_error(&self, code: String) {
-        self.engine.note_error(&code);
-    }
-
-    /// Starts reporting changes to `key` (undefined: the whole store). Returns an id.
-    #[napi]
-    pub fn watch(&self, env: Env, key: Option<String>) -> Result<u32> {
-        self.ok(&env, self.engine.text().watch(key.as_deref()))
-            .map(|id| id as u32)
-    }
-
-    /// Starts a key feed (the paths every change touched, with their values now).
-    /// Returns an id, stopped by `unwatch`.
-    #[napi]
-    pub fn follow(&self) -> u32 {
-        self.engine.follow() as u32
-    }
-
-    #[napi]
-    pub fn unwatch(&self, id: u32) {
-        self.engine.unwatch(id.into());
-    }
-
-    /// Starts following other programs' edits to the file, if not already (an instance
-    /// with `watch: true` joining an engine opened without it).
-    #[napi]
-    pub fn watch_file(&mut self, env: Env) -> Result<()> {
-        self.engine.watch_file().map_err(|e| throw(&env, &e))
-    }
-
     /// The changes since the last call as one JSON array (null when none):
     /// `[{ watchId, seq, path?, newValue?, oldValue? }]`, see the core's `Text`.
     #[napi]
@@ -281,22 +189,21 @@ impl NativeStore {
         self.engine.text().take_events()
     }
 
-    /// Resolves once every change so far is durable; rejects with the store's error.
-    #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn flush<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        promise(env, |done| self.engine.flush(done))
+    /// Runs one of the core's `Command`s (JSON `{ op, ...arguments }`); `value` is the
+    /// JSON text of the value it carries, if any. Returns its answer as JSON text.
+    #[napi]
+    pub fn run(&mut self, env: Env, command: String, value: Option<String>) -> Result<String> {
+        let command = self.ok(&env, Command::parse(&command))?;
+        let answer = self.engine.run(command, value.as_deref());
+        self.ok(&env, answer)
     }
 
-    /// Resolves once the file itself holds every change so far; rejects with the error.
+    /// Starts one of the core's `Task`s (JSON `{ op, ...arguments }`): resolves with its
+    /// answer, or rejects with the store's error.
     #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn write_file<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        promise(env, |done| self.engine.write_file(done))
-    }
-
-    /// Commits everything, writes a final snapshot and stops; resolves like `flush`.
-    #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        promise(env, |done| self.engine.close(done))
+    pub fn run_task<'env>(&self, env: &'env Env, task: String) -> Result<Object<'env>> {
+        let task = self.ok(env, Task::parse(&task))?;
+        promise(env, |done| self.engine.run_task(task, done))
     }
 
     /// Re-encrypts every sensitive value under a new data key: `new_key` (32 bytes) when
@@ -311,79 +218,5 @@ impl NativeStore {
         let key = new_key.map(|bytes| supplied_key(&bytes)).transpose();
         let key = self.ok(env, key)?;
         promise(env, |done| self.engine.rotate_key(key, done))
-    }
-
-    /// The sensitive-key patterns in force (the option's and the schema's).
-    #[napi(getter)]
-    pub fn sensitive_keys(&self) -> Vec<String> {
-        self.engine.sensitive_keys()
-    }
-
-    /// The sensitive-key patterns as data for the renderer bridge: one array of segments
-    /// each, `null` for `*`.
-    #[napi(getter)]
-    pub fn sensitive_patterns(&self) -> Vec<Vec<Option<String>>> {
-        self.engine.sensitive_pattern_segments()
-    }
-
-    /// Stops whole-file encryption; the next checkpoint writes JSON.
-    #[napi]
-    pub fn drop_file_cipher(&self) {
-        self.engine.drop_file_cipher();
-    }
-
-    /// Fills defaults and validates the whole document (after migrations). With
-    /// `allowClear`, `clearInvalidConfig` may move an invalid file aside.
-    #[napi]
-    pub fn settle(&mut self, env: Env, allow_clear: bool) -> Result<()> {
-        let result = self.engine.settle(allow_clear);
-        self.ok(&env, result)
-    }
-
-    /// Starts a transaction; `validate` false defers validation to `settle` (migrations).
-    #[napi]
-    pub fn begin(&self, env: Env, validate: bool) -> Result<()> {
-        self.ok(&env, self.engine.begin(validate))
-    }
-
-    #[napi]
-    pub fn commit(&self) {
-        self.engine.commit();
-    }
-
-    #[napi]
-    pub fn rollback(&self) {
-        self.engine.rollback();
-    }
-
-    /// Stops without writing anything: the constructor failed after opening.
-    #[napi]
-    pub fn abandon(&mut self) {
-        self.engine.abandon();
-    }
-
-    /// Writes the whole document to `backups/<fileName>` beside the store, durably.
-    #[napi]
-    pub fn write_backup(&self, env: Env, file_name: String) -> Result<String> {
-        self.ok(&env, self.engine.text().write_backup(&file_name))
-    }
-
-    /// Every recorded state as JSON: `[{timestamp, size, hash, kind}]`, newest first.
-    #[napi]
-    pub fn list_history(&self, env: Env) -> Result<String> {
-        self.ok(&env, self.engine.text().list_history())
-    }
-
-    /// Resolves with the snapshot text recorded at `timestamp` (after recording the
-    /// current state), rebuilt and checked on the committer thread.
-    #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn state_at<'env>(&self, env: &'env Env, timestamp: String) -> Result<Object<'env>> {
-        promise(env, |done| self.engine.text().state_at(timestamp, done))
-    }
-
-    /// Resolves with a report of the whole history chain as JSON.
-    #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn verify_history<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        promise(env, |done| self.engine.text().verify_history(done))
     }
 }

@@ -43,8 +43,8 @@ pub mod violation;
 pub mod watch;
 
 pub use engine::{
-    ChangeEvent, Completion, Engine, ErrorListener, Read, Receipt, StateCompletion, Text,
-    TextCompletion, VerifyCompletion,
+    ChangeEvent, Command, Completion, Engine, ErrorListener, Read, Receipt, StateCompletion, Task,
+    TaskCompletion, Text, TextCompletion, VerifyCompletion,
 };
 pub use options::{default_config_dir, CheckpointPolicy, EngineOptions, OpenReport};
 pub use store_files::StoreFiles;

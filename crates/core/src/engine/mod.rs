@@ -13,8 +13,10 @@
 //! | [`committer`] | the background writer: journal, checkpoints, history (its schedule is [`committer::decide`]) |
 //! | [`external_edit`] | edits other programs make to the file |
 //! | [`text`] | the engine as a binding calls it: keys and values as text |
+//! | [`command`] | the less frequent calls as data, so a binding forwards them whole |
 
 mod changes;
+mod command;
 mod committer;
 mod durability;
 mod events;
@@ -26,6 +28,7 @@ mod sealing;
 mod state;
 mod text;
 
+pub use command::{Command, Task, TaskCompletion};
 pub use state::{
     ChangeEvent, Completion, Engine, ErrorListener, Receipt, StateCompletion, VerifyCompletion,
 };
