@@ -222,6 +222,21 @@ impl Node {
         }
     }
 
+    /// Drops the tombstones a removal left in the object holding `path`'s last member,
+    /// once they outnumber its keys (see [`Map::compact`]). For when no position from
+    /// [`Node::delete_full`] is held any more: after a change, or a removal nothing will
+    /// take back. Copies nothing when there is nothing to drop.
+    pub fn compact_parent(&mut self, path: &KeyPath) {
+        let sparse = path
+            .parent()
+            .and_then(|parent| self.get(&parent)?.as_object().map(|map| map.is_sparse()));
+        if sparse == Some(true) {
+            if let Some((Node::Object(map), _)) = self.parent_for_write(path) {
+                Arc::make_mut(map).compact();
+            }
+        }
+    }
+
     /// Puts `value` back at `path`, at `position` among its siblings (what
     /// [`Node::delete_full`] returned). The parent must exist.
     pub fn insert_at(&mut self, path: &KeyPath, position: usize, value: Node) {

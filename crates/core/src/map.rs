@@ -13,11 +13,22 @@ const INDEX_FROM: usize = 12;
 
 /// An ordered map from keys to `V` (the document's `Node`: generic so that this file
 /// does not depend on the document, which depends on it).
+///
+/// A removal leaves a tombstone in its slot rather than shifting the entries after it,
+/// so it costs O(1) however wide the map, and its slot (the position
+/// [`Map::shift_remove_full`] returns) stays valid for [`Map::insert_at`] to take the
+/// removal back. Tombstones go in [`Map::compact`], which a caller runs once no such
+/// position is held (the engine: after each change); it copies the live entries only
+/// when tombstones outnumber them, so removals stay O(1) amortised.
 #[derive(Clone)]
 pub struct Map<V> {
-    entries: Vec<(Key, V)>,
-    /// Positions in `entries` by key hash. Invariant: `Some` exactly when
-    /// `entries.len() >= INDEX_FROM`, and then it indexes every entry.
+    /// Slots in insertion order; `None` is a tombstone.
+    entries: Vec<Option<(Key, V)>>,
+    /// The `Some` slots. Invariant: `live <= entries.len()`.
+    live: usize,
+    /// Slots in `entries` by key hash. Invariant: `Some` exactly when
+    /// `entries.len() >= INDEX_FROM` (slots, tombstones included: a scan walks them),
+    /// and then it indexes every live entry and nothing else.
     index: Option<Box<HashTable<usize>>>,
 }
 
@@ -34,10 +45,16 @@ fn hash(key: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(0x7ad5_7013).hash_one(key)
 }
 
+/// The key of a live slot (the index holds only those).
+fn key_at<V>(entries: &[Option<(Key, V)>], slot: usize) -> &str {
+    entries[slot].as_ref().map_or("", |(k, _)| k.as_str())
+}
+
 impl<V> Default for Map<V> {
     fn default() -> Self {
         Map {
             entries: Vec::new(),
+            live: 0,
             index: None,
         }
     }
@@ -51,29 +68,38 @@ impl<V> Map<V> {
     pub fn with_capacity(n: usize) -> Map<V> {
         Map {
             entries: Vec::with_capacity(n),
+            live: 0,
             index: None,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.live == 0
     }
 
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(index) => index
-                .find(hash(key), |&i| self.entries[i].0 == key)
+                .find(hash(key), |&i| key_at(&self.entries, i) == key)
                 .copied(),
-            None => self.entries.iter().position(|(k, _)| k == key),
+            None => self
+                .entries
+                .iter()
+                .position(|slot| matches!(slot, Some((k, _)) if k == key)),
         }
     }
 
+    fn value_mut(&mut self, slot: usize) -> &mut V {
+        &mut self.entries[slot].as_mut().expect("a live slot").1
+    }
+
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.position(key).map(|i| &self.entries[i].1)
+        self.position(key)
+            .and_then(|i| self.entries[i].as_ref().map(|(_, v)| v))
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -83,7 +109,7 @@ impl<V> Map<V> {
     /// Sets `key`, keeping its position if present. Returns the previous value.
     pub fn insert(&mut self, key: impl AsRef<str> + Into<Key>, value: V) -> Option<V> {
         if let Some(i) = self.position(key.as_ref()) {
-            return Some(std::mem::replace(&mut self.entries[i].1, value));
+            return Some(std::mem::replace(self.value_mut(i), value));
         }
         self.push(key.into(), value);
         None
@@ -102,17 +128,18 @@ impl<V> Map<V> {
                 self.entries.len() - 1
             }
         };
-        &mut self.entries[i].1
+        self.value_mut(i)
     }
 
     fn push(&mut self, key: Key, value: V) {
         let at = self.entries.len();
         let h = hash(&key);
-        self.entries.push((key, value));
+        self.entries.push(Some((key, value)));
+        self.live += 1;
         match &mut self.index {
             Some(index) => {
                 let entries = &self.entries;
-                index.insert_unique(h, at, |&i| hash(&entries[i].0));
+                index.insert_unique(h, at, |&i| hash(key_at(entries, i)));
             }
             None if self.entries.len() >= INDEX_FROM => self.rebuild_index(),
             None => {}
@@ -124,10 +151,12 @@ impl<V> Map<V> {
             self.index = None;
             return;
         }
-        let mut index = HashTable::with_capacity(self.entries.len());
-        for (i, (k, _)) in self.entries.iter().enumerate() {
-            let entries = &self.entries;
-            index.insert_unique(hash(k), i, |&j| hash(&entries[j].0));
+        let mut index = HashTable::with_capacity(self.live);
+        let entries = &self.entries;
+        for (i, slot) in entries.iter().enumerate() {
+            if let Some((k, _)) = slot {
+                index.insert_unique(hash(k), i, |&j| hash(key_at(entries, j)));
+            }
         }
         self.index = Some(Box::new(index));
     }
@@ -137,56 +166,84 @@ impl<V> Map<V> {
         self.shift_remove_full(key).map(|(_, value)| value)
     }
 
-    /// Removes `key`, keeping the order of the others. Returns its position and value.
-    /// The last key goes in O(1); any other shifts those after it.
+    /// Removes `key`, keeping the order of the others: O(1), its slot left a tombstone.
+    /// Returns its slot, for [`Map::insert_at`] until the next [`Map::compact`], and its
+    /// value.
     pub fn shift_remove_full(&mut self, key: &str) -> Option<(usize, V)> {
         let i = self.position(key)?;
-        let (_, value) = self.entries.remove(i);
-        match &mut self.index {
-            Some(index) if self.entries.len() >= INDEX_FROM => {
-                // The index keeps its hashes: drop this key's slot and move every later
-                // position down by one, without hashing a key again.
-                if let Ok(entry) = index.find_entry(hash(key), |&j| j == i) {
-                    entry.remove();
-                }
-                for position in index.iter_mut().filter(|p| **p > i) {
-                    *position -= 1;
-                }
+        if let Some(index) = &mut self.index {
+            if let Ok(entry) = index.find_entry(hash(key), |&j| j == i) {
+                entry.remove();
             }
-            Some(_) => self.index = None,
-            None => {}
         }
+        let (_, value) = self.entries[i].take()?;
+        self.live -= 1;
         Some((i, value))
     }
 
-    /// Inserts `key` (absent) at `position` (at most the length): where
-    /// [`Map::shift_remove_full`] took it from, to take a removal back.
+    /// Inserts `key` (absent) at `position`, the slot [`Map::shift_remove_full`] took it
+    /// from (no [`Map::compact`] since), to take a removal back: O(1).
     pub fn insert_at(&mut self, position: usize, key: impl Into<Key>, value: V) {
-        if position >= self.entries.len() {
-            return self.push(key.into(), value);
+        let key = key.into();
+        match self.entries.get_mut(position) {
+            Some(slot @ None) => {
+                let h = hash(&key);
+                *slot = Some((key, value));
+                self.live += 1;
+                if let Some(index) = &mut self.index {
+                    let entries = &self.entries;
+                    index.insert_unique(h, position, |&i| hash(key_at(entries, i)));
+                }
+            }
+            // Past the end: it was the last.
+            None => self.push(key, value),
+            // Not the slot it left (a caller's mistake): kept, in order, all the same.
+            Some(Some(_)) => {
+                self.entries.insert(position, Some((key, value)));
+                self.live += 1;
+                self.rebuild_index();
+            }
         }
-        self.entries.insert(position, (key.into(), value));
-        self.rebuild_index();
     }
 
-    /// Drops spare capacity (after a parse, where the final size was unknown).
+    /// Drops the tombstones once they outnumber the live entries (and a few): what
+    /// keeps removals O(1) amortised and a map no larger than twice its keys. Positions
+    /// from [`Map::shift_remove_full`] are void after it.
+    pub fn compact(&mut self) {
+        if self.is_sparse() {
+            self.entries.retain(Option::is_some);
+            self.rebuild_index();
+        }
+    }
+
+    /// Whether [`Map::compact`] would do anything.
+    pub fn is_sparse(&self) -> bool {
+        self.entries.len() - self.live > self.live.max(8)
+    }
+
+    /// Drops spare capacity and every tombstone (after a parse, where the final size was
+    /// unknown).
     pub fn shrink_to_fit(&mut self) {
+        if self.live < self.entries.len() {
+            self.entries.retain(Option::is_some);
+            self.rebuild_index();
+        }
         self.entries.shrink_to_fit();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().flatten().map(|(k, v)| (k.as_str(), v))
     }
 
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.iter().map(|(_, v)| v)
+        self.entries.iter().flatten().map(|(_, v)| v)
     }
 }
 
 impl<V: PartialEq> PartialEq for Map<V> {
     /// Same keys, in the same order, with equal values (the order shows in the file).
     fn eq(&self, other: &Map<V>) -> bool {
-        self.entries == other.entries
+        self.live == other.live && self.iter().eq(other.iter())
     }
 }
 
@@ -251,6 +308,82 @@ mod tests {
     }
 
     #[test]
+    fn a_removal_moves_nothing_and_compaction_bounds_the_tombstones() {
+        let size = 1000;
+        let mut map = Map::new();
+        for i in 0..size {
+            map.insert(format!("k{i}"), n(i));
+        }
+        // Removals leave their slots: nothing after them moves, positions stay valid.
+        let mut removed = Vec::new();
+        for i in (0..size).step_by(3) {
+            let (position, _) = map.shift_remove_full(&format!("k{i}")).unwrap();
+            assert_eq!(position, i as usize);
+            removed.push(i);
+        }
+        assert_eq!(map.entries.len(), size as usize, "no slot moved");
+        assert_eq!(map.len(), size as usize - removed.len());
+        assert!(!map.is_sparse(), "334 tombstones, 666 keys");
+        map.compact();
+        assert_eq!(map.entries.len(), size as usize, "not sparse: kept");
+        for i in (1..size).step_by(3) {
+            map.shift_remove(&format!("k{i}"));
+        }
+        assert!(map.is_sparse());
+        map.compact();
+        assert_eq!(map.entries.len(), map.len(), "compacted: only live slots");
+        let keys: Vec<String> = map.iter().map(|(k, _)| k.to_string()).collect();
+        let expected: Vec<String> = (2..size).step_by(3).map(|i| format!("k{i}")).collect();
+        assert_eq!(keys, expected, "order kept");
+        for i in 0..size {
+            assert_eq!(map.get(&format!("k{i}")).is_some(), i % 3 == 2, "k{i}");
+        }
+        // A key removed and set again goes last, as in JS.
+        map.shift_remove("k2");
+        map.insert("k2", n(2));
+        assert_eq!(map.iter().last().unwrap().0, "k2");
+        assert_eq!(map.iter().next().unwrap().0, "k5");
+    }
+
+    #[test]
+    fn tombstones_do_not_count_in_equality_length_or_small_maps() {
+        let mut a = Map::new();
+        let mut b = Map::new();
+        for i in 0..20 {
+            a.insert(format!("k{i}"), n(i));
+        }
+        for i in 0..20 {
+            if i % 2 == 0 {
+                b.insert(format!("k{i}"), n(i));
+            }
+        }
+        for i in (1..20).step_by(2) {
+            a.shift_remove(&format!("k{i}"));
+        }
+        assert_eq!(a.len(), 10);
+        assert_eq!(a, b, "same keys in the same order");
+        assert!(a.index.is_some(), "indexed by slots: 20 of them");
+        // Every key of a small map removed: it still finds and refuses keys by scanning.
+        let mut small = Map::new();
+        small.insert("x", n(1));
+        small.shift_remove("x");
+        assert!(small.is_empty());
+        assert_eq!(small.get("x"), None);
+        small.insert("x", n(2));
+        assert_eq!(small.get("x"), Some(&n(2)));
+        assert_eq!(small.len(), 1);
+    }
+
+    #[test]
+    fn a_tombstone_costs_no_space_of_its_own() {
+        // The niche of the key (or the node) holds `None`: a slot is as small as an entry.
+        assert_eq!(
+            std::mem::size_of::<Option<(Key, Node)>>(),
+            std::mem::size_of::<(Key, Node)>()
+        );
+    }
+
+    #[test]
     fn get_or_insert_appends_once() {
         let mut map = Map::new();
         *map.get_or_insert_with("a", || n(1)) = n(2);
@@ -272,7 +405,7 @@ mod tests {
                 assert_eq!((position, &value), (at, &n(at as u64)));
                 assert_eq!(
                     map.index.is_some(),
-                    map.len() >= INDEX_FROM,
+                    map.entries.len() >= INDEX_FROM,
                     "the invariant"
                 );
                 for (i, k) in keys.iter().enumerate().filter(|(i, _)| *i != at) {

@@ -373,11 +373,23 @@ impl Engine {
             }
             Ok(())
         })();
-        if outcome.is_err() {
+        // Where a member was removed (and left a tombstone), once no undo position is
+        // held: compacted, so removals stay O(1) amortised (see `Map::compact`).
+        let mut removed_from = Vec::new();
+        if outcome.is_ok() {
+            for step in &undo {
+                if let Undo::Reinsert(at, ..) = step {
+                    doc.compact_parent(at);
+                }
+            }
+        } else {
             let inside_saved =
                 |step: &Undo| saved.iter().any(|(key, _)| key.is_prefix_of(step.path()));
             for step in undo.into_iter().rev() {
                 if !inside_saved(&step) {
+                    if let Undo::Remove(at) = &step {
+                        removed_from.push(at.clone());
+                    }
                     step.take_back(doc);
                 }
             }
@@ -388,9 +400,13 @@ impl Engine {
                     Some(old) => doc.put_back(&key, old),
                     None => {
                         doc.delete(&key);
+                        removed_from.push(key);
                     }
                 }
             }
+        }
+        for at in removed_from {
+            doc.compact_parent(&at);
         }
         outcome
     }
@@ -580,7 +596,9 @@ fn apply_op(doc: &mut Node, op: &Op) -> Result<()> {
             doc.set(key, value.clone())?;
         }
         Op::Delete { key } => {
+            // No undo holds a position here: the tombstone may go at once.
             doc.delete(key);
+            doc.compact_parent(key);
         }
         Op::Append { key, value } => doc.append(key, value.clone())?,
     }

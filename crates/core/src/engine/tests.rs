@@ -2030,6 +2030,59 @@ fn a_refused_write_is_taken_back_exactly_key_order_included() {
 }
 
 #[test]
+fn deletes_from_a_wide_object_keep_the_order_and_a_refused_one_goes_back_in_its_place() {
+    let fs = SimFs::new();
+    let mut options = options(&fs);
+    options.schema = Some(Arc::new(
+        Schema::compile(serde_json::json!({
+            "type": "object",
+            "properties": { "w": { "type": "object", "required": ["k100"] } }
+        }))
+        .unwrap(),
+    ));
+    let engine = Engine::open(options).unwrap();
+    let mut wide = serde_json::Map::new();
+    for i in 0..300 {
+        wide.insert(format!("k{i}"), serde_json::json!(i));
+    }
+    engine
+        .set(
+            &p("w"),
+            j(&serde_json::Value::Object(wide.clone()).to_string()),
+        )
+        .unwrap();
+    // Removals one change at a time: tombstones, compacted as they pile up.
+    for i in (0..300).filter(|i| i % 4 != 0 && *i != 100) {
+        engine.delete(&p(&format!("w.k{i}"))).unwrap();
+        wide.shift_remove(&format!("k{i}"));
+        if i == 150 {
+            // Refused: the required key goes back where it was, among tombstones.
+            let refused = engine.delete(&p("w.k100")).unwrap_err();
+            assert_eq!(refused.code(), "SCHEMA_VIOLATION");
+            assert_eq!(
+                engine.get_json(&p("w")).unwrap().unwrap(),
+                serde_json::Value::Object(wide.clone()).to_string()
+            );
+        }
+    }
+    // A key deleted and set again goes last, as in JS.
+    engine.delete(&p("w.k0")).unwrap();
+    engine.set(&p("w.k0"), j("\"again\"")).unwrap();
+    wide.shift_remove("k0");
+    wide.insert("k0".into(), serde_json::json!("again"));
+    let expected = serde_json::Value::Object(wide).to_string();
+    assert_eq!(engine.get_json(&p("w")).unwrap().unwrap(), expected);
+    // Replayed from the journal after a power loss (deletes applied outside any
+    // change, compacted at once): the same.
+    engine.flush_blocking().unwrap();
+    let image = fs.crash_image(fs.op_count(), CrashMode::DurableOnly);
+    let reopened = open(&SimFs::from_image(&image));
+    assert!(reopened.report().replayed > 200);
+    assert_eq!(reopened.get_json(&p("w")).unwrap().unwrap(), expected);
+    std::mem::forget(engine); // the "crashed" process never closes
+}
+
+#[test]
 fn an_append_is_validated_as_one_new_item_and_the_arrays_own_rules() {
     let fs = SimFs::new();
     let mut options = options(&fs);
