@@ -85,7 +85,14 @@ impl Node {
 
     /// electron-store's file format: `JSON.stringify(store, undefined, '\t')`.
     pub fn to_pretty_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4096);
+        self.to_pretty_json_sized(4096)
+    }
+
+    /// [`Node::to_pretty_json`] into a buffer of `capacity` to start with: given the
+    /// text's likely size (the last snapshot's), the buffer is never grown by copying, so
+    /// a 10 MiB snapshot does not briefly need twice its size.
+    pub fn to_pretty_json_sized(&self, capacity: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(capacity);
         let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
         let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
         self.serialize(&mut ser).expect("a Node always serialises");

@@ -25,6 +25,11 @@ pub trait Fs: Send + Sync {
     /// `ErrorKind::WouldBlock` when another holder has it.
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FsLock>>;
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Reads the file at `path` in pieces, handing each to `each` in order: for a hash
+    /// or a comparison that need not hold the whole file (a 10 MiB snapshot checked
+    /// while its replacement is in memory). The real disk reads [`READ_PIECE`] bytes at
+    /// a time; the simulator hands its one image.
+    fn read_each(&self, path: &Path, each: &mut dyn FnMut(&[u8])) -> io::Result<()>;
     /// The size of the file at `path`, without reading it.
     fn len(&self, path: &Path) -> io::Result<u64>;
     /// Creates or truncates `path` for writing, with permission `mode` for a new file.
@@ -68,6 +73,9 @@ pub trait FsLayer: Send + Sync {
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.below().read(path)
+    }
+    fn read_each(&self, path: &Path, each: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+        self.below().read_each(path, each)
     }
     fn len(&self, path: &Path) -> io::Result<u64> {
         self.below().len(path)
@@ -113,6 +121,9 @@ impl<L: FsLayer> Fs for L {
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         FsLayer::read(self, path)
+    }
+    fn read_each(&self, path: &Path, each: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+        FsLayer::read_each(self, path, each)
     }
     fn len(&self, path: &Path) -> io::Result<u64> {
         FsLayer::len(self, path)
@@ -364,6 +375,24 @@ impl std::fmt::Display for NotARegularFile {
 
 impl std::error::Error for NotARegularFile {}
 
+/// How much of a file [`Fs::read_each`] holds at once on the real disk.
+pub const READ_PIECE: usize = 64 << 10;
+
+/// The file at `path` opened for reading, with its length, once it is known to be a
+/// regular file: checked before opening (a FIFO would block the open) and after (the
+/// path may have changed in between).
+fn open_regular(path: &Path) -> io::Result<(File, u64)> {
+    regular(&std::fs::metadata(path)?)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    regular(&meta)?;
+    Ok((file, meta.len()))
+}
+
 fn regular(meta: &std::fs::Metadata) -> io::Result<()> {
     let kind = meta.file_type();
     if kind.is_file() {
@@ -417,17 +446,23 @@ impl Fs for RealFs {
     /// the path was swapped in between; the open itself does not block.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         use std::io::Read;
-        regular(&std::fs::metadata(path)?)?;
-        let mut options = OpenOptions::new();
-        options.read(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-        let mut file = options.open(path)?;
-        let meta = file.metadata()?;
-        regular(&meta)?;
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        let (mut file, len) = open_regular(path)?;
+        let mut bytes = Vec::with_capacity(len as usize);
         file.read_to_end(&mut bytes)?;
         Ok(bytes)
+    }
+    fn read_each(&self, path: &Path, each: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+        use std::io::Read;
+        let (mut file, _) = open_regular(path)?;
+        let mut piece = vec![0; READ_PIECE];
+        loop {
+            match file.read(&mut piece) {
+                Ok(0) => return Ok(()),
+                Ok(n) => each(&piece[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
     fn len(&self, path: &Path) -> io::Result<u64> {
         std::fs::metadata(path).map(|m| m.len())

@@ -236,27 +236,153 @@ fn file_name(millis: u64) -> String {
 
 // ----- entries --------------------------------------------------------------------------
 
+/// What an entry needs of the state it turns back into: its id, how much of it the new
+/// state shares at each end, and only the bytes in between. A one-value change to a
+/// 10 MiB store keeps a few bytes of the old state here, not 10 MiB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Old {
+    pub id: SnapshotId,
+    /// Bytes at the start the new state has too.
+    pub prefix: usize,
+    /// Bytes at the end the new state has too; `prefix + suffix` fits both states.
+    pub suffix: usize,
+    /// The old state's bytes between the two.
+    pub middle: Vec<u8>,
+}
+
+impl Old {
+    /// `old` compared with `new`, both in memory.
+    pub fn of(new: &[u8], old: &[u8]) -> Old {
+        let prefix = new.iter().zip(old).take_while(|(a, b)| a == b).count();
+        let room = new.len().min(old.len()) - prefix;
+        let suffix = new
+            .iter()
+            .rev()
+            .zip(old.iter().rev())
+            .take(room)
+            .take_while(|(a, b)| a == b)
+            .count();
+        Old {
+            id: SnapshotId::of(old),
+            prefix,
+            suffix,
+            middle: old[prefix..old.len() - suffix].to_vec(),
+        }
+    }
+
+    /// The file at `path` compared with `new`, read in pieces ([`Fs::read_each`]) twice:
+    /// once for its id and the shared ends, once for the middle. So the old state is
+    /// never whole in memory beside the new one. A file changed between the two reads
+    /// (another program's edit) is an error; a missing one is the empty state.
+    pub fn read(fs: &dyn Fs, path: &Path, new: &[u8]) -> Result<Old> {
+        let mut hasher = blake3::Hasher::new();
+        let mut len = 0usize;
+        // The first difference from the start, and the last one with both states
+        // aligned at their ends (old byte `i` against new byte `i + shift`).
+        let mut prefix = None;
+        let mut last_end_difference = None;
+        let shift = new.len() as i64 - fs.len(path).unwrap_or(0) as i64;
+        let compared = fs.read_each(path, &mut |piece| {
+            hasher.update(piece);
+            let start = len;
+            len += piece.len();
+            if prefix.is_none() {
+                let theirs = new.get(start..).unwrap_or_default();
+                let n = piece.len().min(theirs.len());
+                // Slices compared whole first (memcmp), byte by byte only where they differ.
+                if n < piece.len() || piece[..n] != theirs[..n] {
+                    prefix = Some(start + first_difference(&piece[..n], &theirs[..n]));
+                }
+            }
+            if let Some(i) = last_aligned_difference(piece, start, new, shift) {
+                last_end_difference = Some(i);
+            }
+        });
+        match compared {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Old::of(new, b"")),
+            Err(e) => return Err(StoreError::io("read", path, &e)),
+        }
+        let id = SnapshotId {
+            len: len as u64,
+            hash: *hasher.finalize().as_bytes(),
+        };
+        let changed = || {
+            let e = std::io::Error::other("the file changed while it was read");
+            StoreError::io("read", path, &e)
+        };
+        if shift != new.len() as i64 - len as i64 {
+            return Err(changed());
+        }
+        let prefix = prefix.unwrap_or(len).min(new.len());
+        let room = new.len().min(len) - prefix;
+        let suffix = (len - last_end_difference.map_or(0, |i| i + 1)).min(room);
+        let (from, to) = (prefix, len - suffix);
+        let mut middle = Vec::with_capacity(to - from);
+        let mut again = blake3::Hasher::new();
+        let mut at = 0;
+        fs.read_each(path, &mut |piece| {
+            again.update(piece);
+            let (start, end) = (at.max(from), (at + piece.len()).min(to));
+            if start < end {
+                middle.extend_from_slice(&piece[start - at..end - at]);
+            }
+            at += piece.len();
+        })
+        .map_err(|e| StoreError::io("read", path, &e))?;
+        if *again.finalize().as_bytes() != id.hash || at != len {
+            return Err(changed());
+        }
+        Ok(Old {
+            id,
+            prefix,
+            suffix,
+            middle,
+        })
+    }
+}
+
+/// Where `a` and `b` (of one length) first differ; their length when nowhere.
+fn first_difference(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len())
+}
+
+/// The last byte of `piece` (old bytes from `start`) that differs from `new` with the two
+/// states aligned at their ends (old byte `i` against new byte `i + shift`), as an old
+/// offset; a byte with no counterpart differs.
+fn last_aligned_difference(piece: &[u8], start: usize, new: &[u8], shift: i64) -> Option<usize> {
+    let end = start + piece.len();
+    // Old offsets whose counterpart exists: [lo, hi).
+    let lo = (start as i64).max(-shift).min(end as i64) as usize;
+    let hi = ((new.len() as i64 - shift).min(end as i64).max(lo as i64)) as usize;
+    if hi < end || lo == hi {
+        // Bytes at the end of the piece have no counterpart (or none has).
+        return (end > start).then(|| end - 1);
+    }
+    let ours = &piece[lo - start..hi - start];
+    let theirs = &new[(lo as i64 + shift) as usize..(hi as i64 + shift) as usize];
+    if ours != theirs {
+        let k = ours.iter().zip(theirs).rposition(|(x, y)| x != y)?;
+        return Some(lo + k);
+    }
+    (lo > start).then(|| lo - 1)
+}
+
 /// The diff turning `new` back into `old`, as an entry's bytes.
 pub fn encode(millis: u64, new: &[u8], old: &[u8]) -> Result<Vec<u8>> {
-    let prefix = new.iter().zip(old).take_while(|(a, b)| a == b).count();
-    let room = new.len().min(old.len()) - prefix;
-    let suffix = new
-        .iter()
-        .rev()
-        .zip(old.iter().rev())
-        .take(room)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let (new_mid, old_mid) = (
-        &new[prefix..new.len() - suffix],
-        &old[prefix..old.len() - suffix],
-    );
+    encode_from(millis, new, &Old::of(new, old))
+}
+
+/// The diff turning `new` back into the state `old` describes, as an entry's bytes.
+pub fn encode_from(millis: u64, new: &[u8], old: &Old) -> Result<Vec<u8>> {
+    let (prefix, suffix) = (old.prefix, old.suffix);
+    let (new_mid, old_mid) = (&new[prefix..new.len() - suffix], &old.middle[..]);
     let mut patch = Vec::new();
     qbsdiff::Bsdiff::new(new_mid, old_mid)
         .parallel_scheme(qbsdiff::ParallelScheme::Never)
         .compare(Cursor::new(&mut patch))
         .map_err(|e| StoreError::io("diff", HISTORY_DIR, &e))?;
-    let (new_id, old_id) = (SnapshotId::of(new), SnapshotId::of(old));
+    let (new_id, old_id) = (SnapshotId::of(new), old.id);
     let mut out = Vec::with_capacity(HEADER_LEN + patch.len() + CRC_LEN);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -353,13 +479,13 @@ pub fn write(
     store: &Path,
     millis: u64,
     new: &[u8],
-    old: &[u8],
+    old: &Old,
     mode: u32,
 ) -> Result<PathBuf> {
     let dir = StoreFiles::of(store).history();
     fs.create_dir_all(&dir)
         .map_err(|e| StoreError::io("create directory", &dir, &e))?;
-    let bytes = encode(millis, new, old)?;
+    let bytes = encode_from(millis, new, old)?;
     let path = dir.join(file_name(millis));
     snapshot::write_atomic(fs, &path, &bytes, mode)?;
     Ok(path)
@@ -636,6 +762,82 @@ mod tests {
     use super::*;
     use crate::sim_fs::SimFs;
 
+    /// Pairs of states a change makes: edits at the start, middle and end, growth and
+    /// shrinking, none, and empty states; lengths around the pieces files are read in.
+    fn state_pairs() -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut pairs = vec![
+            (vec![], vec![]),
+            (b"{}".to_vec(), vec![]),
+            (vec![], b"{}".to_vec()),
+        ];
+        for len in [1, 7, 4095, 4096, 4097, 70_000, 200_000] {
+            let old: Vec<u8> = (0..len).map(|_| b"ab{}\"\t"[next() as usize % 6]).collect();
+            pairs.push((old.clone(), old.clone()));
+            for _ in 0..12 {
+                let mut new = old.clone();
+                let at = next() as usize % (len + 1);
+                let n = next() as usize % 9000;
+                match next() % 4 {
+                    0 => new.splice(at..at, (0..n).map(|i| i as u8)).for_each(drop),
+                    1 => new.drain(at..(at + n).min(len)).for_each(drop),
+                    2 => new[at..(at + n).min(len)]
+                        .iter_mut()
+                        .for_each(|b| *b = b'x'),
+                    _ => new.truncate(at),
+                }
+                pairs.push((new, old.clone()));
+            }
+        }
+        pairs
+    }
+
+    #[test]
+    fn the_old_state_read_in_pieces_is_what_comparing_it_whole_finds() {
+        let dir = std::env::temp_dir().join(format!("tad-history-old-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real = crate::fs::platform();
+        let sim = SimFs::new();
+        for (i, (new, old)) in state_pairs().into_iter().enumerate() {
+            let whole = Old::of(&new, &old);
+            let (real_path, sim_path) = (dir.join("s.json"), PathBuf::from("/s.json"));
+            real.create(&real_path, 0o600)
+                .unwrap()
+                .write_all(&old)
+                .unwrap();
+            sim.create(&sim_path, 0o600)
+                .unwrap()
+                .write_all(&old)
+                .unwrap();
+            assert_eq!(
+                Old::read(&*real, &real_path, &new).unwrap(),
+                whole,
+                "pair {i}, real disk"
+            );
+            assert_eq!(
+                Old::read(&sim, &sim_path, &new).unwrap(),
+                whole,
+                "pair {i}, simulator"
+            );
+            // And the entry made from either turns `new` back into `old`.
+            let entry = encode_from(3, &new, &whole).unwrap();
+            assert_eq!(
+                apply(Path::new("e"), &entry, &new).unwrap(),
+                old,
+                "pair {i}"
+            );
+        }
+        let missing = Old::read(&sim, Path::new("/none.json"), b"{}").unwrap();
+        assert_eq!(missing, Old::of(b"{}", b""));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A store with `n` states `{"n":0}`…, every one after the first recorded, at
     /// timestamps 1001….
     fn chain_of(n: usize) -> (SimFs, PathBuf, Vec<Vec<u8>>) {
@@ -650,7 +852,7 @@ mod tests {
                 &store,
                 1000 + i as u64,
                 &states[i],
-                &states[i - 1],
+                &Old::of(&states[i], &states[i - 1]),
                 0o600,
             )
             .unwrap();

@@ -135,9 +135,28 @@ pub enum Replacement {
     Displaced(PathBuf),
 }
 
-/// [`write_atomic`], replacing the file at `path` only while `ours` says its bytes are
-/// the ones the caller last read or wrote (a missing file counts as ours: there is
-/// nothing to lose). The check before the swap refuses an edit already there; the swap
+/// Whether the file at `path` holds exactly the bytes `id` names: its length first, then
+/// its hash, read in pieces so that a large file is never whole in memory beside the
+/// snapshot replacing it.
+fn holds(fs: &dyn Fs, path: &Path, id: SnapshotId) -> io::Result<bool> {
+    if fs.len(path)? != id.len {
+        return Ok(false);
+    }
+    let mut hasher = blake3::Hasher::new();
+    let mut len = 0;
+    fs.read_each(path, &mut |piece| {
+        hasher.update(piece);
+        len += piece.len() as u64;
+    })?;
+    Ok(SnapshotId {
+        len,
+        hash: *hasher.finalize().as_bytes(),
+    } == id)
+}
+
+/// [`write_atomic`], replacing the file at `path` only while it holds the bytes `ours`
+/// names, the ones the caller last read or wrote (a missing file counts as ours: there
+/// is nothing to lose). The check before the swap refuses an edit already there; the swap
 /// itself is an atomic exchange (onto a missing file, a rename that never replaces), so
 /// an edit that lands between check and swap is not overwritten but handed back
 /// ([`Replacement::Displaced`]) or looked at again. Where there is no exchange (Windows,
@@ -147,7 +166,7 @@ pub fn write_atomic_unless(
     path: &Path,
     bytes: &[u8],
     mode: u32,
-    ours: &dyn Fn(&[u8]) -> bool,
+    ours: SnapshotId,
 ) -> Result<Replacement> {
     let temp = write_temp(fs, path, bytes, mode)?;
     let refused = |temp: &Path| match fs.remove(temp) {
@@ -162,9 +181,9 @@ pub fn write_atomic_unless(
         if turns > SWAP_TURNS {
             return refused(&temp); // the caller reads what is there and tries again
         }
-        let there = match fs.read(path) {
-            Ok(now) if !ours(&now) => return refused(&temp),
-            Ok(_) => true,
+        let there = match holds(fs, path, ours) {
+            Ok(false) => return refused(&temp),
+            Ok(true) => true,
             Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(e) => return Err(discard_temp(fs, &temp, StoreError::io("read", path, &e))),
         };
@@ -175,8 +194,8 @@ pub fn write_atomic_unless(
         };
         match swapped {
             Ok(()) if !there => break Replacement::Done,
-            Ok(()) => match fs.read(&temp) {
-                Ok(old) if ours(&old) => match fs.remove(&temp) {
+            Ok(()) => match holds(fs, &temp, ours) {
+                Ok(true) => match fs.remove(&temp) {
                     Ok(()) => break Replacement::Done,
                     // The new bytes are in place; only a stale copy of the old ones is
                     // left, which the next open removes.
@@ -277,8 +296,22 @@ pub fn encode(
     serialize: Option<&Serializer>,
     cipher: Option<&FileCipher>,
 ) -> Result<Vec<u8>> {
+    encode_sized(path, doc, serialize, cipher, 0)
+}
+
+/// [`encode`] for a snapshot likely to be about `likely_len` bytes (the last one's):
+/// its text is written into a buffer of that size and a little more, never grown by
+/// copying (see [`Node::to_pretty_json_sized`]).
+pub fn encode_sized(
+    path: &Path,
+    doc: &Node,
+    serialize: Option<&Serializer>,
+    cipher: Option<&FileCipher>,
+    likely_len: u64,
+) -> Result<Vec<u8>> {
+    let likely_len = likely_len as usize;
     let bytes = match serialize {
-        None => doc.to_pretty_json(),
+        None => doc.to_pretty_json_sized(4096 + likely_len + likely_len / 8),
         Some(serialize) => serialize(doc.to_json())
             .map_err(|reason| StoreError::Serialize {
                 file: path.to_path_buf(),

@@ -388,11 +388,12 @@ impl Committer {
         let fs = self.shared.fs.clone();
         // Before the rename below, the old journal must not be appended to again.
         self.journal = None;
-        let bytes = snapshot::encode(
+        let bytes = snapshot::encode_sized(
             &self.shared.path,
             doc,
             self.shared.serialize.as_ref(),
             self.shared.cipher().as_deref(),
+            self.base.len,
         )?;
         let purge = self.shared.lock().purge_history;
         // The history entry goes first: a crash after it but before the rename leaves an
@@ -422,13 +423,12 @@ impl Committer {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             let previous = *self.shared.known_file();
-            let ours = |now: &[u8]| journal::SnapshotId::of(now) == previous;
             let replaced = snapshot::write_atomic_unless(
                 &*fs,
                 &self.shared.path,
                 &bytes,
                 self.shared.file_mode,
-                &ours,
+                previous,
             );
             if matches!(
                 replaced,
@@ -492,8 +492,9 @@ impl Committer {
         };
         let fs = &*self.shared.fs;
         let path = &self.shared.path;
-        let old = snapshot::read_or_empty(fs, path)?;
-        if old == new {
+        // Compared in pieces: the old state is never whole in memory beside `new`.
+        let old = history::Old::read(fs, path, new)?;
+        if old.id == journal::SnapshotId::of(new) {
             return Ok(None);
         }
         let now = std::time::SystemTime::now()
@@ -504,7 +505,7 @@ impl Committer {
         let millis = now.max(self.last_history_millis + 1);
         let entry = history::write(fs, path, millis, new, &old, self.shared.file_mode)?;
         self.last_history_millis = millis;
-        if !old.is_empty() {
+        if old.id.len > 0 {
             // Keep the snapshot being replaced: the state to restore if the new one is
             // ever damaged. A second name for it, not a copy; renames never change it.
             let base = StoreFiles::of(path).history_base();
