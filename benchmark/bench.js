@@ -95,6 +95,10 @@ async function child(impl, sizeName, fixture) {
   const slow = !ours && impl !== 'conf-cache'
   // Reads in batches of 10 (see `sample`); conf's uncached get reads the file each time.
   const reads = slow ? 1 : 10
+  // The same loop around an empty function: how fast this process runs. This machine
+  // runs some processes ~1.6× slower than others throughout (the empty call included),
+  // so compare a sub-microsecond row with this one of its own process.
+  result.emptyCallNs = median(sample(() => 0, 20000, 500, 10)) * 1e6
   result.getPrimitiveUs = median(sample(() => store.get('settings.theme'), slow ? 50 : 20000, big ? 2000 : 1000, reads)) * 1000
   result.getObjectUs = median(sample(() => store.get('settings.editor'), slow ? 50 : 20000, big ? 2000 : 1000, reads)) * 1000
   const sets = sample((i) => store.set('settings.editor.fontSize', 10 + (i % 10)), ours ? 20000 : 200, big ? 3000 : 1500)
@@ -182,6 +186,7 @@ function fmt(v, unit) {
   if (v === undefined) return '–'
   if (unit === 'us') return v < 10 ? `${v.toFixed(2)} µs` : v < 10000 ? `${v.toFixed(0)} µs` : `${(v / 1000).toFixed(1)} ms`
   if (unit === 'ms') return v < 10 ? `${v.toFixed(2)} ms` : v < 10000 ? `${v.toFixed(0)} ms` : `${(v / 1000).toFixed(1)} s`
+  if (unit === 'ns') return `${v.toFixed(1)} ns`
   return `${v.toFixed(0)} MB`
 }
 
@@ -206,6 +211,7 @@ function main() {
   }
   const rows = [
     ['open existing store', 'openMs', 'ms'],
+    ['empty call in the same loop (this process\'s speed), p50', 'emptyCallNs', 'ns'],
     ['get (primitive), p50', 'getPrimitiveUs', 'us'],
     ['get (small object), p50', 'getObjectUs', 'us'],
     ['set (sync return), p50', 'setUs', 'us'],
@@ -288,7 +294,7 @@ function table(rows, ours, peers) {
   const out = [`| ${head.join(' | ')} |`, `|${' --- |'.repeat(head.length)}`]
   for (const [label, key, unit] of rows) {
     const cell = (r) => fmt(r[key], unit) + (key === 'thousandSetsDurableMs' && r.thousandSetsExtrapolated ? ' (extrapolated)' : '')
-    const ratio = (r) => (ours[key] > 0 && r[key] !== undefined ? `${(r[key] / ours[key]).toFixed(r[key] / ours[key] >= 10 ? 0 : 1)}×` : '–')
+    const ratio = (r) => (unit !== 'ns' && ours[key] > 0 && r[key] !== undefined ? `${(r[key] / ours[key]).toFixed(r[key] / ours[key] >= 10 ? 0 : 1)}×` : '–')
     out.push(`| ${[label, cell(ours), ...peers.map(([, r]) => cell(r)), ...peers.map(([, r]) => ratio(r))].join(' | ')} |`)
   }
   return out
