@@ -449,23 +449,67 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::String(v.into()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Node, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+        // Items go on this thread's stack of parsed items, then into a vector of their
+        // exact number: serde_json gives no size hint, and growing a vector item by item
+        // (then shrinking it to fit, documents being long-lived) copied each one twice.
+        let stack = Scratch::new(&PARSED_ITEMS);
+        while let Some(item) = seq.next_element::<Node>()? {
+            PARSED_ITEMS.with(|items| items.borrow_mut().push(item));
         }
-        // serde_json gives no size hint: drop the growth slack, documents are long-lived.
-        items.shrink_to_fit();
-        Ok(Node::Array(Arc::new(items)))
+        Ok(Node::Array(Arc::new(stack.take())))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> std::result::Result<Node, A::Error> {
-        let mut map = Map::with_capacity(access.size_hint().unwrap_or(0));
+        // As `visit_seq`: members on a stack, then one map of the exact size.
+        let stack = Scratch::new(&PARSED_MEMBERS);
         // Keys as CompactString: one a parse borrows from the text costs no allocation.
-        while let Some((key, value)) = access.next_entry::<CompactString, Node>()? {
-            // A repeated key keeps its first position and its last value, as JSON.parse does.
-            map.insert(key, value);
+        while let Some(member) = access.next_entry::<CompactString, Node>()? {
+            PARSED_MEMBERS.with(|members| members.borrow_mut().push(member));
         }
-        map.shrink_to_fit();
-        Ok(Node::Object(Arc::new(map)))
+        // A repeated key keeps its first position and its last value, as JSON.parse does.
+        Ok(Node::Object(Arc::new(Map::from_entries(stack.take()))))
+    }
+}
+
+thread_local! {
+    /// What a parse on this thread has read of the arrays and objects it is inside (each
+    /// level above the one below it), until each is whole.
+    static PARSED_ITEMS: std::cell::RefCell<Vec<Node>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PARSED_MEMBERS: std::cell::RefCell<Vec<(CompactString, Node)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One container's part of a parse stack: what was pushed above `base` is its own. It
+/// takes that part with [`Scratch::take`]; dropped without (a parse error), it drops it,
+/// so the stack is left as it found it.
+struct Scratch<T: 'static> {
+    stack: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>,
+    base: usize,
+}
+
+impl<T: 'static> Scratch<T> {
+    fn new(stack: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>) -> Scratch<T> {
+        let base = stack.with(|s| s.borrow().len());
+        Scratch { stack, base }
+    }
+
+    /// This container's part, in a vector of its exact length.
+    fn take(self) -> Vec<T> {
+        self.stack
+            .with(|s| s.borrow_mut().drain(self.base..).collect())
+    }
+}
+
+impl<T: 'static> Drop for Scratch<T> {
+    fn drop(&mut self) {
+        // After `take` nothing is above `base`; after an error, the part is dropped. A
+        // large stack (one huge document) is not kept for the thread's lifetime.
+        self.stack.with(|s| {
+            let mut s = s.borrow_mut();
+            s.truncate(self.base);
+            if self.base == 0 && s.capacity() > 1 << 16 {
+                *s = Vec::new();
+            }
+        });
     }
 }
 

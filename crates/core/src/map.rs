@@ -73,6 +73,59 @@ impl<V> Map<V> {
         }
     }
 
+    /// The map of `entries` in their order; a repeated key keeps its first position and
+    /// its last value, as `JSON.parse` does. For a parse, which knows every member before
+    /// it makes the map: one allocation of the exact size, reused in place.
+    pub fn from_entries(entries: Vec<(Key, V)>) -> Map<V> {
+        let mut map = Map {
+            live: entries.len(),
+            // In place: an `Option` of the pair is the pair's size (its niche holds `None`).
+            entries: entries.into_iter().map(Some).collect(),
+            index: None,
+        };
+        let mut repeated = false;
+        if map.entries.len() < INDEX_FROM {
+            for i in 1..map.entries.len() {
+                let key = key_at(&map.entries, i);
+                // Emptied slots (repeats taken over) are skipped: their key reads as "".
+                let first = (0..i).find(|&j| matches!(&map.entries[j], Some((k, _)) if k == key));
+                if let Some(first) = first {
+                    repeated = true;
+                    map.take_over(first, i);
+                }
+            }
+        } else {
+            let mut index = HashTable::with_capacity(map.live);
+            for i in 0..map.entries.len() {
+                let entries = &map.entries;
+                let h = hash(key_at(entries, i));
+                match index.find(h, |&j| key_at(entries, j) == key_at(entries, i)) {
+                    Some(&first) => {
+                        repeated = true;
+                        map.take_over(first, i);
+                    }
+                    None => {
+                        index.insert_unique(h, i, |&j| hash(key_at(entries, j)));
+                    }
+                }
+            }
+            map.index = Some(Box::new(index));
+        }
+        if repeated {
+            map.entries.retain(Option::is_some);
+            map.rebuild_index();
+        }
+        map
+    }
+
+    /// A repeated key at slot `later`: its value goes to slot `first`, its slot empties.
+    fn take_over(&mut self, first: usize, later: usize) {
+        if let Some((_, value)) = self.entries[later].take() {
+            *self.value_mut(first) = value;
+            self.live -= 1;
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.live
     }
@@ -381,6 +434,48 @@ mod tests {
             std::mem::size_of::<Option<(Key, Node)>>(),
             std::mem::size_of::<(Key, Node)>()
         );
+    }
+
+    #[test]
+    fn a_map_from_parsed_members_keeps_first_positions_and_last_values() {
+        let entries = |keys: &[&str]| -> Vec<(Key, Node)> {
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| (Key::from(*k), n(i as u64)))
+                .collect()
+        };
+        // Small (scanned) and large (indexed), with repeats, the empty key among them.
+        let small = Map::from_entries(entries(&["a", "a", "", "b", "", "a"]));
+        let got: Vec<_> = small
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("a".into(), n(5)), ("".into(), n(4)), ("b".into(), n(3))]
+        );
+        assert_eq!(small.len(), 3);
+        let mut keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        keys.insert(30, "k3".into());
+        keys.push(String::new());
+        keys.push(String::new());
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let large = Map::from_entries(entries(&refs));
+        assert_eq!(large.len(), 41);
+        assert_eq!(large.get("k3"), Some(&n(30)), "the last value");
+        assert_eq!(
+            large.iter().nth(3).unwrap().0,
+            "k3",
+            "at the first position"
+        );
+        assert_eq!(large.get(""), Some(&n(42)));
+        let mut inserted = Map::new();
+        for (k, v) in entries(&refs) {
+            inserted.insert(k, v);
+        }
+        assert_eq!(large, inserted, "as inserting one by one");
+        assert_eq!(large.entries.len(), large.len(), "no slot left empty");
+        assert!(large.index.is_some());
     }
 
     #[test]
