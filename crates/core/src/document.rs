@@ -540,6 +540,33 @@ mod tests {
     fn p(s: &str) -> KeyPath {
         KeyPath::parse(s).unwrap()
     }
+
+    #[test]
+    fn a_parse_that_fails_part_way_leaves_the_parse_stacks_as_it_found_them() {
+        let depth = || {
+            let items = PARSED_ITEMS.with(|s| s.borrow().len());
+            let members = PARSED_MEMBERS.with(|s| s.borrow().len());
+            (items, members)
+        };
+        for bad in [
+            r#"{"a":[1,2,{"b":[3,4"#,
+            r#"[{"x":1},{"y":[true,false,]}]"#,
+            r#"{"a":{"b":{"c":1}},"d":[1,2,3],"e":nope}"#,
+        ] {
+            assert!(Node::from_json(bad).is_err(), "{bad}");
+            assert_eq!(depth(), (0, 0), "after {bad}");
+        }
+        // Nested containers each get their own members, in order, repeats resolved.
+        let text = r#"{"a":[1,[2,3],{"k":[4],"k":[5]}],"b":{},"c":[],"a2":{"x":{"y":[[]]}}}"#;
+        let node = Node::from_json(text).unwrap();
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(node.to_json(), value.to_string());
+        assert_eq!(
+            node.to_json(),
+            r#"{"a":[1,[2,3],{"k":[5]}],"b":{},"c":[],"a2":{"x":{"y":[[]]}}}"#
+        );
+        assert_eq!(depth(), (0, 0));
+    }
     fn j(s: &str) -> Node {
         Node::from_json(s).unwrap()
     }
