@@ -637,7 +637,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn the_real_disk_refuses_to_read_what_is_not_a_regular_file_without_blocking() {
+    fn the_real_disk_reads_regular_files_whole_or_in_pieces_and_refuses_anything_else() {
         use crate::error::StoreError;
         let dir = std::env::temp_dir().join(format!("tad-fs-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
@@ -652,13 +652,26 @@ mod tests {
             (dir.join("sub"), "a directory"),
             (PathBuf::from("/dev/zero"), "a device"),
         ] {
-            let err = fs.read(&path).expect_err("refused");
-            match StoreError::io("read", &path, &err) {
-                StoreError::NotAFile { what: found, .. } => assert_eq!(found, what),
-                other => panic!("{path:?}: {other:?}"),
+            let whole = fs.read(&path).expect_err("refused");
+            let pieces = fs.read_each(&path, &mut |_| {}).expect_err("refused");
+            for err in [whole, pieces] {
+                match StoreError::io("read", &path, &err) {
+                    StoreError::NotAFile { what: found, .. } => assert_eq!(found, what),
+                    other => panic!("{path:?}: {other:?}"),
+                }
             }
         }
         assert_eq!(fs.read(&dir.join("file")).unwrap(), b"{}");
+        // In pieces, the same bytes in order.
+        let big: Vec<u8> = (0..3 * READ_PIECE + 17).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.join("big"), &big).unwrap();
+        let mut read = Vec::new();
+        fs.read_each(&dir.join("big"), &mut |piece| {
+            assert!(piece.len() <= READ_PIECE);
+            read.extend_from_slice(piece);
+        })
+        .unwrap();
+        assert_eq!(read, big);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

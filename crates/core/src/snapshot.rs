@@ -404,6 +404,34 @@ mod tests {
     }
 
     #[test]
+    fn a_replacement_happens_only_over_the_file_it_was_made_from() {
+        let path = p("/d/config.json");
+        let ours = b"{\"v\":1}".to_vec();
+        let id = SnapshotId::of(&ours);
+        let only = |fs: &SimFs| fs.image().into_keys().collect::<Vec<_>>();
+        // Ours: replaced, nothing left beside it.
+        let fs = SimFs::from_image(&Image::from([(path.clone(), ours.clone())]));
+        let done = write_atomic_unless(&fs, &path, b"{\"v\":2}", 0o600, id).unwrap();
+        assert_eq!(done, Replacement::Done);
+        assert_eq!(fs.read(&path).unwrap(), b"{\"v\":2}");
+        assert_eq!(only(&fs), vec![path.clone()]);
+        // Another program's edit of the same length (the hash tells it apart) or of
+        // another length (the length does): refused, the edit kept, nothing left.
+        for edit in [b"{\"v\":9}".to_vec(), b"{\"v\":10}".to_vec()] {
+            let fs = SimFs::from_image(&Image::from([(path.clone(), edit.clone())]));
+            let refused = write_atomic_unless(&fs, &path, b"{\"v\":2}", 0o600, id).unwrap();
+            assert_eq!(refused, Replacement::Refused);
+            assert_eq!(fs.read(&path).unwrap(), edit);
+            assert_eq!(only(&fs), vec![path.clone()]);
+        }
+        // No file: nothing to lose.
+        let fs = SimFs::new();
+        let done = write_atomic_unless(&fs, &path, b"{}", 0o600, id).unwrap();
+        assert_eq!(done, Replacement::Done);
+        assert_eq!(fs.read(&path).unwrap(), b"{}");
+    }
+
+    #[test]
     fn every_crash_point_of_a_write_leaves_old_or_new() {
         let path = p("/d/config.json");
         let fs = SimFs::from_image(&Image::from([(path.clone(), b"{\"v\":1}".to_vec())]));
