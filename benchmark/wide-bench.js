@@ -11,7 +11,7 @@ const os = require('node:os')
 const path = require('node:path')
 
 const ROOT = path.join(__dirname, '..')
-const SHAPES = { 'object 1,000 keys': 1000, 'object 10,000 keys': 10000, 'object 100,000 keys': 100000, 'array 100,000 items': -100000 }
+const SHAPES = { 'object 1,000 keys': 1000, 'object 10,000 keys': 10000, 'object 100,000 keys': 100000, 'array 1,000 items': -1000, 'array 100,000 items': -100000 }
 const OPTIONS = ['none', 'defaults', 'schema']
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const now = () => Number(process.hrtime.bigint()) / 1e3
@@ -72,7 +72,9 @@ async function child(impl, shape, kind) {
   }
   result.setCheckpointUs = measure(runs, (i) => store.set(key, runs + i))
   if (width < 0) result.appendUs = measure(runs, (i) => store.appendToArray('big', { n: i }))
-  else if (impl === 'tad-store') result.deleteUs = measure(runs, (i) => store.delete(`big.k${(i * 7) % width}`))
+  // A member of the object, or an item from the middle of the array (the items after it
+  // move up one index).
+  if (impl === 'tad-store') result.deleteUs = measure(runs, (i) => store.delete(width < 0 ? `big[${-width >> 1}]` : `big.k${(i * 7) % width}`))
   if (impl === 'tad-store') await store.close()
   fs.rmSync(dir, { recursive: true, force: true })
   return result

@@ -46,6 +46,9 @@ use std::sync::Arc;
 /// A JSON object: keys in insertion order.
 pub type Map = super::map::Map<Node>;
 
+/// A JSON array: one vector, or chunks once it is large (see [`super::items`]).
+pub type Items = super::items::Items<Node>;
+
 /// A JSON value. Object keys keep their insertion order, as `JSON.stringify` does.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Node {
@@ -55,7 +58,7 @@ pub enum Node {
     Number(serde_json::Number),
     /// Inline up to 24 bytes: most values of a settings file need no allocation.
     String(CompactString),
-    Array(Arc<Vec<Node>>),
+    Array(Arc<Items>),
     Object(Arc<Map>),
 }
 
@@ -292,7 +295,7 @@ impl Node {
     pub fn append(&mut self, path: &KeyPath, value: Node) -> Result<()> {
         match self.get(path) {
             None => self
-                .set(path, Node::Array(Arc::new(vec![value])))
+                .set(path, Node::Array(Arc::new(Items::from(vec![value]))))
                 .map(|_| ()),
             Some(Node::Array(items)) => {
                 let at = path.child(Segment::Index(items.len()));
@@ -456,7 +459,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         while let Some(item) = seq.next_element::<Node>()? {
             PARSED_ITEMS.with(|items| items.borrow_mut().push(item));
         }
-        Ok(Node::Array(Arc::new(stack.take())))
+        Ok(Node::Array(Arc::new(Items::from(stack.take()))))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> std::result::Result<Node, A::Error> {
         // As `visit_seq`: members on a stack, then one map of the exact size.

@@ -24,6 +24,7 @@ pub mod fs;
 #[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;
 pub mod history;
+pub mod items;
 pub mod journal;
 pub mod keys;
 pub mod lock;

@@ -14,7 +14,7 @@
 //! always correct and, for the usual settings schemas, rare.
 
 use super::ajv;
-use super::document::{Map, Node};
+use super::document::{Items, Map, Node};
 use super::error::{Result, StoreError};
 use super::path::{KeyPath, Segment, INTERNAL_KEY};
 use super::secrets::{Pattern, PatternSegment};
@@ -49,7 +49,7 @@ impl Json for DocJson {
 
 impl<'a> JsonNode<'a, DocJson> for &'a Node {
     type Object = &'a Map;
-    type Array = &'a [Node];
+    type Array = &'a Items;
     type Number = &'a serde_json::Number;
 
     fn as_object(&self) -> Option<&'a Map> {
@@ -58,9 +58,9 @@ impl<'a> JsonNode<'a, DocJson> for &'a Node {
             _ => None,
         }
     }
-    fn as_array(&self) -> Option<&'a [Node]> {
+    fn as_array(&self) -> Option<&'a Items> {
         match self {
-            Node::Array(items) => Some(items.as_slice()),
+            Node::Array(items) => Some(items.as_ref()),
             _ => None,
         }
     }
@@ -133,21 +133,21 @@ impl<'a> Object<'a, DocJson> for &'a Map {
     }
 }
 
-impl<'a> Array<'a, DocJson> for &'a [Node] {
+impl<'a> Array<'a, DocJson> for &'a Items {
     type Node = &'a Node;
-    type ElementsIter = std::slice::Iter<'a, Node>;
+    type ElementsIter = crate::items::Iter<'a, Node>;
 
     fn len(&self) -> usize {
-        <[Node]>::len(self)
+        Items::len(self)
     }
-    fn elements(&self) -> std::slice::Iter<'a, Node> {
+    fn elements(&self) -> crate::items::Iter<'a, Node> {
         self.iter()
     }
     /// `uniqueItems`, compared in place (the default converts every item first).
     fn is_unique(&self) -> bool {
         self.iter()
             .enumerate()
-            .all(|(i, a)| self[i + 1..].iter().all(|b| !nodes_equal(a, b)))
+            .all(|(i, a)| self.iter().skip(i + 1).all(|b| !nodes_equal(a, b)))
     }
 }
 

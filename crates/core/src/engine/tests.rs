@@ -2083,6 +2083,50 @@ fn deletes_from_a_wide_object_keep_the_order_and_a_refused_one_goes_back_in_its_
 }
 
 #[test]
+fn deletes_from_a_large_array_shift_the_rest_and_a_refused_one_goes_back_in_its_place() {
+    let fs = SimFs::new();
+    let mut options = options(&fs);
+    options.schema = Some(Arc::new(
+        Schema::compile(serde_json::json!({
+            "type": "object",
+            "properties": { "list": { "type": "array", "minItems": 5990 } }
+        }))
+        .unwrap(),
+    ));
+    let engine = Engine::open(options).unwrap();
+    let mut model: Vec<serde_json::Value> = (0..6000).map(|i| serde_json::json!(i)).collect();
+    let text = serde_json::Value::Array(model.clone()).to_string();
+    engine.set(&p("list"), j(&text)).unwrap();
+    for k in 0..10 {
+        let at = 1000 + k * 397;
+        engine.delete(&p(&format!("list[{at}]"))).unwrap();
+        model.remove(at);
+    }
+    engine.append(&p("list"), j("\"end\"")).unwrap();
+    model.push(serde_json::json!("end"));
+    let expected = serde_json::Value::Array(model).to_string();
+    assert_eq!(engine.get_json(&p("list")).unwrap().unwrap(), expected);
+    // Below minItems: refused, and the item is back where it was.
+    engine.delete(&p("list[2]")).unwrap();
+    let refused = engine.delete(&p("list[4000]")).unwrap_err();
+    assert_eq!(refused.code(), "SCHEMA_VIOLATION");
+    let mut model: Vec<serde_json::Value> = serde_json::from_str(&expected).unwrap();
+    model.remove(2);
+    let expected = serde_json::Value::Array(model).to_string();
+    assert_eq!(engine.get_json(&p("list")).unwrap().unwrap(), expected);
+    assert_eq!(
+        engine.get_json(&p("list[4000]")).unwrap(),
+        engine.get_json(&p("list.4000")).unwrap()
+    );
+    // Replayed after a power loss: the same.
+    engine.flush_blocking().unwrap();
+    let image = fs.crash_image(fs.op_count(), CrashMode::DurableOnly);
+    let reopened = open(&SimFs::from_image(&image));
+    assert_eq!(reopened.get_json(&p("list")).unwrap().unwrap(), expected);
+    std::mem::forget(engine); // the "crashed" process never closes
+}
+
+#[test]
 fn an_append_is_validated_as_one_new_item_and_the_arrays_own_rules() {
     let fs = SimFs::new();
     let mut options = options(&fs);

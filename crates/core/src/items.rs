@@ -1,0 +1,387 @@
+//! The document's arrays: items in order, where taking one out of (or putting one back
+//! into) the middle of a large array does not move every item after it.
+//!
+//! Most arrays of a settings file are short, and stay one vector. From [`CHUNKED_FROM`]
+//! items an array is kept as chunks of about [`CHUNK`] items, with a Fenwick tree of their
+//! lengths: finding index `i` is a descent of that tree, O(log chunks), and a removal or
+//! insertion moves at most a chunk's items, so its cost does not grow with the array.
+//! Generic over the item (the document's `Node`), so that this file does not depend on
+//! the document, which depends on it.
+
+/// From this many items an array is chunked.
+const CHUNKED_FROM: usize = 4096;
+/// A chunk's usual size; one grown past twice this is split in two.
+const CHUNK: usize = 1024;
+
+/// The items in order (see [`Items::iter`]).
+pub type Iter<'a, T> =
+    std::iter::Chain<std::slice::Iter<'a, T>, std::iter::Flatten<std::slice::Iter<'a, Vec<T>>>>;
+
+#[derive(Clone)]
+pub struct Items<T> {
+    repr: Repr<T>,
+}
+
+#[derive(Clone)]
+enum Repr<T> {
+    Flat(Vec<T>),
+    /// Invariant: `lengths` is the Fenwick tree of the chunks' lengths and `len` their
+    /// sum. Chunks may be empty (a removal leaves one rather than moving the others);
+    /// they are dropped when the chunks are rebuilt, which happens once there are more
+    /// than twice as many as the items need, so the work stays O(1) amortised per item.
+    Chunked {
+        chunks: Vec<Vec<T>>,
+        lengths: Vec<usize>,
+        len: usize,
+    },
+}
+
+/// The Fenwick tree of `chunks`' lengths.
+fn fenwick<T>(chunks: &[Vec<T>]) -> Vec<usize> {
+    let mut tree: Vec<usize> = chunks.iter().map(Vec::len).collect();
+    for i in 0..tree.len() {
+        let parent = i | (i + 1);
+        if parent < tree.len() {
+            tree[parent] += tree[i];
+        }
+    }
+    tree
+}
+
+/// Adds `delta` to chunk `c`'s length in the tree.
+fn fenwick_add(tree: &mut [usize], mut c: usize, delta: isize) {
+    while c < tree.len() {
+        tree[c] = tree[c].wrapping_add_signed(delta);
+        c |= c + 1;
+    }
+}
+
+/// The chunk holding item `i` (which exists) and `i`'s offset in it.
+fn fenwick_find(tree: &[usize], mut i: usize) -> (usize, usize) {
+    // Binary lifting: the largest prefix of chunks whose total is at most `i`.
+    let mut at = 0;
+    let mut step = tree.len().next_power_of_two();
+    while step > 0 {
+        let next = at + step;
+        if next <= tree.len() && tree[next - 1] <= i {
+            i -= tree[next - 1];
+            at = next;
+        }
+        step /= 2;
+    }
+    (at, i)
+}
+
+/// `items` cut into chunks of `CHUNK`.
+fn chunked<T>(items: Vec<T>) -> Repr<T> {
+    let len = items.len();
+    let mut chunks = Vec::with_capacity(len / CHUNK + 1);
+    let mut rest = items.into_iter();
+    loop {
+        let chunk: Vec<T> = rest.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let lengths = fenwick(&chunks);
+    Repr::Chunked {
+        chunks,
+        lengths,
+        len,
+    }
+}
+
+impl<T> Default for Items<T> {
+    fn default() -> Self {
+        Items {
+            repr: Repr::Flat(Vec::new()),
+        }
+    }
+}
+
+impl<T> From<Vec<T>> for Items<T> {
+    fn from(items: Vec<T>) -> Items<T> {
+        let repr = if items.len() >= CHUNKED_FROM {
+            chunked(items)
+        } else {
+            Repr::Flat(items)
+        };
+        Items { repr }
+    }
+}
+
+impl<T> Items<T> {
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Flat(items) => items.len(),
+            Repr::Chunked { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<&T> {
+        match &self.repr {
+            Repr::Flat(items) => items.get(i),
+            Repr::Chunked {
+                chunks,
+                lengths,
+                len,
+            } => {
+                if i >= *len {
+                    return None;
+                }
+                let (c, at) = fenwick_find(lengths, i);
+                chunks[c].get(at)
+            }
+        }
+    }
+
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        match &mut self.repr {
+            Repr::Flat(items) => items.get_mut(i),
+            Repr::Chunked {
+                chunks,
+                lengths,
+                len,
+            } => {
+                if i >= *len {
+                    return None;
+                }
+                let (c, at) = fenwick_find(lengths, i);
+                chunks[c].get_mut(at)
+            }
+        }
+    }
+
+    pub fn push(&mut self, item: T) {
+        let len = self.len();
+        self.insert(len, item);
+    }
+
+    /// Puts `item` at index `i` (at most the length), the later items one further.
+    pub fn insert(&mut self, i: usize, item: T) {
+        match &mut self.repr {
+            Repr::Flat(items) => {
+                items.insert(i, item);
+                if items.len() >= CHUNKED_FROM {
+                    self.rebuild();
+                }
+            }
+            Repr::Chunked {
+                chunks,
+                lengths,
+                len,
+            } => {
+                assert!(i <= *len, "insertion index {i} past the length {len}");
+                let (c, at) = if i == *len {
+                    // After the last item: into the last chunk.
+                    let c = chunks.len() - 1;
+                    (c, chunks[c].len())
+                } else {
+                    fenwick_find(lengths, i)
+                };
+                chunks[c].insert(at, item);
+                *len += 1;
+                if chunks[c].len() > 2 * CHUNK {
+                    let tail = chunks[c].split_off(CHUNK);
+                    chunks.insert(c + 1, tail);
+                    *lengths = fenwick(chunks);
+                } else {
+                    fenwick_add(lengths, c, 1);
+                }
+            }
+        }
+    }
+
+    /// Takes out the item at index `i` (which exists), the later items one back.
+    pub fn remove(&mut self, i: usize) -> T {
+        let (item, sparse) = match &mut self.repr {
+            Repr::Flat(items) => (items.remove(i), false),
+            Repr::Chunked {
+                chunks,
+                lengths,
+                len,
+            } => {
+                assert!(i < *len, "removal index {i} past the length {len}");
+                let (c, at) = fenwick_find(lengths, i);
+                let item = chunks[c].remove(at);
+                *len -= 1;
+                fenwick_add(lengths, c, -1);
+                (item, chunks.len() > 2 * (*len / CHUNK) + 2)
+            }
+        };
+        if sparse {
+            self.rebuild();
+        }
+        item
+    }
+
+    /// Keeps the first `len` items.
+    /// From the end, chunk by chunk: taking back an append costs what was appended.
+    pub fn truncate(&mut self, keep: usize) {
+        match &mut self.repr {
+            Repr::Flat(items) => items.truncate(keep),
+            Repr::Chunked {
+                chunks,
+                lengths,
+                len,
+            } => {
+                while *len > keep {
+                    let last = chunks.len() - 1;
+                    let cut = (*len - keep).min(chunks[last].len());
+                    let left = chunks[last].len() - cut;
+                    chunks[last].truncate(left);
+                    *len -= cut;
+                    if chunks[last].is_empty() && last > 0 {
+                        // A Fenwick tree's prefix is the tree of the prefix.
+                        chunks.pop();
+                        lengths.truncate(last);
+                    } else {
+                        fenwick_add(lengths, last, -(cut as isize));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The items again as `From` makes them: chunked by size, empty chunks dropped.
+    fn rebuild(&mut self) {
+        let items = std::mem::take(self).into_vec();
+        *self = Items::from(items);
+    }
+
+    /// The items as one vector.
+    pub fn into_vec(self) -> Vec<T> {
+        match self.repr {
+            Repr::Flat(items) => items,
+            Repr::Chunked { chunks, len, .. } => {
+                let mut out = Vec::with_capacity(len);
+                chunks.into_iter().for_each(|chunk| out.extend(chunk));
+                out
+            }
+        }
+    }
+
+    pub fn iter(&self) -> Iter<'_, T> {
+        let (flat, chunks): (&[T], &[Vec<T>]) = match &self.repr {
+            Repr::Flat(items) => (items, &[]),
+            Repr::Chunked { chunks, .. } => (&[], chunks),
+        };
+        flat.iter().chain(chunks.iter().flatten())
+    }
+
+    /// Drops spare capacity (after a parse).
+    pub fn shrink_to_fit(&mut self) {
+        if let Repr::Flat(items) = &mut self.repr {
+            items.shrink_to_fit();
+        }
+    }
+}
+
+impl<T> std::ops::Index<usize> for Items<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        self.get(i).expect("an index within the array")
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Items<T> {
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        self.get_mut(i).expect("an index within the array")
+    }
+}
+
+impl<T: PartialEq> PartialEq for Items<T> {
+    fn eq(&self, other: &Items<T>) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Items<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation against a plain vector, through the switch to chunks and back.
+    #[test]
+    fn items_behave_as_a_vector_at_every_size() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |bound: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % bound.max(1) as u64) as usize
+        };
+        let mut model: Vec<u32> = (0..5000).collect();
+        let mut items = Items::from(model.clone());
+        assert!(matches!(items.repr, Repr::Chunked { .. }));
+        for step in 0..40_000u32 {
+            match next(10) {
+                0..=3 if !model.is_empty() => {
+                    let i = next(model.len());
+                    assert_eq!(items.remove(i), model.remove(i), "step {step}");
+                }
+                4..=6 => {
+                    let i = next(model.len() + 1);
+                    items.insert(i, step);
+                    model.insert(i, step);
+                }
+                7 => {
+                    items.push(step);
+                    model.push(step);
+                }
+                8 if !model.is_empty() => {
+                    let i = next(model.len());
+                    items[i] = step;
+                    model[i] = step;
+                }
+                _ => {
+                    let keep = model.len() - next(20).min(model.len());
+                    items.truncate(keep);
+                    model.truncate(keep);
+                }
+            }
+            assert_eq!(items.len(), model.len());
+            if step % 997 == 0 {
+                assert!(items.iter().eq(model.iter()), "step {step}");
+                for i in [0, model.len() / 2, model.len().saturating_sub(1)] {
+                    assert_eq!(items.get(i), model.get(i));
+                }
+                assert_eq!(items.get(model.len()), None);
+            }
+        }
+        assert!(items.iter().eq(model.iter()));
+        assert!(items.iter().rev().eq(model.iter().rev()));
+        assert_eq!(items.clone().into_vec(), model);
+    }
+
+    #[test]
+    fn a_removal_from_a_large_array_moves_at_most_a_chunk() {
+        let mut items = Items::from((0..100_000u32).collect::<Vec<_>>());
+        for _ in 0..50_000 {
+            items.remove(1000);
+        }
+        let Repr::Chunked { chunks, len, .. } = &items.repr else {
+            panic!("still chunked")
+        };
+        assert_eq!(*len, 50_000);
+        assert!(chunks.iter().all(|c| c.len() <= 2 * CHUNK));
+        assert!(
+            chunks.len() <= 2 * (len / CHUNK) + 2,
+            "emptied chunks dropped"
+        );
+        assert_eq!(items[999], 999);
+        assert_eq!(items[1000], 51_000);
+        // Small arrays stay one vector.
+        assert!(matches!(Items::from(vec![1, 2, 3]).repr, Repr::Flat(_)));
+    }
+}
