@@ -5,8 +5,13 @@
 //! items an array is kept as chunks of about [`CHUNK`] items, with a Fenwick tree of their
 //! lengths: finding index `i` is a descent of that tree, O(log chunks), and a removal or
 //! insertion moves at most a chunk's items, so its cost does not grow with the array.
+//! Chunks are shared between copies (`Arc`): copying a large array (the first write
+//! while the committer holds the document's snapshot) copies the list of chunks, and a
+//! write then copies only the chunk it changes.
 //! Generic over the item (the document's `Node`), so that this file does not depend on
 //! the document, which depends on it.
+
+use std::sync::Arc;
 
 /// From this many items an array is chunked.
 const CHUNKED_FROM: usize = 4096;
@@ -14,8 +19,19 @@ const CHUNKED_FROM: usize = 4096;
 const CHUNK: usize = 1024;
 
 /// The items in order (see [`Items::iter`]).
-pub type Iter<'a, T> =
-    std::iter::Chain<std::slice::Iter<'a, T>, std::iter::Flatten<std::slice::Iter<'a, Vec<T>>>>;
+pub type Iter<'a, T> = std::iter::Chain<
+    std::slice::Iter<'a, T>,
+    std::iter::FlatMap<
+        std::slice::Iter<'a, Arc<Vec<T>>>,
+        std::slice::Iter<'a, T>,
+        fn(&'a Arc<Vec<T>>) -> std::slice::Iter<'a, T>,
+    >,
+>;
+
+/// A chunk's items (a function, so that [`Iter`] can be named).
+fn chunk_items<T>(chunk: &Arc<Vec<T>>) -> std::slice::Iter<'_, T> {
+    chunk.iter()
+}
 
 #[derive(Clone)]
 pub struct Items<T> {
@@ -30,15 +46,15 @@ enum Repr<T> {
     /// they are dropped when the chunks are rebuilt, which happens once there are more
     /// than twice as many as the items need, so the work stays O(1) amortised per item.
     Chunked {
-        chunks: Vec<Vec<T>>,
+        chunks: Vec<Arc<Vec<T>>>,
         lengths: Vec<usize>,
         len: usize,
     },
 }
 
 /// The Fenwick tree of `chunks`' lengths.
-fn fenwick<T>(chunks: &[Vec<T>]) -> Vec<usize> {
-    let mut tree: Vec<usize> = chunks.iter().map(Vec::len).collect();
+fn fenwick<T>(chunks: &[Arc<Vec<T>>]) -> Vec<usize> {
+    let mut tree: Vec<usize> = chunks.iter().map(|chunk| chunk.len()).collect();
     for i in 0..tree.len() {
         let parent = i | (i + 1);
         if parent < tree.len() {
@@ -82,7 +98,7 @@ fn chunked<T>(items: Vec<T>) -> Repr<T> {
         if chunk.is_empty() {
             break;
         }
-        chunks.push(chunk);
+        chunks.push(Arc::new(chunk));
     }
     let lengths = fenwick(&chunks);
     Repr::Chunked {
@@ -100,7 +116,7 @@ impl<T> Default for Items<T> {
     }
 }
 
-impl<T> From<Vec<T>> for Items<T> {
+impl<T: Clone> From<Vec<T>> for Items<T> {
     fn from(items: Vec<T>) -> Items<T> {
         let repr = if items.len() >= CHUNKED_FROM {
             chunked(items)
@@ -111,7 +127,7 @@ impl<T> From<Vec<T>> for Items<T> {
     }
 }
 
-impl<T> Items<T> {
+impl<T: Clone> Items<T> {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Flat(items) => items.len(),
@@ -152,7 +168,7 @@ impl<T> Items<T> {
                     return None;
                 }
                 let (c, at) = fenwick_find(lengths, i);
-                chunks[c].get_mut(at)
+                Arc::make_mut(&mut chunks[c]).get_mut(at)
             }
         }
     }
@@ -184,11 +200,11 @@ impl<T> Items<T> {
                 } else {
                     fenwick_find(lengths, i)
                 };
-                chunks[c].insert(at, item);
+                Arc::make_mut(&mut chunks[c]).insert(at, item);
                 *len += 1;
                 if chunks[c].len() > 2 * CHUNK {
-                    let tail = chunks[c].split_off(CHUNK);
-                    chunks.insert(c + 1, tail);
+                    let tail = Arc::make_mut(&mut chunks[c]).split_off(CHUNK);
+                    chunks.insert(c + 1, Arc::new(tail));
                     *lengths = fenwick(chunks);
                 } else {
                     fenwick_add(lengths, c, 1);
@@ -208,7 +224,7 @@ impl<T> Items<T> {
             } => {
                 assert!(i < *len, "removal index {i} past the length {len}");
                 let (c, at) = fenwick_find(lengths, i);
-                let item = chunks[c].remove(at);
+                let item = Arc::make_mut(&mut chunks[c]).remove(at);
                 *len -= 1;
                 fenwick_add(lengths, c, -1);
                 (item, chunks.len() > 2 * (*len / CHUNK) + 2)
@@ -234,7 +250,7 @@ impl<T> Items<T> {
                     let last = chunks.len() - 1;
                     let cut = (*len - keep).min(chunks[last].len());
                     let left = chunks[last].len() - cut;
-                    chunks[last].truncate(left);
+                    Arc::make_mut(&mut chunks[last]).truncate(left);
                     *len -= cut;
                     if chunks[last].is_empty() && last > 0 {
                         // A Fenwick tree's prefix is the tree of the prefix.
@@ -260,18 +276,21 @@ impl<T> Items<T> {
             Repr::Flat(items) => items,
             Repr::Chunked { chunks, len, .. } => {
                 let mut out = Vec::with_capacity(len);
-                chunks.into_iter().for_each(|chunk| out.extend(chunk));
+                chunks
+                    .into_iter()
+                    .for_each(|chunk| out.extend(Arc::unwrap_or_clone(chunk)));
                 out
             }
         }
     }
 
     pub fn iter(&self) -> Iter<'_, T> {
-        let (flat, chunks): (&[T], &[Vec<T>]) = match &self.repr {
+        let (flat, chunks): (&[T], &[Arc<Vec<T>>]) = match &self.repr {
             Repr::Flat(items) => (items, &[]),
             Repr::Chunked { chunks, .. } => (&[], chunks),
         };
-        flat.iter().chain(chunks.iter().flatten())
+        let chunk_items: fn(&Arc<Vec<T>>) -> std::slice::Iter<'_, T> = chunk_items;
+        flat.iter().chain(chunks.iter().flat_map(chunk_items))
     }
 
     /// Drops spare capacity (after a parse).
@@ -282,26 +301,26 @@ impl<T> Items<T> {
     }
 }
 
-impl<T> std::ops::Index<usize> for Items<T> {
+impl<T: Clone> std::ops::Index<usize> for Items<T> {
     type Output = T;
     fn index(&self, i: usize) -> &T {
         self.get(i).expect("an index within the array")
     }
 }
 
-impl<T> std::ops::IndexMut<usize> for Items<T> {
+impl<T: Clone> std::ops::IndexMut<usize> for Items<T> {
     fn index_mut(&mut self, i: usize) -> &mut T {
         self.get_mut(i).expect("an index within the array")
     }
 }
 
-impl<T: PartialEq> PartialEq for Items<T> {
+impl<T: Clone + PartialEq> PartialEq for Items<T> {
     fn eq(&self, other: &Items<T>) -> bool {
         self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
-impl<T: std::fmt::Debug> std::fmt::Debug for Items<T> {
+impl<T: Clone + std::fmt::Debug> std::fmt::Debug for Items<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
@@ -362,6 +381,28 @@ mod tests {
         assert!(items.iter().eq(model.iter()));
         assert!(items.iter().rev().eq(model.iter().rev()));
         assert_eq!(items.clone().into_vec(), model);
+    }
+
+    #[test]
+    fn a_copy_shares_its_chunks_until_one_is_written() {
+        let original = Items::from((0..100_000u32).collect::<Vec<_>>());
+        let mut copy = original.clone();
+        copy.remove(50_000);
+        copy[10] = 7;
+        let (Repr::Chunked { chunks: a, .. }, Repr::Chunked { chunks: b, .. }) =
+            (&original.repr, &copy.repr)
+        else {
+            panic!("both chunked")
+        };
+        let shared = a.iter().zip(b).filter(|(x, y)| Arc::ptr_eq(x, y)).count();
+        assert_eq!(
+            shared,
+            a.len() - 2,
+            "only the two written chunks were copied"
+        );
+        assert_eq!(original[50_000], 50_000, "the original is untouched");
+        assert_eq!(original[10], 10);
+        assert_eq!(copy[50_000], 50_001);
     }
 
     #[test]
