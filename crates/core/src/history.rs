@@ -253,17 +253,11 @@ pub struct Old {
 impl Old {
     /// `old` compared with `new`, both in memory.
     pub fn of(new: &[u8], old: &[u8]) -> Old {
-        let prefix = new.iter().zip(old).take_while(|(a, b)| a == b).count();
-        let room = new.len().min(old.len()) - prefix;
-        let suffix = new
-            .iter()
-            .rev()
-            .zip(old.iter().rev())
-            .take(room)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let mut comparison = Comparison::new(new, old.len());
+        comparison.feed(old);
+        let (id, prefix, suffix) = comparison.finish().expect("fed exactly `old.len()` bytes");
         Old {
-            id: SnapshotId::of(old),
+            id,
             prefix,
             suffix,
             middle: old[prefix..old.len() - suffix].to_vec(),
@@ -275,49 +269,24 @@ impl Old {
     /// never whole in memory beside the new one. A file changed between the two reads
     /// (another program's edit) is an error; a missing one is the empty state.
     pub fn read(fs: &dyn Fs, path: &Path, new: &[u8]) -> Result<Old> {
-        let mut hasher = blake3::Hasher::new();
-        let mut len = 0usize;
-        // The first difference from the start, and the last one with both states
-        // aligned at their ends (old byte `i` against new byte `i + shift`).
-        let mut prefix = None;
-        let mut last_end_difference = None;
-        let shift = new.len() as i64 - fs.len(path).unwrap_or(0) as i64;
-        let compared = fs.read_each(path, &mut |piece| {
-            hasher.update(piece);
-            let start = len;
-            len += piece.len();
-            if prefix.is_none() {
-                let theirs = new.get(start..).unwrap_or_default();
-                let n = piece.len().min(theirs.len());
-                // Slices compared whole first (memcmp), byte by byte only where they differ.
-                if n < piece.len() || piece[..n] != theirs[..n] {
-                    prefix = Some(start + first_difference(&piece[..n], &theirs[..n]));
-                }
-            }
-            if let Some(i) = last_aligned_difference(piece, start, new, shift) {
-                last_end_difference = Some(i);
-            }
-        });
-        match compared {
+        let missing = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        let old_len = match fs.len(path) {
+            Ok(len) => len as usize,
+            Err(e) if missing(&e) => return Ok(Old::of(new, b"")),
+            Err(e) => return Err(StoreError::io("read", path, &e)),
+        };
+        let mut comparison = Comparison::new(new, old_len);
+        match fs.read_each(path, &mut |piece| comparison.feed(piece)) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Old::of(new, b"")),
+            Err(e) if missing(&e) => return Ok(Old::of(new, b"")),
             Err(e) => return Err(StoreError::io("read", path, &e)),
         }
-        let id = SnapshotId {
-            len: len as u64,
-            hash: *hasher.finalize().as_bytes(),
-        };
         let changed = || {
             let e = std::io::Error::other("the file changed while it was read");
             StoreError::io("read", path, &e)
         };
-        if shift != new.len() as i64 - len as i64 {
-            return Err(changed());
-        }
-        let prefix = prefix.unwrap_or(len).min(new.len());
-        let room = new.len().min(len) - prefix;
-        let suffix = (len - last_end_difference.map_or(0, |i| i + 1)).min(room);
-        let (from, to) = (prefix, len - suffix);
+        let (id, prefix, suffix) = comparison.finish().ok_or_else(changed)?;
+        let (from, to) = (prefix, old_len - suffix);
         let mut middle = Vec::with_capacity(to - from);
         let mut again = blake3::Hasher::new();
         let mut at = 0;
@@ -330,7 +299,7 @@ impl Old {
             at += piece.len();
         })
         .map_err(|e| StoreError::io("read", path, &e))?;
-        if *again.finalize().as_bytes() != id.hash || at != len {
+        if *again.finalize().as_bytes() != id.hash || at != old_len {
             return Err(changed());
         }
         Ok(Old {
@@ -339,6 +308,68 @@ impl Old {
             suffix,
             middle,
         })
+    }
+}
+
+/// An old state of a known length compared with `new` as it is read, piece by piece in
+/// order: its hash, the first difference from the start, and the last difference with
+/// the two states aligned at their ends (old byte `i` against new byte `i + shift`).
+struct Comparison<'n> {
+    new: &'n [u8],
+    old_len: usize,
+    shift: i64,
+    /// Bytes fed so far.
+    len: usize,
+    hasher: blake3::Hasher,
+    prefix: Option<usize>,
+    last_end_difference: Option<usize>,
+}
+
+impl<'n> Comparison<'n> {
+    fn new(new: &'n [u8], old_len: usize) -> Comparison<'n> {
+        Comparison {
+            new,
+            old_len,
+            shift: new.len() as i64 - old_len as i64,
+            len: 0,
+            hasher: blake3::Hasher::new(),
+            prefix: None,
+            last_end_difference: None,
+        }
+    }
+
+    fn feed(&mut self, piece: &[u8]) {
+        self.hasher.update(piece);
+        let start = self.len;
+        self.len += piece.len();
+        if self.prefix.is_none() {
+            let theirs = self.new.get(start..).unwrap_or_default();
+            let n = piece.len().min(theirs.len());
+            // Slices compared whole first (memcmp), byte by byte only where they differ.
+            if n < piece.len() || piece[..n] != theirs[..n] {
+                self.prefix = Some(start + first_difference(&piece[..n], &theirs[..n]));
+            }
+        }
+        if let Some(i) = last_aligned_difference(piece, start, self.new, self.shift) {
+            self.last_end_difference = Some(i);
+        }
+    }
+
+    /// The old state's id and the lengths of the shared prefix and suffix; `None` when
+    /// the bytes fed were not `old_len` of them (the file changed while it was read).
+    fn finish(self) -> Option<(SnapshotId, usize, usize)> {
+        if self.len != self.old_len {
+            return None;
+        }
+        let len = self.len;
+        let prefix = self.prefix.unwrap_or(len).min(self.new.len());
+        let room = self.new.len().min(len) - prefix;
+        let suffix = (len - self.last_end_difference.map_or(0, |i| i + 1)).min(room);
+        let id = SnapshotId {
+            len: len as u64,
+            hash: *self.hasher.finalize().as_bytes(),
+        };
+        Some((id, prefix, suffix))
     }
 }
 

@@ -146,16 +146,13 @@ impl<T: Clone> Items<T> {
                 chunks,
                 lengths,
                 len,
-            } => {
-                if i >= *len {
-                    return None;
-                }
-                let (c, at) = fenwick_find(lengths, i);
-                chunks[c].get(at)
-            }
+            } => (i < *len)
+                .then(|| fenwick_find(lengths, i))
+                .map(|(c, at)| &chunks[c][at]),
         }
     }
 
+    /// Copies the chunk holding item `i` if another copy of the array shares it.
     pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         match &mut self.repr {
             Repr::Flat(items) => items.get_mut(i),
@@ -163,13 +160,9 @@ impl<T: Clone> Items<T> {
                 chunks,
                 lengths,
                 len,
-            } => {
-                if i >= *len {
-                    return None;
-                }
-                let (c, at) = fenwick_find(lengths, i);
-                Arc::make_mut(&mut chunks[c]).get_mut(at)
-            }
+            } => (i < *len)
+                .then(|| fenwick_find(lengths, i))
+                .map(|(c, at)| &mut Arc::make_mut(&mut chunks[c])[at]),
         }
     }
 
@@ -291,13 +284,6 @@ impl<T: Clone> Items<T> {
         };
         let chunk_items: fn(&Arc<Vec<T>>) -> std::slice::Iter<'_, T> = chunk_items;
         flat.iter().chain(chunks.iter().flat_map(chunk_items))
-    }
-
-    /// Drops spare capacity (after a parse).
-    pub fn shrink_to_fit(&mut self) {
-        if let Repr::Flat(items) = &mut self.repr {
-            items.shrink_to_fit();
-        }
     }
 }
 

@@ -65,14 +65,6 @@ impl<V> Map<V> {
         Map::default()
     }
 
-    pub fn with_capacity(n: usize) -> Map<V> {
-        Map {
-            entries: Vec::with_capacity(n),
-            live: 0,
-            index: None,
-        }
-    }
-
     /// The map of `entries` in their order; a repeated key keeps its first position and
     /// its last value, as `JSON.parse` does. For a parse, which knows every member before
     /// it makes the map: one allocation of the exact size, reused in place.
@@ -112,8 +104,7 @@ impl<V> Map<V> {
             map.index = Some(Box::new(index));
         }
         if repeated {
-            map.entries.retain(Option::is_some);
-            map.rebuild_index();
+            map.drop_tombstones();
         }
         map
     }
@@ -264,24 +255,18 @@ impl<V> Map<V> {
     /// from [`Map::shift_remove_full`] are void after it.
     pub fn compact(&mut self) {
         if self.is_sparse() {
-            self.entries.retain(Option::is_some);
-            self.rebuild_index();
+            self.drop_tombstones();
         }
+    }
+
+    fn drop_tombstones(&mut self) {
+        self.entries.retain(Option::is_some);
+        self.rebuild_index();
     }
 
     /// Whether [`Map::compact`] would do anything.
     pub fn is_sparse(&self) -> bool {
         self.entries.len() - self.live > self.live.max(8)
-    }
-
-    /// Drops spare capacity and every tombstone (after a parse, where the final size was
-    /// unknown).
-    pub fn shrink_to_fit(&mut self) {
-        if self.live < self.entries.len() {
-            self.entries.retain(Option::is_some);
-            self.rebuild_index();
-        }
-        self.entries.shrink_to_fit();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {

@@ -36,6 +36,15 @@ fn open(fs: &SimFs) -> Engine {
     Engine::open(options(fs)).unwrap()
 }
 
+/// The store as a new process opens it after `engine` flushed and the power failed
+/// (only what was durable is on disk). The "crashed" engine never closes.
+fn after_power_loss(fs: &SimFs, engine: Engine) -> Engine {
+    engine.flush_blocking().unwrap();
+    let image = fs.crash_image(fs.op_count(), CrashMode::DurableOnly);
+    std::mem::forget(engine);
+    open(&SimFs::from_image(&image))
+}
+
 fn store_file(fs: &SimFs) -> Option<Vec<u8>> {
     fs.image().get(&PathBuf::from(STORE)).cloned()
 }
@@ -2074,12 +2083,9 @@ fn deletes_from_a_wide_object_keep_the_order_and_a_refused_one_goes_back_in_its_
     assert_eq!(engine.get_json(&p("w")).unwrap().unwrap(), expected);
     // Replayed from the journal after a power loss (deletes applied outside any
     // change, compacted at once): the same.
-    engine.flush_blocking().unwrap();
-    let image = fs.crash_image(fs.op_count(), CrashMode::DurableOnly);
-    let reopened = open(&SimFs::from_image(&image));
+    let reopened = after_power_loss(&fs, engine);
     assert!(reopened.report().replayed > 200);
     assert_eq!(reopened.get_json(&p("w")).unwrap().unwrap(), expected);
-    std::mem::forget(engine); // the "crashed" process never closes
 }
 
 #[test]
@@ -2119,11 +2125,8 @@ fn deletes_from_a_large_array_shift_the_rest_and_a_refused_one_goes_back_in_its_
         engine.get_json(&p("list.4000")).unwrap()
     );
     // Replayed after a power loss: the same.
-    engine.flush_blocking().unwrap();
-    let image = fs.crash_image(fs.op_count(), CrashMode::DurableOnly);
-    let reopened = open(&SimFs::from_image(&image));
+    let reopened = after_power_loss(&fs, engine);
     assert_eq!(reopened.get_json(&p("list")).unwrap().unwrap(), expected);
-    std::mem::forget(engine); // the "crashed" process never closes
 }
 
 #[test]
