@@ -41,15 +41,20 @@ pub struct Items<T> {
 #[derive(Clone)]
 enum Repr<T> {
     Flat(Vec<T>),
-    /// Invariant: `lengths` is the Fenwick tree of the chunks' lengths and `len` their
-    /// sum. Chunks may be empty (a removal leaves one rather than moving the others);
-    /// they are dropped when the chunks are rebuilt, which happens once there are more
-    /// than twice as many as the items need, so the work stays O(1) amortised per item.
-    Chunked {
-        chunks: Vec<Arc<Vec<T>>>,
-        lengths: Vec<usize>,
-        len: usize,
-    },
+    /// Boxed, so that a short array (and a map's slots, which are items too) costs one
+    /// vector's size.
+    Chunked(Box<Chunks<T>>),
+}
+
+/// Invariant: `lengths` is the Fenwick tree of the chunks' lengths and `len` their sum.
+/// Chunks may be empty (a removal leaves one rather than moving the others); they are
+/// dropped when the chunks are rebuilt, which happens once there are more than twice as
+/// many as the items need, so the work stays O(1) amortised per item.
+#[derive(Clone)]
+struct Chunks<T> {
+    chunks: Vec<Arc<Vec<T>>>,
+    lengths: Vec<usize>,
+    len: usize,
 }
 
 /// The Fenwick tree of `chunks`' lengths.
@@ -101,11 +106,11 @@ fn chunked<T>(items: Vec<T>) -> Repr<T> {
         chunks.push(Arc::new(chunk));
     }
     let lengths = fenwick(&chunks);
-    Repr::Chunked {
+    Repr::Chunked(Box::new(Chunks {
         chunks,
         lengths,
         len,
-    }
+    }))
 }
 
 impl<T> Default for Items<T> {
@@ -131,7 +136,7 @@ impl<T: Clone> Items<T> {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Flat(items) => items.len(),
-            Repr::Chunked { len, .. } => *len,
+            Repr::Chunked(chunked) => chunked.len,
         }
     }
 
@@ -142,13 +147,16 @@ impl<T: Clone> Items<T> {
     pub fn get(&self, i: usize) -> Option<&T> {
         match &self.repr {
             Repr::Flat(items) => items.get(i),
-            Repr::Chunked {
-                chunks,
-                lengths,
-                len,
-            } => (i < *len)
-                .then(|| fenwick_find(lengths, i))
-                .map(|(c, at)| &chunks[c][at]),
+            Repr::Chunked(chunked) => {
+                let Chunks {
+                    chunks,
+                    lengths,
+                    len,
+                } = &**chunked;
+                (i < *len)
+                    .then(|| fenwick_find(lengths, i))
+                    .map(|(c, at)| &chunks[c][at])
+            }
         }
     }
 
@@ -156,13 +164,16 @@ impl<T: Clone> Items<T> {
     pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         match &mut self.repr {
             Repr::Flat(items) => items.get_mut(i),
-            Repr::Chunked {
-                chunks,
-                lengths,
-                len,
-            } => (i < *len)
-                .then(|| fenwick_find(lengths, i))
-                .map(|(c, at)| &mut Arc::make_mut(&mut chunks[c])[at]),
+            Repr::Chunked(chunked) => {
+                let Chunks {
+                    chunks,
+                    lengths,
+                    len,
+                } = &mut **chunked;
+                (i < *len)
+                    .then(|| fenwick_find(lengths, i))
+                    .map(|(c, at)| &mut Arc::make_mut(&mut chunks[c])[at])
+            }
         }
     }
 
@@ -180,11 +191,12 @@ impl<T: Clone> Items<T> {
                     self.rebuild();
                 }
             }
-            Repr::Chunked {
-                chunks,
-                lengths,
-                len,
-            } => {
+            Repr::Chunked(chunked) => {
+                let Chunks {
+                    chunks,
+                    lengths,
+                    len,
+                } = &mut **chunked;
                 assert!(i <= *len, "insertion index {i} past the length {len}");
                 let (c, at) = if i == *len {
                     // After the last item: into the last chunk.
@@ -210,11 +222,12 @@ impl<T: Clone> Items<T> {
     pub fn remove(&mut self, i: usize) -> T {
         let (item, sparse) = match &mut self.repr {
             Repr::Flat(items) => (items.remove(i), false),
-            Repr::Chunked {
-                chunks,
-                lengths,
-                len,
-            } => {
+            Repr::Chunked(chunked) => {
+                let Chunks {
+                    chunks,
+                    lengths,
+                    len,
+                } = &mut **chunked;
                 assert!(i < *len, "removal index {i} past the length {len}");
                 let (c, at) = fenwick_find(lengths, i);
                 let item = Arc::make_mut(&mut chunks[c]).remove(at);
@@ -234,11 +247,12 @@ impl<T: Clone> Items<T> {
     pub fn truncate(&mut self, keep: usize) {
         match &mut self.repr {
             Repr::Flat(items) => items.truncate(keep),
-            Repr::Chunked {
-                chunks,
-                lengths,
-                len,
-            } => {
+            Repr::Chunked(chunked) => {
+                let Chunks {
+                    chunks,
+                    lengths,
+                    len,
+                } = &mut **chunked;
                 while *len > keep {
                     let last = chunks.len() - 1;
                     let cut = (*len - keep).min(chunks[last].len());
@@ -267,9 +281,10 @@ impl<T: Clone> Items<T> {
     pub fn into_vec(self) -> Vec<T> {
         match self.repr {
             Repr::Flat(items) => items,
-            Repr::Chunked { chunks, len, .. } => {
-                let mut out = Vec::with_capacity(len);
-                chunks
+            Repr::Chunked(chunked) => {
+                let mut out = Vec::with_capacity(chunked.len);
+                chunked
+                    .chunks
                     .into_iter()
                     .for_each(|chunk| out.extend(Arc::unwrap_or_clone(chunk)));
                 out
@@ -280,10 +295,33 @@ impl<T: Clone> Items<T> {
     pub fn iter(&self) -> Iter<'_, T> {
         let (flat, chunks): (&[T], &[Arc<Vec<T>>]) = match &self.repr {
             Repr::Flat(items) => (items, &[]),
-            Repr::Chunked { chunks, .. } => (&[], chunks),
+            Repr::Chunked(chunked) => (&[], &chunked.chunks),
         };
         let chunk_items: fn(&Arc<Vec<T>>) -> std::slice::Iter<'_, T> = chunk_items;
         flat.iter().chain(chunks.iter().flat_map(chunk_items))
+    }
+}
+
+#[cfg(test)]
+impl<T> Items<T> {
+    /// How many chunks this array shares with `other` (none if either is one vector).
+    pub(crate) fn chunks_shared_with(&self, other: &Items<T>) -> usize {
+        match (&self.repr, &other.repr) {
+            (Repr::Chunked(a), Repr::Chunked(b)) => a
+                .chunks
+                .iter()
+                .zip(&b.chunks)
+                .filter(|(x, y)| Arc::ptr_eq(x, y))
+                .count(),
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn chunk_count(&self) -> usize {
+        match &self.repr {
+            Repr::Flat(_) => 1,
+            Repr::Chunked(chunked) => chunked.chunks.len(),
+        }
     }
 }
 
@@ -328,7 +366,7 @@ mod tests {
         };
         let mut model: Vec<u32> = (0..5000).collect();
         let mut items = Items::from(model.clone());
-        assert!(matches!(items.repr, Repr::Chunked { .. }));
+        assert!(matches!(items.repr, Repr::Chunked(_)));
         for step in 0..40_000u32 {
             match next(10) {
                 0..=3 if !model.is_empty() => {
@@ -375,15 +413,9 @@ mod tests {
         let mut copy = original.clone();
         copy.remove(50_000);
         copy[10] = 7;
-        let (Repr::Chunked { chunks: a, .. }, Repr::Chunked { chunks: b, .. }) =
-            (&original.repr, &copy.repr)
-        else {
-            panic!("both chunked")
-        };
-        let shared = a.iter().zip(b).filter(|(x, y)| Arc::ptr_eq(x, y)).count();
         assert_eq!(
-            shared,
-            a.len() - 2,
+            original.chunks_shared_with(&copy),
+            original.chunk_count() - 2,
             "only the two written chunks were copied"
         );
         assert_eq!(original[50_000], 50_000, "the original is untouched");
@@ -397,9 +429,10 @@ mod tests {
         for _ in 0..50_000 {
             items.remove(1000);
         }
-        let Repr::Chunked { chunks, len, .. } = &items.repr else {
+        let Repr::Chunked(chunked) = &items.repr else {
             panic!("still chunked")
         };
+        let Chunks { chunks, len, .. } = &**chunked;
         assert_eq!(*len, 50_000);
         assert!(chunks.iter().all(|c| c.len() <= 2 * CHUNK));
         assert!(

@@ -3,13 +3,24 @@
 //! Settings documents are mostly many small objects, so the map is a plain vector that
 //! is scanned, with a hash index only once it grows past [`INDEX_FROM`] keys. That keeps
 //! a 10 MiB document under ~40 MB in memory (an `IndexMap` per object took 62 MB).
+//!
+//! A wide map is shared between copies piece by piece: its slots are [`Items`] (chunks of
+//! about 1,024 behind `Arc` from 4,096 slots) and its index is split into shards of about
+//! [`SHARD`] keys behind `Arc`. Copying one (the first write below it while the committer
+//! holds the document's snapshot) copies the two lists of pointers, and a write then
+//! copies the one chunk and, if it adds or removes a key, the one shard it changes: not
+//! every key, which took milliseconds at 100,000 keys.
 
+use crate::items::Items;
 use compact_str::CompactString;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 /// Maps with at least this many keys get a hash index; smaller ones are scanned.
 const INDEX_FROM: usize = 12;
+/// Keys per index shard, about: the most a write to a shared map copies of the index.
+const SHARD: usize = 1024;
 
 /// An ordered map from keys to `V` (the document's `Node`: generic so that this file
 /// does not depend on the document, which depends on it).
@@ -22,14 +33,16 @@ const INDEX_FROM: usize = 12;
 /// when tombstones outnumber them, so removals stay O(1) amortised.
 #[derive(Clone)]
 pub struct Map<V> {
-    /// Slots in insertion order; `None` is a tombstone.
-    entries: Vec<Option<(Key, V)>>,
+    /// Slots in insertion order; `None` is a tombstone. A slot keeps its number until
+    /// the tombstones are dropped: keys are added at the end, and put back only where
+    /// they were taken from.
+    entries: Items<Option<(Key, V)>>,
     /// The `Some` slots. Invariant: `live <= entries.len()`.
     live: usize,
     /// Slots in `entries` by key hash. Invariant: `Some` exactly when
     /// `entries.len() >= INDEX_FROM` (slots, tombstones included: a scan walks them),
     /// and then it indexes every live entry and nothing else.
-    index: Option<Box<HashTable<usize>>>,
+    index: Option<Index>,
 }
 
 /// A key: inline up to 24 bytes (every key of a typical settings file), so most keys
@@ -46,21 +59,75 @@ fn hash(key: &str) -> u64 {
 }
 
 /// The key of a live slot (the index holds only those).
-fn key_at<V>(entries: &[Option<(Key, V)>], slot: usize) -> &str {
-    entries[slot].as_ref().map_or("", |(k, _)| k.as_str())
+fn key_at<V: Clone>(entries: &Items<Option<(Key, V)>>, slot: usize) -> &str {
+    match entries.get(slot) {
+        Some(Some((k, _))) => k.as_str(),
+        _ => "",
+    }
+}
+
+/// A map's hash index: slot numbers by key hash, in shards shared between copies.
+#[derive(Clone)]
+struct Index {
+    /// Invariant: a power of two of them; a key with hash `h` is in `shards[shard(h)]`.
+    shards: Box<[Arc<HashTable<usize>>]>,
+}
+
+impl Index {
+    /// Shards for about `keys` keys, each with room for its share.
+    fn for_keys(keys: usize) -> Index {
+        let count = (keys / SHARD).next_power_of_two();
+        let each = keys / count + 1;
+        Index {
+            shards: (0..count)
+                .map(|_| Arc::new(HashTable::with_capacity(each)))
+                .collect(),
+        }
+    }
+
+    fn shard(&self, h: u64) -> usize {
+        // Bits a table uses neither to place a key (the low ones) nor to tag it (the top
+        // seven): within a shard, keys still spread and differ in their tags.
+        (h >> 32) as usize & (self.shards.len() - 1)
+    }
+
+    fn find(&self, h: u64, eq: impl FnMut(&usize) -> bool) -> Option<usize> {
+        self.shards[self.shard(h)].find(h, eq).copied()
+    }
+
+    /// Copies the shard if another copy of the map shares it.
+    fn insert(&mut self, h: u64, slot: usize, rehash: impl Fn(&usize) -> u64) {
+        let shard = self.shard(h);
+        Arc::make_mut(&mut self.shards[shard]).insert_unique(h, slot, rehash);
+    }
+
+    /// Copies the shard if another copy of the map shares it.
+    fn remove(&mut self, h: u64, slot: usize) {
+        let shard = self.shard(h);
+        if let Ok(entry) = Arc::make_mut(&mut self.shards[shard]).find_entry(h, |&j| j == slot) {
+            entry.remove();
+        }
+    }
+
+    /// Whether the shards hold twice the keys they were made for: then the index is
+    /// rebuilt with twice as many, which keeps a shard (what a write copies) bounded, at
+    /// O(1) amortised per key.
+    fn is_outgrown(&self, keys: usize) -> bool {
+        keys > 2 * SHARD * self.shards.len()
+    }
 }
 
 impl<V> Default for Map<V> {
     fn default() -> Self {
         Map {
-            entries: Vec::new(),
+            entries: Items::default(),
             live: 0,
             index: None,
         }
     }
 }
 
-impl<V> Map<V> {
+impl<V: Clone> Map<V> {
     pub fn new() -> Map<V> {
         Map::default()
     }
@@ -69,52 +136,41 @@ impl<V> Map<V> {
     /// its last value, as `JSON.parse` does. For a parse, which knows every member before
     /// it makes the map: one allocation of the exact size, reused in place.
     pub fn from_entries(entries: Vec<(Key, V)>) -> Map<V> {
-        let mut map = Map {
-            live: entries.len(),
-            // In place: an `Option` of the pair is the pair's size (its niche holds `None`).
-            entries: entries.into_iter().map(Some).collect(),
-            index: None,
-        };
-        let mut repeated = false;
-        if map.entries.len() < INDEX_FROM {
-            for i in 1..map.entries.len() {
-                let key = key_at(&map.entries, i);
-                // Emptied slots (repeats taken over) are skipped: their key reads as "".
-                let first = (0..i).find(|&j| matches!(&map.entries[j], Some((k, _)) if k == key));
-                if let Some(first) = first {
-                    repeated = true;
-                    map.take_over(first, i);
+        let mut live = entries.len();
+        // In place: an `Option` of the pair is the pair's size (its niche holds `None`).
+        let mut slots: Vec<Option<(Key, V)>> = entries.into_iter().map(Some).collect();
+        let mut index = None;
+        if slots.len() < INDEX_FROM {
+            for i in 1..slots.len() {
+                // Emptied slots (repeats taken over) have no key: never a match.
+                if let Some(first) = (0..i).find(|&j| key(&slots, j) == key(&slots, i)) {
+                    take_over(&mut slots, first, i);
+                    live -= 1;
                 }
             }
         } else {
-            let mut index = HashTable::with_capacity(map.live);
-            for i in 0..map.entries.len() {
-                let entries = &map.entries;
-                let h = hash(key_at(entries, i));
-                match index.find(h, |&j| key_at(entries, j) == key_at(entries, i)) {
-                    Some(&first) => {
-                        repeated = true;
-                        map.take_over(first, i);
+            let mut shards = Index::for_keys(live);
+            for i in 0..slots.len() {
+                let h = hash(key(&slots, i).unwrap_or(""));
+                match shards.find(h, |&j| key(&slots, j) == key(&slots, i)) {
+                    Some(first) => {
+                        take_over(&mut slots, first, i);
+                        live -= 1;
                     }
-                    None => {
-                        index.insert_unique(h, i, |&j| hash(key_at(entries, j)));
-                    }
+                    None => shards.insert(h, i, |&j| hash(key(&slots, j).unwrap_or(""))),
                 }
             }
-            map.index = Some(Box::new(index));
+            index = Some(shards);
         }
-        if repeated {
+        let mut map = Map {
+            entries: Items::from(slots),
+            live,
+            index,
+        };
+        if map.live < map.entries.len() {
             map.drop_tombstones();
         }
         map
-    }
-
-    /// A repeated key at slot `later`: its value goes to slot `first`, its slot empties.
-    fn take_over(&mut self, first: usize, later: usize) {
-        if let Some((_, value)) = self.entries[later].take() {
-            *self.value_mut(first) = value;
-            self.live -= 1;
-        }
     }
 
     pub fn len(&self) -> usize {
@@ -127,9 +183,7 @@ impl<V> Map<V> {
 
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
-            Some(index) => index
-                .find(hash(key), |&i| key_at(&self.entries, i) == key)
-                .copied(),
+            Some(index) => index.find(hash(key), |&i| key_at(&self.entries, i) == key),
             None => self
                 .entries
                 .iter()
@@ -137,13 +191,19 @@ impl<V> Map<V> {
         }
     }
 
+    /// Copies the slot's chunk if another copy of the map shares it.
     fn value_mut(&mut self, slot: usize) -> &mut V {
-        &mut self.entries[slot].as_mut().expect("a live slot").1
+        match self.entries.get_mut(slot) {
+            Some(Some((_, value))) => value,
+            _ => unreachable!("a live slot"),
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.position(key)
-            .and_then(|i| self.entries[i].as_ref().map(|(_, v)| v))
+        match self.entries.get(self.position(key)?) {
+            Some(Some((_, value))) => Some(value),
+            _ => None,
+        }
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -181,9 +241,10 @@ impl<V> Map<V> {
         self.entries.push(Some((key, value)));
         self.live += 1;
         match &mut self.index {
+            Some(index) if index.is_outgrown(self.live) => self.rebuild_index(),
             Some(index) => {
                 let entries = &self.entries;
-                index.insert_unique(h, at, |&i| hash(key_at(entries, i)));
+                index.insert(h, at, |&i| hash(key_at(entries, i)));
             }
             None if self.entries.len() >= INDEX_FROM => self.rebuild_index(),
             None => {}
@@ -195,14 +256,14 @@ impl<V> Map<V> {
             self.index = None;
             return;
         }
-        let mut index = HashTable::with_capacity(self.live);
+        let mut index = Index::for_keys(self.live);
         let entries = &self.entries;
         for (i, slot) in entries.iter().enumerate() {
             if let Some((k, _)) = slot {
-                index.insert_unique(hash(k), i, |&j| hash(key_at(entries, j)));
+                index.insert(hash(k), i, |&j| hash(key_at(entries, j)));
             }
         }
-        self.index = Some(Box::new(index));
+        self.index = Some(index);
     }
 
     /// Removes `key`, keeping the order of the others. Returns its value.
@@ -216,11 +277,9 @@ impl<V> Map<V> {
     pub fn shift_remove_full(&mut self, key: &str) -> Option<(usize, V)> {
         let i = self.position(key)?;
         if let Some(index) = &mut self.index {
-            if let Ok(entry) = index.find_entry(hash(key), |&j| j == i) {
-                entry.remove();
-            }
+            index.remove(hash(key), i);
         }
-        let (_, value) = self.entries[i].take()?;
+        let (_, value) = self.entries.get_mut(i)?.take()?;
         self.live -= 1;
         Some((i, value))
     }
@@ -236,7 +295,7 @@ impl<V> Map<V> {
                 self.live += 1;
                 if let Some(index) = &mut self.index {
                     let entries = &self.entries;
-                    index.insert_unique(h, position, |&i| hash(key_at(entries, i)));
+                    index.insert(h, position, |&i| hash(key_at(entries, i)));
                 }
             }
             // Past the end: it was the last.
@@ -260,7 +319,9 @@ impl<V> Map<V> {
     }
 
     fn drop_tombstones(&mut self) {
-        self.entries.retain(Option::is_some);
+        let mut slots = std::mem::take(&mut self.entries).into_vec();
+        slots.retain(Option::is_some);
+        self.entries = Items::from(slots);
         self.rebuild_index();
     }
 
@@ -278,20 +339,34 @@ impl<V> Map<V> {
     }
 }
 
-impl<V: PartialEq> PartialEq for Map<V> {
+/// The key in slot `i` of a parse's slots, if not emptied.
+fn key<V>(slots: &[Option<(Key, V)>], i: usize) -> Option<&str> {
+    slots[i].as_ref().map(|(k, _)| k.as_str())
+}
+
+/// A repeated key at slot `later`: its value goes to slot `first`, its slot empties.
+fn take_over<V>(slots: &mut [Option<(Key, V)>], first: usize, later: usize) {
+    if let Some((_, value)) = slots[later].take() {
+        if let Some((_, kept)) = &mut slots[first] {
+            *kept = value;
+        }
+    }
+}
+
+impl<V: Clone + PartialEq> PartialEq for Map<V> {
     /// Same keys, in the same order, with equal values (the order shows in the file).
     fn eq(&self, other: &Map<V>) -> bool {
         self.live == other.live && self.iter().eq(other.iter())
     }
 }
 
-impl<V: std::fmt::Debug> std::fmt::Debug for Map<V> {
+impl<V: Clone + std::fmt::Debug> std::fmt::Debug for Map<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<V> std::ops::Index<&str> for Map<V> {
+impl<V: Clone> std::ops::Index<&str> for Map<V> {
     type Output = V;
     fn index(&self, key: &str) -> &V {
         self.get(key).expect("key present")
@@ -311,7 +386,8 @@ mod tests {
 
     #[test]
     fn small_and_large_maps_behave_the_same() {
-        for size in [3usize, INDEX_FROM - 1, INDEX_FROM, 100] {
+        // 5,000: slots in chunks; 20,000: an index grown to several shards.
+        for size in [3usize, INDEX_FROM - 1, INDEX_FROM, 100, 5_000, 20_000] {
             let mut map = Map::new();
             for i in 0..size {
                 assert_eq!(map.insert(format!("k{i}"), n(i as u64)), None);
@@ -422,6 +498,15 @@ mod tests {
     }
 
     #[test]
+    fn a_map_of_a_few_keys_costs_what_a_vector_does_and_two_words() {
+        // Most objects of a settings file are small: sharing wide ones adds nothing to
+        // them but the pointer to a (missing) index.
+        let vector = std::mem::size_of::<Vec<Option<(Key, Node)>>>();
+        assert_eq!(std::mem::size_of::<Items<Option<(Key, Node)>>>(), vector);
+        assert_eq!(std::mem::size_of::<Map>(), vector + 3 * 8);
+    }
+
+    #[test]
     fn a_map_from_parsed_members_keeps_first_positions_and_last_values() {
         let entries = |keys: &[&str]| -> Vec<(Key, Node)> {
             keys.iter()
@@ -461,6 +546,39 @@ mod tests {
         assert_eq!(large, inserted, "as inserting one by one");
         assert_eq!(large.entries.len(), large.len(), "no slot left empty");
         assert!(large.index.is_some());
+    }
+
+    #[test]
+    fn a_copy_of_a_wide_map_shares_all_but_what_a_write_changes() {
+        let size = 100_000;
+        let mut original = Map::new();
+        for i in 0..size {
+            original.insert(format!("k{i}"), n(i));
+        }
+        let shards = |map: &Map| map.index.as_ref().unwrap().shards.clone();
+        assert!(shards(&original).len() >= 32, "{}", shards(&original).len());
+        let mut copy = original.clone();
+        copy.insert("k500", n(0)); // a value: its chunk
+        copy.shift_remove("k70000"); // a key: its chunk and its shard
+        copy.insert("new", n(1)); // a key at the end: the last chunk and a shard
+        let (a, b) = (shards(&original), shards(&copy));
+        let shared = a.iter().zip(b.iter()).filter(|(x, y)| Arc::ptr_eq(x, y));
+        assert!(shared.count() >= a.len() - 2, "at most two shards copied");
+        assert!(
+            original.entries.chunks_shared_with(&copy.entries)
+                >= original.entries.chunk_count() - 3,
+            "at most three chunks copied"
+        );
+        assert_eq!(
+            original.get("k500"),
+            Some(&n(500)),
+            "the original is untouched"
+        );
+        assert_eq!(original.get("k70000"), Some(&n(70000)));
+        assert_eq!((original.get("new"), original.len()), (None, size as usize));
+        assert_eq!(copy.get("k500"), Some(&n(0)));
+        assert_eq!((copy.get("k70000"), copy.get("new")), (None, Some(&n(1))));
+        assert_eq!(copy.len(), size as usize);
     }
 
     #[test]
