@@ -40,6 +40,7 @@ pub mod sim_fs;
 pub mod snapshot;
 pub mod stats;
 pub mod store_files;
+pub mod sync;
 pub mod violation;
 pub mod watch;
 

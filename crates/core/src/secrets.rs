@@ -179,8 +179,17 @@ impl Pattern {
             .collect()
     }
 
+    /// How many segments the pattern has.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Whether the first `min(len)` segments of both agree.
-    fn agrees(&self, path: &[Segment]) -> bool {
+    pub(crate) fn agrees(&self, path: &[Segment]) -> bool {
         self.0.iter().zip(path).all(|(p, s)| p.matches(s))
     }
 }

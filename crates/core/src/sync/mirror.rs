@@ -1,0 +1,707 @@
+//! The synced subtrees of a store mirrored in an Automerge document, both ways.
+//!
+//! The mirror is flat: every value of a synced object that is not itself an object is
+//! one entry of the document's root map, keyed by its path (`["settings","theme"]`), and
+//! an empty object is an entry holding an empty map. Concurrent edits of different keys
+//! therefore never touch the same Automerge object, and no two devices can create "the
+//! same" object concurrently (where Automerge would keep one and hide the other's
+//! members): a set of `settings.theme` on one device and of `settings.fontSize` on
+//! another both survive, and two sets of one key resolve by Automerge's rule, the same
+//! on every device. An array is one entry holding an Automerge list (its items, and the
+//! objects and arrays inside them, as Automerge maps and lists), so items added on two
+//! devices are both kept.
+//!
+//! Local changes go in with [`Mirror::record`], remote ones with [`Mirror::merge`]
+//! (Automerge holds a change until its dependencies arrive); [`Mirror::difference`] then
+//! says what the store must change to hold the merged result. Both ways go through the
+//! [`Scope`]: what does not sync, or is sensitive, is never put in the mirror and never
+//! taken from it, whatever another device put there. A string is one value (the last
+//! write wins), not collaborative text.
+
+use super::scope::{Reach, Scope};
+use crate::document::{Map, Node};
+use crate::error::{Result, StoreError};
+use crate::journal::Op;
+use crate::path::{KeyPath, Segment};
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, ROOT,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The Automerge document of one store's synced subtrees, on one device.
+pub struct Mirror {
+    doc: AutoCommit,
+    scope: Scope,
+}
+
+fn sync_error(what: &str, e: automerge::AutomergeError) -> StoreError {
+    StoreError::InvalidValue {
+        key: String::new(),
+        reason: format!("sync: {what}: {e}"),
+    }
+}
+
+/// The root key of the entry at the object path `names`.
+fn entry_key(names: &[String]) -> String {
+    serde_json::to_string(names).expect("strings serialise")
+}
+
+/// The scalar a store value is mirrored as (`None` for an object or array).
+fn scalar_of(node: &Node) -> Option<ScalarValue> {
+    Some(match node {
+        Node::Null => ScalarValue::Null,
+        Node::Bool(b) => ScalarValue::Boolean(*b),
+        Node::String(s) => ScalarValue::Str(s.as_str().into()),
+        Node::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => ScalarValue::Int(i),
+            (None, Some(u)) => ScalarValue::Uint(u),
+            _ => ScalarValue::F64(n.as_f64().unwrap_or(0.0)),
+        },
+        Node::Array(_) | Node::Object(_) => return None,
+    })
+}
+
+/// The store value of a mirrored scalar. Kinds only another program could write
+/// (bytes, values of a later Automerge) read as null.
+fn node_of(scalar: &ScalarValue) -> Node {
+    match scalar {
+        ScalarValue::Null | ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Node::Null,
+        ScalarValue::Boolean(b) => Node::Bool(*b),
+        ScalarValue::Str(s) => Node::String(s.as_str().into()),
+        ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Node::Number((*i).into()),
+        ScalarValue::Uint(u) => Node::Number((*u).into()),
+        ScalarValue::Counter(c) => Node::Number(i64::from(c).into()),
+        ScalarValue::F64(f) => serde_json::Number::from_f64(*f).map_or(Node::Null, Node::Number),
+    }
+}
+
+/// The object path of `path`'s first `n` segments, if they are all names.
+fn names_of(path: &[Segment]) -> Vec<String> {
+    path.iter()
+        .map(|s| match s {
+            Segment::Key(name) => name.clone(),
+            Segment::Index(i) => i.to_string(),
+        })
+        .collect()
+}
+
+impl Mirror {
+    /// An empty mirror whose changes are signed by `actor` (one per device and store,
+    /// kept by the caller: a device that changed actor would look like a new device).
+    pub fn new(actor: &[u8], scope: Scope) -> Mirror {
+        Mirror {
+            doc: AutoCommit::new().with_actor(ActorId::from(actor)),
+            scope,
+        }
+    }
+
+    /// Brings the mirror at `path` to what `store` (the whole document) holds there:
+    /// work in proportion to the value at `path` and the entries below it, not to the
+    /// store. A key inside an array brings that array's list over.
+    pub fn record(&mut self, store: &Node, path: &[Segment]) -> Result<()> {
+        // The object path down to the first array on the way (an array is one entry).
+        let mut node = Some(store);
+        let mut depth = 0;
+        while depth < path.len() {
+            match node {
+                Some(Node::Object(_)) => {
+                    node = node.and_then(|n| n.child(&path[depth]));
+                    depth += 1;
+                }
+                _ => break,
+            }
+        }
+        let at: Vec<Segment> = path[..depth].to_vec();
+        match node {
+            Some(Node::Array(_)) if depth < path.len() => {
+                // The array at `at` holds the changed key.
+                self.sync_entry(&at, node)
+            }
+            _ => self.sync_subtree(&at, node),
+        }?;
+        self.fix_empty_ancestors(store, &at)
+    }
+
+    /// Makes the entries at and below the object path `at` those of `value`.
+    fn sync_subtree(&mut self, at: &[Segment], value: Option<&Node>) -> Result<()> {
+        let names = names_of(at);
+        let mut stale: Vec<String> = self.entries_below(&names);
+        let mut leaves = Vec::new();
+        self.leaves(&mut at.to_vec(), value, &mut leaves);
+        for (path, leaf) in &leaves {
+            let key = entry_key(&names_of(path));
+            stale.retain(|k| *k != key);
+            self.sync_entry(path, Some(leaf))?;
+        }
+        for key in stale {
+            self.doc
+                .delete(ROOT, key.as_str())
+                .map_err(|e| sync_error("delete", e))?;
+        }
+        Ok(())
+    }
+
+    /// The root keys of the entries at the object path `names` and below it.
+    fn entries_below(&self, names: &[String]) -> Vec<String> {
+        let exact = entry_key(names);
+        if names.is_empty() {
+            return self.doc.keys(ROOT).collect();
+        }
+        // `["a","b"` then `,`: the keys of the entries strictly below, in key order.
+        let below = format!("{},", &exact[..exact.len() - 1]);
+        let mut end = below.clone();
+        end.push(char::MAX);
+        let mut keys: Vec<String> = self
+            .doc
+            .map_range(ROOT, below..end)
+            .map(|item| item.key.to_string())
+            .collect();
+        if self.doc.get(ROOT, exact.as_str()).ok().flatten().is_some() {
+            keys.push(exact);
+        }
+        keys
+    }
+
+    /// The synced entries of `value` at `path`: each non-object, and each empty object.
+    fn leaves<'a>(
+        &self,
+        path: &mut Vec<Segment>,
+        value: Option<&'a Node>,
+        out: &mut Vec<(Vec<Segment>, &'a Node)>,
+    ) {
+        let reach = if path.is_empty() {
+            Reach::Above
+        } else {
+            self.scope.reach(path)
+        };
+        match (reach, value) {
+            (Reach::Outside, _) | (_, None) => {}
+            (_, Some(Node::Object(map))) if !map.is_empty() => {
+                for (name, child) in map.iter() {
+                    path.push(Segment::Key(name.to_string()));
+                    self.leaves(path, Some(child), out);
+                    path.pop();
+                }
+            }
+            (Reach::Inside, Some(leaf)) => out.push((path.clone(), leaf)),
+            (Reach::Above, Some(_)) => {}
+        }
+    }
+
+    /// Makes the entry at the object path `path` hold `value` (an empty object, an
+    /// array or a scalar; `None` removes it).
+    fn sync_entry(&mut self, path: &[Segment], value: Option<&Node>) -> Result<()> {
+        let key = entry_key(&names_of(path));
+        let value = value.filter(|_| self.scope.reach(path) == Reach::Inside);
+        self.sync_at(&ROOT, Prop::Map(key), &mut path.to_vec(), value)
+    }
+
+    /// Makes `(obj, prop)`, the value at `path`, hold `value` with the fewest operations.
+    fn sync_at(
+        &mut self,
+        obj: &ObjId,
+        prop: Prop,
+        path: &mut Vec<Segment>,
+        value: Option<&Node>,
+    ) -> Result<()> {
+        let err = |e| sync_error("write", e);
+        let current = self.doc.get(obj, prop.clone()).map_err(err)?;
+        match value {
+            None => {
+                if current.is_some() {
+                    match prop {
+                        // An item left out (sensitive) keeps its index, as null.
+                        Prop::Seq(i) => self.doc.put(obj, i, ScalarValue::Null).map_err(err)?,
+                        Prop::Map(_) => self.doc.delete(obj, prop).map_err(err)?,
+                    }
+                }
+            }
+            Some(Node::Object(map)) => {
+                let id = match current {
+                    Some((Value::Object(ObjType::Map), id)) => id,
+                    _ => self.doc.put_object(obj, prop, ObjType::Map).map_err(err)?,
+                };
+                for (name, child) in map.iter() {
+                    path.push(Segment::Key(name.to_string()));
+                    let child = Some(child).filter(|_| self.scope.reach(path) == Reach::Inside);
+                    self.sync_at(&id, Prop::Map(name.to_string()), path, child)?;
+                    path.pop();
+                }
+                let gone: Vec<String> = self
+                    .doc
+                    .keys(&id)
+                    .filter(|k| !map.contains_key(k))
+                    .collect();
+                for name in gone {
+                    self.doc.delete(&id, name.as_str()).map_err(err)?;
+                }
+            }
+            Some(Node::Array(items)) => {
+                let id = match current {
+                    Some((Value::Object(ObjType::List), id)) => id,
+                    _ => self.doc.put_object(obj, prop, ObjType::List).map_err(err)?,
+                };
+                let have = self.doc.length(&id);
+                for i in have..items.len() {
+                    self.doc.insert(&id, i, ScalarValue::Null).map_err(err)?;
+                }
+                for i in (items.len()..have).rev() {
+                    self.doc.delete(&id, i).map_err(err)?;
+                }
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Segment::Index(i));
+                    let item = Some(item).filter(|_| self.scope.reach(path) == Reach::Inside);
+                    self.sync_at(&id, Prop::Seq(i), path, item)?;
+                    path.pop();
+                }
+            }
+            Some(scalar) => {
+                let same = matches!(&current, Some((Value::Scalar(s), _)) if node_of(s) == *scalar);
+                if !same {
+                    let value = scalar_of(scalar).expect("a scalar");
+                    self.doc.put(obj, prop, value).map_err(err)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After a change at the object path `at`: an ancestor object the store now holds
+    /// empty gets its entry, and one that holds members loses it.
+    fn fix_empty_ancestors(&mut self, store: &Node, at: &[Segment]) -> Result<()> {
+        for depth in 1..=at.len() {
+            let path = &at[..depth];
+            if self.scope.reach(path) != Reach::Inside {
+                continue;
+            }
+            let node = KeyPath::from_segments("", path.to_vec())
+                .ok()
+                .and_then(|p| store.get(&p).cloned());
+            let empty = matches!(&node, Some(Node::Object(map)) if map.is_empty());
+            let key = entry_key(&names_of(path));
+            let has_entry = self.doc.get(ROOT, key.as_str()).ok().flatten().is_some();
+            if empty || (has_entry && matches!(node, Some(Node::Object(_)))) {
+                self.sync_entry(path, node.as_ref().filter(|_| empty))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals what was recorded since the last commit as one Automerge change, and
+    /// returns the bytes of the changes made since the last call (to write to the
+    /// folder), or `None` if nothing changed.
+    pub fn commit(&mut self, time_ms: i64) -> Option<Vec<u8>> {
+        self.doc
+            .commit_with(CommitOptions::default().with_time(time_ms))?;
+        Some(self.doc.save_incremental())
+    }
+
+    /// Merges changes another device wrote (any number, in Automerge's binary form;
+    /// duplicates are ignored, changes whose dependencies are missing wait for them).
+    /// Returns how many operations were applied.
+    pub fn merge(&mut self, bytes: &[u8]) -> Result<usize> {
+        self.doc
+            .load_incremental(bytes)
+            .map_err(|e| sync_error("merge", e))
+    }
+
+    /// The whole mirror, every change in it, compressed: what a device compacting its
+    /// files writes.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The mirror's heads: equal on two devices exactly when they merged the same changes.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// How many changes are missing that arrived changes depend on.
+    pub fn missing(&mut self) -> usize {
+        self.doc.get_missing_deps(&[]).len()
+    }
+
+    /// The mirror's synced subtrees as one document. Where two devices' entries
+    /// disagree on a key's kind (one set `a` to a number while another set `a.b`), the
+    /// object wins, on every device alike; a key that is not one a store could hold
+    /// (`__proto__`, a malformed path) is left out.
+    pub fn view(&self) -> Node {
+        let mut tree = Tree::default();
+        for key in self.doc.keys(ROOT) {
+            let Ok(names) = serde_json::from_str::<Vec<String>>(&key) else {
+                continue;
+            };
+            let path: Vec<Segment> = names.iter().cloned().map(Segment::Key).collect();
+            if names.is_empty()
+                || KeyPath::from_segments("", path.clone()).is_err()
+                || self.scope.reach(&path) != Reach::Inside
+            {
+                continue;
+            }
+            if let Ok(Some(value)) = self.doc.get(ROOT, key.as_str()) {
+                let node = self.node_of_value(&mut path.clone(), &value);
+                tree.put(&names, node);
+            }
+        }
+        tree.into_node()
+    }
+
+    /// What the store must change to hold the mirror's synced subtrees: each set or
+    /// delete at the highest key where the two differ, nothing outside the scope.
+    pub fn difference(&self, store: &Node) -> Vec<Op> {
+        let mut out = Vec::new();
+        self.differ(&mut Vec::new(), Some(&self.view()), Some(store), &mut out);
+        out
+    }
+
+    fn differ(
+        &self,
+        path: &mut Vec<Segment>,
+        mirrored: Option<&Node>,
+        store: Option<&Node>,
+        out: &mut Vec<Op>,
+    ) {
+        let reach = if path.is_empty() {
+            Reach::Above
+        } else {
+            self.scope.reach(path)
+        };
+        let key = || KeyPath::from_segments("", path.clone()).ok();
+        match (reach, mirrored, store) {
+            (Reach::Outside, ..) => {}
+            (Reach::Above, _, _)
+            | (Reach::Inside, Some(Node::Object(_)), Some(Node::Object(_))) => {
+                let (a, b) = (object_of(mirrored), object_of(store));
+                let mut names: Vec<String> = a
+                    .iter()
+                    .flat_map(|m| m.iter().map(|(k, _)| k.to_string()))
+                    .collect();
+                if let Some(b) = b {
+                    names.extend(
+                        b.iter()
+                            .filter(|(k, _)| !a.is_some_and(|a| a.contains_key(k)))
+                            .map(|(k, _)| k.to_string()),
+                    );
+                }
+                for name in names {
+                    let (m, s) = (a.and_then(|a| a.get(&name)), b.and_then(|b| b.get(&name)));
+                    path.push(Segment::Key(name));
+                    self.differ(path, m, s, out);
+                    path.pop();
+                }
+            }
+            (Reach::Inside, None, Some(_)) => out.extend(key().map(|key| Op::Delete { key })),
+            (Reach::Inside, Some(m), s) if !s.is_some_and(|s| same(s, m)) => {
+                out.extend(key().map(|key| Op::Set {
+                    key,
+                    value: m.clone(),
+                }))
+            }
+            (Reach::Inside, ..) => {}
+        }
+    }
+
+    /// A mirrored value at `path` as a store value, without what is outside the scope
+    /// below it (a key another device syncs, or a key sensitive here).
+    fn node_of_value(&self, path: &mut Vec<Segment>, value: &(Value<'_>, ObjId)) -> Node {
+        match value {
+            (Value::Scalar(s), _) => node_of(s),
+            (Value::Object(ObjType::Map), id) => {
+                let mut members = Vec::new();
+                for name in self.doc.keys(id) {
+                    path.push(Segment::Key(name.clone()));
+                    if self.scope.reach(path) == Reach::Inside
+                        && crate::path::check_property_name("", &name).is_ok()
+                    {
+                        if let Ok(Some(child)) = self.doc.get(id, name.as_str()) {
+                            members.push((name.as_str().into(), self.node_of_value(path, &child)));
+                        }
+                    }
+                    path.pop();
+                }
+                Node::Object(Arc::new(Map::from_entries(members)))
+            }
+            (Value::Object(_), id) => {
+                let mut items = Vec::new();
+                for i in 0..self.doc.length(id) {
+                    path.push(Segment::Index(i));
+                    let item = match self.doc.get(id, i) {
+                        Ok(Some(child)) if self.scope.reach(path) == Reach::Inside => {
+                            self.node_of_value(path, &child)
+                        }
+                        _ => Node::Null,
+                    };
+                    items.push(item);
+                    path.pop();
+                }
+                Node::Array(Arc::new(items.into()))
+            }
+        }
+    }
+}
+
+/// Equal values, the order of an object's members aside (the mirror keeps no order:
+/// a device that took an object from it holds its members sorted).
+fn same(a: &Node, b: &Node) -> bool {
+    match (a, b) {
+        (Node::Object(x), Node::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Node::Array(x), Node::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(v, w)| same(v, w))
+        }
+        _ => a == b,
+    }
+}
+
+fn object_of(node: Option<&Node>) -> Option<&Arc<Map>> {
+    match node {
+        Some(Node::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+/// The mirror's entries gathered into a document.
+#[derive(Default)]
+struct Tree {
+    /// A value here (an entry), or members.
+    leaf: Option<Node>,
+    members: BTreeMap<String, Tree>,
+}
+
+impl Tree {
+    fn put(&mut self, names: &[String], node: Node) {
+        match names.split_first() {
+            None => self.leaf = Some(node),
+            Some((first, rest)) => self
+                .members
+                .entry(first.clone())
+                .or_default()
+                .put(rest, node),
+        }
+    }
+
+    /// Members win over an entry at the same key (see [`Mirror::view`]).
+    fn into_node(self) -> Node {
+        if self.members.is_empty() {
+            return self.leaf.unwrap_or_else(Node::empty_object);
+        }
+        let members = self
+            .members
+            .into_iter()
+            .map(|(name, tree)| (name.into(), tree.into_node()))
+            .collect();
+        Node::Object(Arc::new(Map::from_entries(members)))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::secrets::Pattern;
+
+    pub(crate) fn doc(json: &str) -> Node {
+        Node::from_json(json).unwrap()
+    }
+
+    fn key(text: &str) -> KeyPath {
+        KeyPath::parse(text).unwrap()
+    }
+
+    pub(crate) fn mirror(actor: u8, keys: &[&str], sensitive: &[&str]) -> Mirror {
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let sensitive = sensitive
+            .iter()
+            .map(|p| Pattern::parse(p).unwrap())
+            .collect();
+        Mirror::new(&[actor; 16], Scope::new(&keys, sensitive).unwrap())
+    }
+
+    /// Applies to `store` what `mirror` says differs.
+    pub(crate) fn take(mirror: &Mirror, store: &mut Node) {
+        for op in mirror.difference(store) {
+            match op {
+                Op::Set { key, value } => {
+                    store.set(&key, value).unwrap();
+                }
+                Op::Delete { key } => {
+                    store.delete(&key);
+                }
+                Op::Append { .. } => unreachable!("a difference never appends"),
+            }
+        }
+    }
+
+    /// Sends every change of `from` not yet sent to each of `to`.
+    fn send(from: &mut Mirror, time: i64, to: &mut [&mut Mirror]) {
+        if let Some(bytes) = from.commit(time) {
+            for m in to {
+                m.merge(&bytes).unwrap();
+            }
+        }
+    }
+
+    const KEYS: &[&str] = &["settings", "ai.request", "list"];
+
+    #[test]
+    fn a_store_reaches_another_device_without_what_does_not_sync() {
+        let mut a = mirror(1, KEYS, &["ai.request.apiKey"]);
+        let store_a = doc(
+            r#"{"settings":{"theme":"light","editor":{"fontSize":12},"empty":{}},
+               "ai":{"request":{"model":"m","apiKey":"CANARY-SECRET"},"other":1},
+               "profile":{"name":"a"},"list":[1,{"x":"y"}]}"#,
+        );
+        a.record(&store_a, &[]).unwrap();
+        let bytes = a.commit(1).unwrap();
+        assert!(
+            !bytes.windows(13).any(|w| w == b"CANARY-SECRET"),
+            "a sensitive value never reaches the mirror"
+        );
+        let mut b = mirror(2, KEYS, &["ai.request.apiKey"]);
+        b.merge(&bytes).unwrap();
+        let mut store_b = doc(r#"{"profile":{"name":"b"},"ai":{"apiKeyElsewhere":2}}"#);
+        take(&b, &mut store_b);
+        let expected = doc(
+            r#"{"profile":{"name":"b"},"ai":{"apiKeyElsewhere":2,"request":{"model":"m"}},
+               "settings":{"editor":{"fontSize":12},"empty":{},"theme":"light"},"list":[1,{"x":"y"}]}"#,
+        );
+        assert!(same(&store_b, &expected), "{store_b:?}");
+        assert!(b.difference(&store_b).is_empty(), "nothing left to change");
+        assert_eq!(a.view(), b.view());
+    }
+
+    #[test]
+    fn concurrent_sets_of_two_keys_both_survive_and_of_one_key_agree() {
+        let mut a = mirror(1, KEYS, &[]);
+        let mut b = mirror(2, KEYS, &[]);
+        let mut store_a = doc(r#"{"settings":{"theme":"light","fontSize":12}}"#);
+        a.record(&store_a, &[]).unwrap();
+        send(&mut a, 1, &mut [&mut b]);
+        let mut store_b = doc("{}");
+        take(&b, &mut store_b);
+        // Concurrently: a key each, then one key both.
+        store_a
+            .set(&key("settings.theme"), doc(r#""dark""#))
+            .unwrap();
+        a.record(&store_a, key("settings.theme").segments())
+            .unwrap();
+        store_b.set(&key("settings.fontSize"), doc("14")).unwrap();
+        b.record(&store_b, key("settings.fontSize").segments())
+            .unwrap();
+        store_a.set(&key("settings.tab"), doc("2")).unwrap();
+        a.record(&store_a, key("settings.tab").segments()).unwrap();
+        store_b.set(&key("settings.tab"), doc("4")).unwrap();
+        b.record(&store_b, key("settings.tab").segments()).unwrap();
+        let (bytes_a, bytes_b) = (a.commit(2).unwrap(), b.commit(2).unwrap());
+        a.merge(&bytes_b).unwrap();
+        b.merge(&bytes_a).unwrap();
+        take(&a, &mut store_a);
+        take(&b, &mut store_b);
+        assert_eq!(a.heads(), b.heads());
+        let settings = |s: &Node| s.get(&key("settings")).cloned().unwrap();
+        let (sa, sb) = (settings(&store_a), settings(&store_b));
+        assert_eq!(sa.get(&key("theme")), Some(&doc(r#""dark""#)));
+        assert_eq!(sa.get(&key("fontSize")), Some(&doc("14")));
+        assert_eq!(
+            sa.get(&key("tab")),
+            sb.get(&key("tab")),
+            "one winner, everywhere"
+        );
+        assert!(a.difference(&store_a).is_empty() && b.difference(&store_b).is_empty());
+    }
+
+    #[test]
+    fn deletes_empty_objects_and_array_items_merge() {
+        let mut a = mirror(1, KEYS, &[]);
+        let mut b = mirror(2, KEYS, &[]);
+        let mut store_a = doc(r#"{"settings":{"editor":{"fontSize":12}},"list":["x"]}"#);
+        a.record(&store_a, &[]).unwrap();
+        send(&mut a, 1, &mut [&mut b]);
+        let mut store_b = doc("{}");
+        take(&b, &mut store_b);
+        // The last member deleted: the object stays, empty.
+        store_a.delete(&key("settings.editor.fontSize"));
+        a.record(&store_a, key("settings.editor.fontSize").segments())
+            .unwrap();
+        send(&mut a, 2, &mut [&mut b]);
+        take(&b, &mut store_b);
+        assert_eq!(
+            store_b.get(&key("settings")),
+            Some(&doc(r#"{"editor":{}}"#))
+        );
+        // A member again: no empty-object entry left behind.
+        store_b
+            .set(&key("settings.editor.wrap"), doc("true"))
+            .unwrap();
+        b.record(&store_b, key("settings.editor.wrap").segments())
+            .unwrap();
+        send(&mut b, 3, &mut [&mut a]);
+        take(&a, &mut store_a);
+        assert_eq!(
+            store_a.get(&key("settings")),
+            Some(&doc(r#"{"editor":{"wrap":true}}"#))
+        );
+        // Items added on both devices at once are both kept.
+        store_a.append(&key("list"), doc(r#""from a""#)).unwrap();
+        a.record(&store_a, key("list").segments()).unwrap();
+        store_b.append(&key("list"), doc(r#""from b""#)).unwrap();
+        b.record(&store_b, key("list").segments()).unwrap();
+        let (bytes_a, bytes_b) = (a.commit(4).unwrap(), b.commit(4).unwrap());
+        a.merge(&bytes_b).unwrap();
+        b.merge(&bytes_a).unwrap();
+        take(&a, &mut store_a);
+        take(&b, &mut store_b);
+        let list = store_a.get(&key("list")).unwrap();
+        assert_eq!(list, store_b.get(&key("list")).unwrap());
+        let Node::Array(items) = list else {
+            panic!("an array")
+        };
+        assert_eq!(items.len(), 3, "{list:?}");
+        // A whole subtree deleted.
+        store_a.delete(&key("settings"));
+        a.record(&store_a, key("settings").segments()).unwrap();
+        send(&mut a, 5, &mut [&mut b]);
+        take(&b, &mut store_b);
+        assert_eq!(store_b.get(&key("settings")), None);
+    }
+
+    #[test]
+    fn what_another_device_syncs_or_a_hostile_one_writes_is_not_taken() {
+        // A device that syncs more (and calls nothing sensitive) writes `ai.request.apiKey`,
+        // `profile` and a prototype key; this device takes none of them.
+        let mut wide = mirror(1, &["settings", "ai", "profile"], &[]);
+        let store = doc(
+            r#"{"settings":{"a":1,"__proto__":{"polluted":true}},"ai":{"request":{"apiKey":"k","model":"m"}},"profile":{"n":1}}"#,
+        );
+        wide.record(&store, &[]).unwrap();
+        let mut narrow = mirror(2, KEYS, &["ai.request.apiKey"]);
+        narrow.merge(&wide.commit(1).unwrap()).unwrap();
+        let mut mine = doc(r#"{"ai":{"request":{"apiKey":"mine"}}}"#);
+        take(&narrow, &mut mine);
+        assert_eq!(
+            mine,
+            doc(r#"{"ai":{"request":{"apiKey":"mine","model":"m"}},"settings":{"a":1}}"#)
+        );
+    }
+
+    #[test]
+    fn a_record_below_an_array_brings_the_array_over() {
+        let mut a = mirror(1, KEYS, &[]);
+        let mut store = doc(r#"{"list":[{"n":1},{"n":2}]}"#);
+        a.record(&store, &[]).unwrap();
+        a.commit(1);
+        store.set(&key("list[1].n"), doc("3")).unwrap();
+        a.record(&store, key("list[1].n").segments()).unwrap();
+        assert_eq!(a.view(), store);
+        // Members of an item in another order are the same value: nothing to change.
+        let reordered = doc(r#"{"list":[{"n":1},{"n":3}]}"#);
+        assert!(a.difference(&reordered).is_empty());
+        // A change outside the scope changes nothing in the mirror.
+        store.set(&key("local.x"), doc("1")).unwrap();
+        a.commit(2);
+        a.record(&store, key("local.x").segments()).unwrap();
+        assert_eq!(a.commit(3), None);
+    }
+}
