@@ -147,16 +147,9 @@ impl<T: Clone> Items<T> {
     pub fn get(&self, i: usize) -> Option<&T> {
         match &self.repr {
             Repr::Flat(items) => items.get(i),
-            Repr::Chunked(chunked) => {
-                let Chunks {
-                    chunks,
-                    lengths,
-                    len,
-                } = &**chunked;
-                (i < *len)
-                    .then(|| fenwick_find(lengths, i))
-                    .map(|(c, at)| &chunks[c][at])
-            }
+            Repr::Chunked(chunked) => (i < chunked.len)
+                .then(|| fenwick_find(&chunked.lengths, i))
+                .map(|(c, at)| &chunked.chunks[c][at]),
         }
     }
 
@@ -164,16 +157,9 @@ impl<T: Clone> Items<T> {
     pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         match &mut self.repr {
             Repr::Flat(items) => items.get_mut(i),
-            Repr::Chunked(chunked) => {
-                let Chunks {
-                    chunks,
-                    lengths,
-                    len,
-                } = &mut **chunked;
-                (i < *len)
-                    .then(|| fenwick_find(lengths, i))
-                    .map(|(c, at)| &mut Arc::make_mut(&mut chunks[c])[at])
-            }
+            Repr::Chunked(chunked) => (i < chunked.len)
+                .then(|| fenwick_find(&chunked.lengths, i))
+                .map(|(c, at)| &mut Arc::make_mut(&mut chunked.chunks[c])[at]),
         }
     }
 
