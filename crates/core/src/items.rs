@@ -57,6 +57,64 @@ struct Chunks<T> {
     len: usize,
 }
 
+impl<T: Clone> Chunks<T> {
+    /// Each write copies the one chunk it changes if another copy of the array shares it.
+    fn insert(&mut self, i: usize, item: T) {
+        let len = self.len;
+        assert!(i <= len, "insertion index {i} past the length {len}");
+        let (c, at) = if i == len {
+            // After the last item: into the last chunk.
+            let c = self.chunks.len() - 1;
+            (c, self.chunks[c].len())
+        } else {
+            fenwick_find(&self.lengths, i)
+        };
+        let chunk = Arc::make_mut(&mut self.chunks[c]);
+        chunk.insert(at, item);
+        self.len += 1;
+        if chunk.len() > 2 * CHUNK {
+            let tail = chunk.split_off(CHUNK);
+            self.chunks.insert(c + 1, Arc::new(tail));
+            self.lengths = fenwick(&self.chunks);
+        } else {
+            fenwick_add(&mut self.lengths, c, 1);
+        }
+    }
+
+    fn remove(&mut self, i: usize) -> T {
+        let len = self.len;
+        assert!(i < len, "removal index {i} past the length {len}");
+        let (c, at) = fenwick_find(&self.lengths, i);
+        let item = Arc::make_mut(&mut self.chunks[c]).remove(at);
+        self.len -= 1;
+        fenwick_add(&mut self.lengths, c, -1);
+        item
+    }
+
+    /// Whether there are more than twice the chunks the items need: then they are rebuilt.
+    fn is_sparse(&self) -> bool {
+        self.chunks.len() > 2 * (self.len / CHUNK) + 2
+    }
+
+    /// From the end, chunk by chunk: taking back an append costs what was appended.
+    fn truncate(&mut self, keep: usize) {
+        while self.len > keep {
+            let last = self.chunks.len() - 1;
+            let cut = (self.len - keep).min(self.chunks[last].len());
+            let chunk = Arc::make_mut(&mut self.chunks[last]);
+            chunk.truncate(chunk.len() - cut);
+            self.len -= cut;
+            if self.chunks[last].is_empty() && last > 0 {
+                // A Fenwick tree's prefix is the tree of the prefix.
+                self.chunks.pop();
+                self.lengths.truncate(last);
+            } else {
+                fenwick_add(&mut self.lengths, last, -(cut as isize));
+            }
+        }
+    }
+}
+
 /// The Fenwick tree of `chunks`' lengths.
 fn fenwick<T>(chunks: &[Arc<Vec<T>>]) -> Vec<usize> {
     let mut tree: Vec<usize> = chunks.iter().map(|chunk| chunk.len()).collect();
@@ -177,30 +235,7 @@ impl<T: Clone> Items<T> {
                     self.rebuild();
                 }
             }
-            Repr::Chunked(chunked) => {
-                let Chunks {
-                    chunks,
-                    lengths,
-                    len,
-                } = &mut **chunked;
-                assert!(i <= *len, "insertion index {i} past the length {len}");
-                let (c, at) = if i == *len {
-                    // After the last item: into the last chunk.
-                    let c = chunks.len() - 1;
-                    (c, chunks[c].len())
-                } else {
-                    fenwick_find(lengths, i)
-                };
-                Arc::make_mut(&mut chunks[c]).insert(at, item);
-                *len += 1;
-                if chunks[c].len() > 2 * CHUNK {
-                    let tail = Arc::make_mut(&mut chunks[c]).split_off(CHUNK);
-                    chunks.insert(c + 1, Arc::new(tail));
-                    *lengths = fenwick(chunks);
-                } else {
-                    fenwick_add(lengths, c, 1);
-                }
-            }
+            Repr::Chunked(chunked) => chunked.insert(i, item),
         }
     }
 
@@ -209,17 +244,8 @@ impl<T: Clone> Items<T> {
         let (item, sparse) = match &mut self.repr {
             Repr::Flat(items) => (items.remove(i), false),
             Repr::Chunked(chunked) => {
-                let Chunks {
-                    chunks,
-                    lengths,
-                    len,
-                } = &mut **chunked;
-                assert!(i < *len, "removal index {i} past the length {len}");
-                let (c, at) = fenwick_find(lengths, i);
-                let item = Arc::make_mut(&mut chunks[c]).remove(at);
-                *len -= 1;
-                fenwick_add(lengths, c, -1);
-                (item, chunks.len() > 2 * (*len / CHUNK) + 2)
+                let item = chunked.remove(i);
+                (item, chunked.is_sparse())
             }
         };
         if sparse {
@@ -228,32 +254,12 @@ impl<T: Clone> Items<T> {
         item
     }
 
-    /// Keeps the first `len` items.
-    /// From the end, chunk by chunk: taking back an append costs what was appended.
+    /// Keeps the first `keep` items; a chunked array cuts from its end, so taking back an
+    /// append costs what was appended.
     pub fn truncate(&mut self, keep: usize) {
         match &mut self.repr {
             Repr::Flat(items) => items.truncate(keep),
-            Repr::Chunked(chunked) => {
-                let Chunks {
-                    chunks,
-                    lengths,
-                    len,
-                } = &mut **chunked;
-                while *len > keep {
-                    let last = chunks.len() - 1;
-                    let cut = (*len - keep).min(chunks[last].len());
-                    let left = chunks[last].len() - cut;
-                    Arc::make_mut(&mut chunks[last]).truncate(left);
-                    *len -= cut;
-                    if chunks[last].is_empty() && last > 0 {
-                        // A Fenwick tree's prefix is the tree of the prefix.
-                        chunks.pop();
-                        lengths.truncate(last);
-                    } else {
-                        fenwick_add(lengths, last, -(cut as isize));
-                    }
-                }
-            }
+            Repr::Chunked(chunked) => chunked.truncate(keep),
         }
     }
 

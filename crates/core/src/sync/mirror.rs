@@ -77,7 +77,7 @@ fn node_of(scalar: &ScalarValue) -> Node {
     }
 }
 
-/// The object path of `path`'s first `n` segments, if they are all names.
+/// The names of `path`'s segments (an index as its digits): an entry's object path.
 fn names_of(path: &[Segment]) -> Vec<String> {
     path.iter()
         .map(|s| match s {
@@ -194,11 +194,11 @@ impl Mirror {
     /// array or a scalar; `None` removes it).
     fn sync_entry(&mut self, path: &[Segment], value: Option<&Node>) -> Result<()> {
         let key = entry_key(&names_of(path));
-        let value = value.filter(|_| self.scope.reach(path) == Reach::Inside);
         self.sync_at(&ROOT, Prop::Map(key), &mut path.to_vec(), value)
     }
 
-    /// Makes `(obj, prop)`, the value at `path`, hold `value` with the fewest operations.
+    /// Makes `(obj, prop)`, the value at `path`, hold `value` with the fewest operations;
+    /// what is outside the scope at `path` (a sensitive key) is held as absent.
     fn sync_at(
         &mut self,
         obj: &ObjId,
@@ -206,6 +206,7 @@ impl Mirror {
         path: &mut Vec<Segment>,
         value: Option<&Node>,
     ) -> Result<()> {
+        let value = value.filter(|_| self.scope.reach(path) == Reach::Inside);
         let err = |e| sync_error("write", e);
         let current = self.doc.get(obj, prop.clone()).map_err(err)?;
         match value {
@@ -225,8 +226,7 @@ impl Mirror {
                 };
                 for (name, child) in map.iter() {
                     path.push(Segment::Key(name.to_string()));
-                    let child = Some(child).filter(|_| self.scope.reach(path) == Reach::Inside);
-                    self.sync_at(&id, Prop::Map(name.to_string()), path, child)?;
+                    self.sync_at(&id, Prop::Map(name.to_string()), path, Some(child))?;
                     path.pop();
                 }
                 let gone: Vec<String> = self
@@ -252,8 +252,7 @@ impl Mirror {
                 }
                 for (i, item) in items.iter().enumerate() {
                     path.push(Segment::Index(i));
-                    let item = Some(item).filter(|_| self.scope.reach(path) == Reach::Inside);
-                    self.sync_at(&id, Prop::Seq(i), path, item)?;
+                    self.sync_at(&id, Prop::Seq(i), path, Some(item))?;
                     path.pop();
                 }
             }
@@ -316,11 +315,6 @@ impl Mirror {
     /// The mirror's heads: equal on two devices exactly when they merged the same changes.
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.doc.get_heads()
-    }
-
-    /// How many changes are missing that arrived changes depend on.
-    pub fn missing(&mut self) -> usize {
-        self.doc.get_missing_deps(&[]).len()
     }
 
     /// The mirror's synced subtrees as one document. Where two devices' entries
