@@ -12,7 +12,7 @@ const path = require('node:path')
 
 const ROOT = path.join(__dirname, '..')
 const SHAPES = { 'object 1,000 keys': 1000, 'object 10,000 keys': 10000, 'object 100,000 keys': 100000, 'array 1,000 items': -1000, 'array 100,000 items': -100000 }
-const OPTIONS = ['none', 'defaults', 'schema']
+const OPTIONS = ['none', 'defaults', 'schema', 'every option']
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const now = () => Number(process.hrtime.bigint()) / 1e3
 
@@ -24,16 +24,23 @@ function document(width) {
   return { big }
 }
 
+const SCHEMA = { a: { type: 'number' }, big: { type: ['object', 'array'] }, token: { type: 'string' } }
+
 function optionsFor(kind) {
   if (kind === 'defaults') return { defaults: { zz: 1 } }
-  if (kind === 'schema') return { schema: { a: { type: 'number' }, big: { type: ['object', 'array'] } } }
+  if (kind === 'schema') return { schema: SCHEMA }
+  // conf has no sealed keys: it gets the rest (history is on by default in tad-store).
+  if (kind === 'every option') return { defaults: { zz: 1 }, schema: SCHEMA, watch: true }
   return {}
 }
 
 function open(impl, cwd, kind) {
   if (impl === 'tad-store') {
     const Store = require(ROOT)
-    return new Store({ cwd, ...optionsFor(kind) })
+    const sealed = kind === 'every option' ? { sensitiveKeys: ['token'], secretKey: Buffer.alloc(32, 7) } : {}
+    const store = new Store({ cwd, ...optionsFor(kind), ...sealed })
+    if (sealed.sensitiveKeys) store.set('token', 'sk-bench')
+    return store
   }
   const Conf = require('conf').default
   return new Conf({ cwd, projectName: 'bench', ...optionsFor(kind) })
