@@ -87,6 +87,11 @@ pub struct SyncFolder {
     looked: HashMap<PathBuf, u64>,
     /// Hashes of payloads taken or written: a copy is not merged twice.
     taken: HashSet<[u8; 32]>,
+    /// A file in this device's directory did not hold a whole change: a write the
+    /// device did not finish (it was killed), or a service that copied a broken file
+    /// over one of its own. Its changes may be nowhere else, so the device writes them
+    /// again ([`SyncFolder::compact`]) when it sees this.
+    own_damaged: bool,
 }
 
 impl SyncFolder {
@@ -99,6 +104,7 @@ impl SyncFolder {
             own: own.to_string(),
             looked: HashMap::new(),
             taken: HashSet::new(),
+            own_damaged: false,
         }
     }
 
@@ -159,6 +165,7 @@ impl SyncFolder {
                 };
                 self.looked.insert(file.clone(), bytes.len() as u64);
                 let Some((hash, payload)) = open_envelope(&bytes) else {
+                    self.own_damaged |= device == self.own;
                     continue;
                 };
                 if self.taken.insert(hash) {
@@ -171,6 +178,12 @@ impl SyncFolder {
             }
         }
         arrivals
+    }
+
+    /// Whether a scan found a broken file in this device's directory since the last
+    /// [`SyncFolder::compact`], which writes every change again and removes it.
+    pub fn own_damaged(&self) -> bool {
+        self.own_damaged
     }
 
     /// This device's change files.
@@ -189,6 +202,7 @@ impl SyncFolder {
     /// removed after. Returns how many were removed.
     pub fn compact(&mut self, whole: &[u8]) -> Result<usize> {
         let kept = self.write(whole)?;
+        self.own_damaged = false;
         let mut removed = 0;
         for file in self.own_files() {
             if file == kept {
@@ -278,10 +292,20 @@ pub(crate) mod tests {
         let got: Vec<Vec<u8>> = desktop.scan().into_iter().map(|a| a.payload).collect();
         assert_eq!(got, vec![b"two".to_vec()]);
         assert_eq!(bytes, std::fs::read(&written).unwrap(), "never rewritten");
+        // The laptop sees the broken file in its own directory: it must write again.
+        std::fs::write(laptop_dir.join(format!("x{name}")), &two[..9]).unwrap();
+        assert!(!laptop.own_damaged());
+        laptop.scan();
+        assert!(laptop.own_damaged());
+        assert!(!desktop.own_damaged(), "not its own");
         // Compaction replaces the laptop's files, and only its own.
         desktop.write(b"desktop's").unwrap();
         let removed = laptop.compact(b"one+two").unwrap();
-        assert_eq!(removed, 3, "its two change files and the conflicted copy");
+        assert_eq!(
+            removed, 4,
+            "its two change files, the conflicted copy, the broken one"
+        );
+        assert!(!laptop.own_damaged());
         let own: Vec<PathBuf> = laptop.own_files();
         assert_eq!(own.len(), 1);
         assert_eq!(

@@ -25,7 +25,8 @@ use crate::journal::Op;
 use crate::path::{KeyPath, Segment};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, ROOT,
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, PatchAction, Prop, ReadDoc, ScalarValue,
+    Value, ROOT,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -322,13 +323,22 @@ impl Mirror {
     /// object wins, on every device alike; a key that is not one a store could hold
     /// (`__proto__`, a malformed path) is left out.
     pub fn view(&self) -> Node {
+        let keys: Vec<String> = self.doc.keys(ROOT).collect();
+        self.tree_of(&[], keys).unwrap_or_else(Node::empty_object)
+    }
+
+    /// The value the entries `keys`, at or below the object path `at`, make there (see
+    /// [`Mirror::view`]); `None` when none of them counts.
+    fn tree_of(&self, at: &[String], keys: Vec<String>) -> Option<Node> {
         let mut tree = Tree::default();
-        for key in self.doc.keys(ROOT) {
+        let mut any = false;
+        for key in keys {
             let Ok(names) = serde_json::from_str::<Vec<String>>(&key) else {
                 continue;
             };
             let path: Vec<Segment> = names.iter().cloned().map(Segment::Key).collect();
             if names.is_empty()
+                || !names.starts_with(at)
                 || KeyPath::from_segments("", path.clone()).is_err()
                 || self.scope.reach(&path) != Reach::Inside
             {
@@ -336,18 +346,117 @@ impl Mirror {
             }
             if let Ok(Some(value)) = self.doc.get(ROOT, key.as_str()) {
                 let node = self.node_of_value(&mut path.clone(), &value);
-                tree.put(&names, node);
+                tree.put(&names[at.len()..], node);
+                any = true;
             }
         }
-        tree.into_node()
+        any.then(|| tree.into_node())
+    }
+
+    /// Whether the mirror holds an object at the object path `names`: entries below it,
+    /// or the entry of an empty object.
+    fn is_object_at(&self, names: &[String]) -> bool {
+        if names.is_empty() {
+            return true;
+        }
+        let exact = entry_key(names);
+        let below = format!("{},", &exact[..exact.len() - 1]);
+        let mut end = below.clone();
+        end.push(char::MAX);
+        self.doc.map_range(ROOT, below..end).next().is_some()
+            || matches!(
+                self.doc.get(ROOT, exact.as_str()),
+                Ok(Some((Value::Object(ObjType::Map), _)))
+            )
     }
 
     /// What the store must change to hold the mirror's synced subtrees: each set or
-    /// delete at the highest key where the two differ, nothing outside the scope.
-    pub fn difference(&self, store: &Node) -> Vec<Op> {
+    /// delete at the highest key where the two differ, nothing outside the scope. The
+    /// caller applies every one (after a refusal, it compares everything again with
+    /// [`Mirror::difference_all`]). Work in proportion to the entries changed since the
+    /// last call, not to the store; the first call compares everything.
+    pub fn difference(&mut self, store: &Node) -> Vec<Op> {
+        // Automerge's diff cursor marks the heads the store was last brought to; from
+        // there it keeps an index of what changes, so the next diff reads only that.
+        if self.doc.diff_cursor().is_empty() {
+            let ops = self.difference_all(store);
+            self.doc.update_diff_cursor();
+            return ops;
+        }
+        let patches = self.doc.diff_incremental();
+        self.difference_of(patches, store)
+    }
+
+    /// [`Mirror::difference`] over every entry.
+    pub fn difference_all(&self, store: &Node) -> Vec<Op> {
         let mut out = Vec::new();
         self.differ(&mut Vec::new(), Some(&self.view()), Some(store), &mut out);
         out
+    }
+
+    /// [`Mirror::difference`] over the entries `patches` changed.
+    fn difference_of(&self, patches: Vec<automerge::Patch>, store: &Node) -> Vec<Op> {
+        let mut touched = std::collections::BTreeSet::new();
+        for patch in patches {
+            let key = match (patch.path.first(), patch.action) {
+                (Some((_, Prop::Map(key))), _) => key.clone(),
+                (None, PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }) => key,
+                (
+                    None,
+                    PatchAction::Conflict {
+                        prop: Prop::Map(key),
+                    },
+                ) => key,
+                _ => continue,
+            };
+            if let Ok(names) = serde_json::from_str::<Vec<String>>(&key) {
+                touched.insert(names);
+            }
+        }
+        let mut out: Vec<Op> = Vec::new();
+        for names in touched {
+            let mut ops = Vec::new();
+            self.differ_at(&names, store, &mut ops);
+            // One touched key's change may hold another's (an ancestor set whole).
+            for op in ops {
+                if !out
+                    .iter()
+                    .any(|done| op_key(done).is_prefix_of(op_key(&op)))
+                {
+                    out.push(op);
+                }
+            }
+        }
+        out
+    }
+
+    /// [`Mirror::differ`] for the object path `names` only: down from the root while
+    /// both sides hold objects, then whole.
+    fn differ_at(&self, names: &[String], store: &Node, out: &mut Vec<Op>) {
+        let mut path: Vec<Segment> = Vec::new();
+        let mut node = Some(store);
+        for depth in 0..=names.len() {
+            let reach = if depth == 0 {
+                Reach::Above
+            } else {
+                self.scope.reach(&path)
+            };
+            if reach == Reach::Outside {
+                return;
+            }
+            let store_walks = match reach {
+                Reach::Inside => matches!(node, Some(Node::Object(_))),
+                _ => !matches!(node, Some(n) if !matches!(n, Node::Object(_))),
+            };
+            let at = &names[..depth];
+            if depth == names.len() || !store_walks || !self.is_object_at(at) {
+                let mirrored = self.tree_of(at, self.entries_below(at));
+                self.differ(&mut path, mirrored.as_ref(), node, out);
+                return;
+            }
+            path.push(Segment::Key(names[depth].clone()));
+            node = node.and_then(|n| n.child(&path[depth]));
+        }
     }
 
     fn differ(
@@ -362,9 +471,11 @@ impl Mirror {
         } else {
             self.scope.reach(path)
         };
-        let key = || KeyPath::from_segments("", path.clone()).ok();
+        let key = |path: &[Segment]| KeyPath::from_segments("", path.to_vec()).ok();
         match (reach, mirrored, store) {
             (Reach::Outside, ..) => {}
+            // An object gone from the mirror that holds what never syncs here (a
+            // sensitive key) loses its synced members only.
             (Reach::Above, _, _)
             | (Reach::Inside, Some(Node::Object(_)), Some(Node::Object(_))) => {
                 let (a, b) = (object_of(mirrored), object_of(store));
@@ -386,15 +497,39 @@ impl Mirror {
                     path.pop();
                 }
             }
-            (Reach::Inside, None, Some(_)) => out.extend(key().map(|key| Op::Delete { key })),
+            (Reach::Inside, None, Some(node)) if self.holds_unsynced(path, node) => {
+                let Node::Object(map) = node else {
+                    return;
+                };
+                for (name, child) in map.iter() {
+                    path.push(Segment::Key(name.to_string()));
+                    self.differ(path, None, Some(child), out);
+                    path.pop();
+                }
+            }
+            (Reach::Inside, None, Some(_)) => out.extend(key(path).map(|key| Op::Delete { key })),
             (Reach::Inside, Some(m), s) if !s.is_some_and(|s| same(s, m)) => {
-                out.extend(key().map(|key| Op::Set {
+                out.extend(key(path).map(|key| Op::Set {
                     key,
                     value: m.clone(),
                 }))
             }
             (Reach::Inside, ..) => {}
         }
+    }
+
+    /// Whether an object at `path` holds a key outside the scope (a sensitive one).
+    /// Arrays are synced whole: what is inside them never counts.
+    fn holds_unsynced(&self, path: &mut Vec<Segment>, node: &Node) -> bool {
+        let Node::Object(map) = node else {
+            return false;
+        };
+        map.iter().any(|(name, child)| {
+            path.push(Segment::Key(name.to_string()));
+            let held = self.scope.reach(path) == Reach::Outside || self.holds_unsynced(path, child);
+            path.pop();
+            held
+        })
     }
 
     /// A mirrored value at `path` as a store value, without what is outside the scope
@@ -447,6 +582,12 @@ fn same(a: &Node, b: &Node) -> bool {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(v, w)| same(v, w))
         }
         _ => a == b,
+    }
+}
+
+fn op_key(op: &Op) -> &KeyPath {
+    match op {
+        Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => key,
     }
 }
 
@@ -514,8 +655,18 @@ pub(crate) mod tests {
     }
 
     /// Applies to `store` what `mirror` says differs.
-    pub(crate) fn take(mirror: &Mirror, store: &mut Node) {
-        for op in mirror.difference(store) {
+    /// Every difference is checked against the whole comparison: applying the one made
+    /// from the changed entries must give what applying the whole one gives.
+    pub(crate) fn take(mirror: &mut Mirror, store: &mut Node) {
+        let (mut whole, ops) = (store.clone(), mirror.difference_all(store));
+        apply(&mut whole, ops);
+        let ops = mirror.difference(store);
+        apply(store, ops);
+        assert!(same(store, &whole), "{store:?}\n{whole:?}");
+    }
+
+    fn apply(store: &mut Node, ops: Vec<Op>) {
+        for op in ops {
             match op {
                 Op::Set { key, value } => {
                     store.set(&key, value).unwrap();
@@ -556,13 +707,16 @@ pub(crate) mod tests {
         let mut b = mirror(2, KEYS, &["ai.request.apiKey"]);
         b.merge(&bytes).unwrap();
         let mut store_b = doc(r#"{"profile":{"name":"b"},"ai":{"apiKeyElsewhere":2}}"#);
-        take(&b, &mut store_b);
+        take(&mut b, &mut store_b);
         let expected = doc(
             r#"{"profile":{"name":"b"},"ai":{"apiKeyElsewhere":2,"request":{"model":"m"}},
                "settings":{"editor":{"fontSize":12},"empty":{},"theme":"light"},"list":[1,{"x":"y"}]}"#,
         );
         assert!(same(&store_b, &expected), "{store_b:?}");
-        assert!(b.difference(&store_b).is_empty(), "nothing left to change");
+        assert!(
+            b.difference_all(&store_b).is_empty(),
+            "nothing left to change"
+        );
         assert_eq!(a.view(), b.view());
     }
 
@@ -574,7 +728,7 @@ pub(crate) mod tests {
         a.record(&store_a, &[]).unwrap();
         send(&mut a, 1, &mut [&mut b]);
         let mut store_b = doc("{}");
-        take(&b, &mut store_b);
+        take(&mut b, &mut store_b);
         // Concurrently: a key each, then one key both.
         store_a
             .set(&key("settings.theme"), doc(r#""dark""#))
@@ -591,8 +745,8 @@ pub(crate) mod tests {
         let (bytes_a, bytes_b) = (a.commit(2).unwrap(), b.commit(2).unwrap());
         a.merge(&bytes_b).unwrap();
         b.merge(&bytes_a).unwrap();
-        take(&a, &mut store_a);
-        take(&b, &mut store_b);
+        take(&mut a, &mut store_a);
+        take(&mut b, &mut store_b);
         assert_eq!(a.heads(), b.heads());
         let settings = |s: &Node| s.get(&key("settings")).cloned().unwrap();
         let (sa, sb) = (settings(&store_a), settings(&store_b));
@@ -603,7 +757,7 @@ pub(crate) mod tests {
             sb.get(&key("tab")),
             "one winner, everywhere"
         );
-        assert!(a.difference(&store_a).is_empty() && b.difference(&store_b).is_empty());
+        assert!(a.difference_all(&store_a).is_empty() && b.difference_all(&store_b).is_empty());
     }
 
     #[test]
@@ -614,13 +768,13 @@ pub(crate) mod tests {
         a.record(&store_a, &[]).unwrap();
         send(&mut a, 1, &mut [&mut b]);
         let mut store_b = doc("{}");
-        take(&b, &mut store_b);
+        take(&mut b, &mut store_b);
         // The last member deleted: the object stays, empty.
         store_a.delete(&key("settings.editor.fontSize"));
         a.record(&store_a, key("settings.editor.fontSize").segments())
             .unwrap();
         send(&mut a, 2, &mut [&mut b]);
-        take(&b, &mut store_b);
+        take(&mut b, &mut store_b);
         assert_eq!(
             store_b.get(&key("settings")),
             Some(&doc(r#"{"editor":{}}"#))
@@ -632,7 +786,7 @@ pub(crate) mod tests {
         b.record(&store_b, key("settings.editor.wrap").segments())
             .unwrap();
         send(&mut b, 3, &mut [&mut a]);
-        take(&a, &mut store_a);
+        take(&mut a, &mut store_a);
         assert_eq!(
             store_a.get(&key("settings")),
             Some(&doc(r#"{"editor":{"wrap":true}}"#))
@@ -645,8 +799,8 @@ pub(crate) mod tests {
         let (bytes_a, bytes_b) = (a.commit(4).unwrap(), b.commit(4).unwrap());
         a.merge(&bytes_b).unwrap();
         b.merge(&bytes_a).unwrap();
-        take(&a, &mut store_a);
-        take(&b, &mut store_b);
+        take(&mut a, &mut store_a);
+        take(&mut b, &mut store_b);
         let list = store_a.get(&key("list")).unwrap();
         assert_eq!(list, store_b.get(&key("list")).unwrap());
         let Node::Array(items) = list else {
@@ -657,7 +811,7 @@ pub(crate) mod tests {
         store_a.delete(&key("settings"));
         a.record(&store_a, key("settings").segments()).unwrap();
         send(&mut a, 5, &mut [&mut b]);
-        take(&b, &mut store_b);
+        take(&mut b, &mut store_b);
         assert_eq!(store_b.get(&key("settings")), None);
     }
 
@@ -673,11 +827,33 @@ pub(crate) mod tests {
         let mut narrow = mirror(2, KEYS, &["ai.request.apiKey"]);
         narrow.merge(&wide.commit(1).unwrap()).unwrap();
         let mut mine = doc(r#"{"ai":{"request":{"apiKey":"mine"}}}"#);
-        take(&narrow, &mut mine);
+        take(&mut narrow, &mut mine);
         assert_eq!(
             mine,
             doc(r#"{"ai":{"request":{"apiKey":"mine","model":"m"}},"settings":{"a":1}}"#)
         );
+    }
+
+    #[test]
+    fn a_synced_object_deleted_elsewhere_keeps_the_sensitive_keys_held_here() {
+        let mut a = mirror(1, KEYS, &["ai.request.apiKey"]);
+        let mut b = mirror(2, KEYS, &["ai.request.apiKey"]);
+        let mut store_a = doc(r#"{"ai":{"request":{"model":"m","apiKey":"a's"}}}"#);
+        a.record(&store_a, &[]).unwrap();
+        send(&mut a, 1, &mut [&mut b]);
+        let mut store_b = doc(r#"{"ai":{"request":{"apiKey":"b's"}}}"#);
+        take(&mut b, &mut store_b);
+        store_a.delete(&key("ai.request"));
+        a.record(&store_a, key("ai.request").segments()).unwrap();
+        send(&mut a, 2, &mut [&mut b]);
+        take(&mut b, &mut store_b);
+        assert_eq!(store_b, doc(r#"{"ai":{"request":{"apiKey":"b's"}}}"#));
+        // Without a sensitive key below it, the object goes whole.
+        let mut store_c = doc(r#"{"ai":{"request":{"model":"m"}}}"#);
+        let mut c = mirror(3, KEYS, &["ai.request.apiKey"]);
+        c.merge(&a.save()).unwrap();
+        take(&mut c, &mut store_c);
+        assert_eq!(store_c, doc(r#"{"ai":{}}"#));
     }
 
     #[test]
@@ -691,7 +867,7 @@ pub(crate) mod tests {
         assert_eq!(a.view(), store);
         // Members of an item in another order are the same value: nothing to change.
         let reordered = doc(r#"{"list":[{"n":1},{"n":3}]}"#);
-        assert!(a.difference(&reordered).is_empty());
+        assert!(a.difference_all(&reordered).is_empty());
         // A change outside the scope changes nothing in the mirror.
         store.set(&key("local.x"), doc("1")).unwrap();
         a.commit(2);
