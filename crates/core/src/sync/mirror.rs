@@ -49,6 +49,15 @@ fn entry_key(names: &[String]) -> String {
     serde_json::to_string(names).expect("strings serialise")
 }
 
+/// The root keys of the entries strictly below the entry key `exact`, in key order:
+/// `["a","b"` then `,` starts each of them.
+fn strictly_below(exact: &str) -> std::ops::Range<String> {
+    let start = format!("{},", &exact[..exact.len() - 1]);
+    let mut end = start.clone();
+    end.push(char::MAX);
+    start..end
+}
+
 /// The scalar a store value is mirrored as (`None` for an object or array).
 fn scalar_of(node: &Node) -> Option<ScalarValue> {
     Some(match node {
@@ -150,13 +159,9 @@ impl Mirror {
         if names.is_empty() {
             return self.doc.keys(ROOT).collect();
         }
-        // `["a","b"` then `,`: the keys of the entries strictly below, in key order.
-        let below = format!("{},", &exact[..exact.len() - 1]);
-        let mut end = below.clone();
-        end.push(char::MAX);
         let mut keys: Vec<String> = self
             .doc
-            .map_range(ROOT, below..end)
+            .map_range(ROOT, strictly_below(&exact))
             .map(|item| item.key.to_string())
             .collect();
         if self.doc.get(ROOT, exact.as_str()).ok().flatten().is_some() {
@@ -360,10 +365,10 @@ impl Mirror {
             return true;
         }
         let exact = entry_key(names);
-        let below = format!("{},", &exact[..exact.len() - 1]);
-        let mut end = below.clone();
-        end.push(char::MAX);
-        self.doc.map_range(ROOT, below..end).next().is_some()
+        self.doc
+            .map_range(ROOT, strictly_below(&exact))
+            .next()
+            .is_some()
             || matches!(
                 self.doc.get(ROOT, exact.as_str()),
                 Ok(Some((Value::Object(ObjType::Map), _)))
