@@ -93,6 +93,14 @@ pub enum StoreError {
     /// is opened, since reading one could block forever or never end.
     #[error("`{}` cannot be used as a store file: it is {what}, not a regular file", file.display())]
     NotAFile { file: PathBuf, what: &'static str },
+    /// What other devices' changes merged into at `keys` fails the schema: this device
+    /// keeps its last valid state there, and goes on syncing; a later change that makes
+    /// the merge valid resolves it.
+    #[error("Changes from other devices conflict at {}: merged, they fail the schema ({}); this device keeps its last valid state there", keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "), super::violation::describe(violations))]
+    SyncConflict {
+        keys: Vec<String>,
+        violations: Vec<super::violation::Violation>,
+    },
 }
 
 impl StoreError {
@@ -125,6 +133,7 @@ impl StoreError {
             StoreError::FileDecrypt { .. } => "DECRYPT_FAILED",
             StoreError::NotAFile { .. } => "NOT_A_FILE",
             StoreError::DirectoryRemoved { .. } => "DIRECTORY_REMOVED",
+            StoreError::SyncConflict { .. } => "SYNC_CONFLICT",
         }
     }
 
@@ -141,6 +150,7 @@ impl StoreError {
             | StoreError::ExternalEditRefused { .. }
             | StoreError::NotAFile { .. }
             | StoreError::DirectoryRemoved { .. }
+            | StoreError::SyncConflict { .. }
             | StoreError::Closed { .. } => ErrorKind::Persistent,
             // No key at hand: the value is intact, just out of reach.
             StoreError::Crypto {

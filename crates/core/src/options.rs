@@ -73,6 +73,8 @@ pub struct EngineOptions {
     /// store keeps no journal (it would hold plaintext) and no history: every commit
     /// rewrites the file, as electron-store does.
     pub file_cipher: Option<Arc<file_cipher::FileCipher>>,
+    /// Sync these subtrees with other devices through a folder (see [`crate::sync`]).
+    pub sync: Option<crate::sync::SyncOptions>,
 }
 
 impl EngineOptions {
@@ -95,6 +97,7 @@ impl EngineOptions {
             key_source: None,
             seal_plaintext: false,
             file_cipher: None,
+            sync: None,
         }
     }
 }
@@ -187,6 +190,53 @@ pub struct StoreSettings {
     pub seal_plaintext_secrets: Option<bool>,
     /// electron-store's `encryptionAlgorithm` for `encryptionKey`.
     pub encryption_algorithm: Option<String>,
+    /// Sync across devices (see [`SyncSettings`]).
+    pub sync: Option<SyncSettings>,
+}
+
+/// The `sync` option as the shim sends it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyncSettings {
+    /// An absolute path: the folder a sync service replicates.
+    pub folder: PathBuf,
+    /// Key patterns of the subtrees that sync.
+    pub keys: Vec<String>,
+    /// This machine's name; the shim defaults it to the host name.
+    pub device: String,
+    /// How often the folder is looked at besides its watch (ms, default 2000).
+    pub scan_interval_ms: Option<f64>,
+}
+
+impl SyncSettings {
+    fn options(&self) -> crate::error::Result<crate::sync::SyncOptions> {
+        let refuse = |option: &str, reason: &str| crate::error::StoreError::InvalidOption {
+            option: option.into(),
+            reason: reason.into(),
+        };
+        if !self.folder.is_absolute() {
+            return Err(refuse("sync.folder", "must be an absolute path"));
+        }
+        if self.keys.is_empty() {
+            return Err(refuse("sync.keys", "name at least one key to sync"));
+        }
+        if self.device.trim().is_empty() {
+            return Err(refuse("sync.device", "must not be empty"));
+        }
+        let ms = self.scan_interval_ms.unwrap_or(2000.0);
+        if !(10.0..=3_600_000.0).contains(&ms) {
+            return Err(refuse(
+                "sync.scanIntervalMs",
+                "must be between 10 and 3,600,000",
+            ));
+        }
+        Ok(crate::sync::SyncOptions {
+            folder: self.folder.clone(),
+            keys: self.keys.clone(),
+            device: self.device.clone(),
+            scan_interval: Duration::from_secs_f64(ms / 1000.0),
+        })
+    }
 }
 
 /// Key bytes the app supplies, kept out of the settings' JSON.
@@ -260,6 +310,21 @@ impl StoreSettings {
             &self.path,
             fs,
         )?;
+        if let Some(sync) = &self.sync {
+            let refuse = |reason: &str| crate::error::StoreError::InvalidOption {
+                option: "sync".into(),
+                reason: reason.into(),
+            };
+            if engine.read_only {
+                return Err(refuse("a read-only store cannot sync: it never writes"));
+            }
+            if supplied.encryption_key.is_some() {
+                return Err(refuse(
+                    "a store with `encryptionKey` cannot sync: the folder would hold in plaintext what the key encrypts",
+                ));
+            }
+            engine.sync = Some(sync.options()?);
+        }
         if let Some(key) = supplied.encryption_key {
             engine.file_cipher = Some(Arc::new(file_cipher::FileCipher::new(
                 key,

@@ -398,19 +398,35 @@ impl Fs for SimFs {
     }
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         let mut sim = self.lock();
-        if !sim.state.dirs.iter().any(|d| d == dir) {
-            sim.state.dirs.push(dir.to_path_buf());
+        for dir in dir.ancestors().filter(|d| !d.as_os_str().is_empty()) {
+            if !sim.state.dirs.iter().any(|d| d == dir) {
+                sim.state.dirs.push(dir.to_path_buf());
+            }
         }
         Ok(())
     }
+    /// Files, and directories made or holding files (a sync folder's device directories).
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         let sim = self.lock();
-        Ok(sim
-            .state
-            .names
-            .keys()
-            .filter(|p| p.parent() == Some(dir))
+        let files = sim.state.names.keys().filter(|p| p.parent() == Some(dir));
+        let dirs = sim.state.dirs.iter().filter(|p| p.parent() == Some(dir));
+        let mut names: Vec<String> = files
+            .chain(dirs)
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .collect())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+    /// A directory made, or one holding files: a path never made is not one (an
+    /// unmounted sync folder).
+    fn is_dir(&self, dir: &Path) -> bool {
+        let sim = self.lock();
+        sim.state.dirs.iter().any(|d| d == dir)
+            || sim
+                .state
+                .names
+                .keys()
+                .any(|p| p.starts_with(dir) && p != dir)
     }
 }

@@ -16,7 +16,7 @@ use crate::path::{KeyPath, Segment, INTERNAL_KEY};
 use crate::schema::{self, Change};
 use crate::secrets::{self, Secrets};
 use crate::{feed, stats};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
 
 impl Engine {
@@ -192,7 +192,75 @@ impl Engine {
         user: bool,
         reseal: bool,
     ) -> Result<Receipt> {
-        let mut st = self.shared.lock();
+        self.rules().commit_ops_with(ops, user, reseal)
+    }
+
+    /// What applying a change needs besides the state.
+    pub(super) fn rules(&self) -> Rules<'_> {
+        Rules {
+            shared: &self.shared,
+            schema: self.schema.as_deref(),
+            defaults: &self.defaults,
+        }
+    }
+    /// Replaces the whole document, bookkeeping included, with `doc` (a rollback): one
+    /// change, validated, with change events for every watched key that differs.
+    ///
+    /// Sealed values are restored as they were (a state from before a key rotation holds
+    /// values the retired key sealed: reading them gives `DECRYPT_FAILED`). The store's
+    /// id is kept, since the envelopes are bound to it.
+    pub fn restore(&self, mut doc: Node) -> Result<Receipt> {
+        self.shared.stats.op(stats::Op::Rollback);
+        if doc.as_object().is_none() {
+            return Err(StoreError::invalid_value("", "the store must be an object"));
+        }
+        let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
+        let id = self.shared.lock().doc.get(&id_key).cloned();
+        if let Some(id) = id {
+            doc.set(&id_key, id)?;
+        }
+        self.commit_ops_with(
+            vec![Op::Set {
+                key: KeyPath::root(),
+                value: doc,
+            }],
+            true,
+            false,
+        )
+    }
+}
+
+/// What applying a change needs besides the state: the engine's schema and defaults.
+/// The engine applies its callers' changes with it, the committer another device's.
+pub(super) struct Rules<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) schema: Option<&'a crate::schema::Schema>,
+    pub(super) defaults: &'a crate::defaults::Defaults,
+}
+
+impl Rules<'_> {
+    /// [`Engine::commit_ops`]; with `reseal` false, envelopes the ops carry are kept as
+    /// they are instead of being taken for plaintext (a rollback, a rotation).
+    pub(super) fn commit_ops_with(
+        &self,
+        ops: Vec<Op>,
+        user: bool,
+        reseal: bool,
+    ) -> Result<Receipt> {
+        self.commit_locked(self.shared.lock(), ops, user, reseal, false)
+    }
+
+    /// [`Rules::commit_ops_with`] under the lock the caller took (it may have chosen the
+    /// ops under it). A `remote` change (merged from another device) is not a local
+    /// change to sync: its keys are not noted for the mirror.
+    pub(super) fn commit_locked(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        ops: Vec<Op>,
+        user: bool,
+        reseal: bool,
+        remote: bool,
+    ) -> Result<Receipt> {
         if st.closing {
             return Err(StoreError::Closed {
                 file: self.shared.path.clone(),
@@ -231,7 +299,7 @@ impl Engine {
             .map(|(i, w)| {
                 (
                     i,
-                    visible(st.secrets.as_ref(), &st.doc, &w.path, &self.shared),
+                    visible(st.secrets.as_ref(), &st.doc, &w.path, self.shared),
                 )
             })
             .collect();
@@ -273,6 +341,9 @@ impl Engine {
             }
         }
         st.seq = batch.seq;
+        if let Some(touched) = st.sync_touched.as_mut().filter(|_| !remote) {
+            touched.extend(batch.ops.iter().map(|op| op.key().clone()));
+        }
         if self.shared.read_only {
             // Defaults a reader fills in live in its memory only.
             st.durable_seq = st.seq;
@@ -410,32 +481,6 @@ impl Engine {
         }
         outcome
     }
-
-    /// Replaces the whole document, bookkeeping included, with `doc` (a rollback): one
-    /// change, validated, with change events for every watched key that differs.
-    ///
-    /// Sealed values are restored as they were (a state from before a key rotation holds
-    /// values the retired key sealed: reading them gives `DECRYPT_FAILED`). The store's
-    /// id is kept, since the envelopes are bound to it.
-    pub fn restore(&self, mut doc: Node) -> Result<Receipt> {
-        self.shared.stats.op(stats::Op::Rollback);
-        if doc.as_object().is_none() {
-            return Err(StoreError::invalid_value("", "the store must be an object"));
-        }
-        let id_key = KeyPath::parse(secrets::STORE_ID_KEY)?;
-        let id = self.shared.lock().doc.get(&id_key).cloned();
-        if let Some(id) = id {
-            doc.set(&id_key, id)?;
-        }
-        self.commit_ops_with(
-            vec![Op::Set {
-                key: KeyPath::root(),
-                value: doc,
-            }],
-            true,
-            false,
-        )
-    }
 }
 
 pub(super) fn refuse_internal(key: &KeyPath) -> Result<()> {
@@ -486,7 +531,7 @@ pub(super) fn dedup(violations: Vec<schema::Violation>) -> Vec<schema::Violation
     out
 }
 
-/// How to take back one op applied in place (see [`Engine::apply_in_place`]).
+/// How to take back one op applied in place (see [`Rules::apply_in_place`]).
 enum Undo {
     /// The value at the path was replaced: put the old one back.
     Replace(KeyPath, Node),

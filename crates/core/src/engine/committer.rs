@@ -5,14 +5,17 @@
 //! asked to. When to do which is [`decide`], a pure function of what it knows, tested
 //! case by case below.
 
+use super::changes::Rules;
 use super::events::collect_events;
 use super::external_edit::{on_file_changed, take_edit};
 use super::state::*;
+use super::sync::Syncer;
 use crate::defaults::Defaults;
 use crate::document::Node;
 use crate::error::{Result, StoreError};
 use crate::fs::FsFile;
 use crate::journal::{self, SnapshotId};
+use crate::path::KeyPath;
 use crate::schema::Schema;
 use crate::snapshot::{self, Replacement};
 use crate::store_files::StoreFiles;
@@ -41,6 +44,8 @@ pub(super) struct Committer {
     /// [`Committer::checkpoint_over_edits`]): they are validated as the watch does.
     pub(super) schema: Option<Arc<Schema>>,
     pub(super) defaults: Arc<Defaults>,
+    /// With `sync`: the store's side of it (see [`super::sync`]).
+    pub(super) sync: Option<Syncer>,
 }
 
 /// How many times in a row a checkpoint gives way to another program's edit before it
@@ -55,6 +60,8 @@ enum Work {
     Stop,
     /// The watch saw the file change: apply the edit or refuse it.
     FileChanged,
+    /// The sync folder changed, or is due a look.
+    Look,
     Commit(Commit),
 }
 
@@ -67,6 +74,10 @@ struct Commit {
     requests: Vec<HistoryRequest>,
     /// Answered once this commit's snapshot is in place (see [`Engine::write_file`]).
     file_waiters: Vec<Completion>,
+    /// With `sync`: the keys the committed changes wrote, and the document at `upto`,
+    /// for the mirror once they are durable.
+    sync_touched: Vec<KeyPath>,
+    sync_doc: Option<Node>,
 }
 
 impl pool::Job for Committer {
@@ -87,6 +98,17 @@ impl pool::Job for Committer {
                 on_file_changed(&self.shared, self.schema.as_deref(), &self.defaults);
                 return pool::Next::Again;
             }
+            Polled::Work(Work::Look) => {
+                let rules = Rules {
+                    shared: &self.shared,
+                    schema: self.schema.as_deref(),
+                    defaults: &self.defaults,
+                };
+                if let Some(sync) = self.sync.as_mut() {
+                    sync.look(&rules);
+                }
+                return pool::Next::Again;
+            }
             Polled::Work(Work::Commit(commit)) => commit,
         };
         let closing = commit.closing;
@@ -105,6 +127,22 @@ impl pool::Job for Committer {
         };
         let failed = result.clone().err();
         let stop = self.finish(upto, result, closing);
+        if let Some(sync) = self.sync.as_mut() {
+            match &failed {
+                None => sync.after_commit(
+                    &self.shared,
+                    commit.sync_doc.as_ref(),
+                    commit.sync_touched,
+                    upto,
+                ),
+                // Not durable: recorded after the commit that makes them so.
+                Some(_) => {
+                    if let Some(touched) = self.shared.lock().sync_touched.as_mut() {
+                        touched.extend(commit.sync_touched);
+                    }
+                }
+            }
+        }
         for request in commit.requests {
             match &failed {
                 Some(err) => request.fail(err.clone()),
@@ -248,6 +286,13 @@ impl Committer {
         if std::mem::take(&mut st.force_checkpoint) {
             self.needs_checkpoint = true;
         }
+        let look_at = self.sync.as_ref().map(|sync| sync.next_look);
+        if look_at.is_some_and(|at| std::mem::take(&mut st.sync_due) || Instant::now() >= at)
+            && !st.closing
+            && st.hold.is_none()
+        {
+            return Polled::Work(Work::Look);
+        }
         let situation = Situation {
             now: Instant::now(),
             closing: st.closing,
@@ -270,6 +315,11 @@ impl Committer {
         match decide(&situation) {
             Decision::Wait(at) => {
                 st.committer_idle = true;
+                // A look at the sync folder is due at its own instant too.
+                let at = match (at, look_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 Polled::Wait(at)
             }
             Decision::Commit { checkpoint } => {
@@ -281,6 +331,13 @@ impl Committer {
                     closing: st.closing,
                     requests: std::mem::take(&mut st.history_requests),
                     file_waiters: std::mem::take(&mut st.file_waiters),
+                    sync_touched: st
+                        .sync_touched
+                        .as_mut()
+                        .map(std::mem::take)
+                        .unwrap_or_default(),
+                    // An O(1) clone, taken only when the mirror will read it.
+                    sync_doc: st.sync_touched.is_some().then(|| st.doc.clone()),
                 }))
             }
         }

@@ -12,6 +12,7 @@
 //! | [`durability`] | flush, write the file, close |
 //! | [`committer`] | the background writer: journal, checkpoints, history (its schedule is [`committer::decide`]) |
 //! | [`external_edit`] | edits other programs make to the file |
+//! | [`sync`] | sync across devices as the committer runs it: local changes out, merges in |
 //! | [`text`] | the engine as a binding calls it: keys and values as text |
 //! | [`command`] | the less frequent calls as data, so a binding forwards them whole |
 
@@ -26,6 +27,7 @@ mod reads;
 mod recovery;
 mod sealing;
 mod state;
+mod sync;
 mod text;
 
 pub use command::{Command, Task, TaskCompletion};
@@ -34,5 +36,7 @@ pub use state::{
 };
 pub use text::{Read, Text, TextCompletion};
 
+#[cfg(test)]
+mod sync_tests;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use super::committer::Committer;
 use super::recovery;
 use super::sealing::open_secrets;
 use super::state::*;
+use super::sync::Syncer;
 use crate::defaults::Defaults;
 use crate::document::Node;
 use crate::error::{Result, StoreError};
@@ -123,8 +124,20 @@ impl Engine {
             Some(_) if !read_only => history::reconcile(&*loaded.fs, &path, snapshot_id)?,
             _ => 0,
         };
+        let sync = match options.sync {
+            Some(sync) if !read_only => {
+                let mut sensitive = options.sensitive_keys.clone();
+                if let Some(schema) = &options.schema {
+                    sensitive.extend(schema.sensitive_patterns());
+                }
+                Some(Syncer::open(loaded.fs.clone(), &path, sync, sensitive)?)
+            }
+            _ => None,
+        };
+        let mut state = State::opened(loaded.doc, opened, loaded.secrets);
+        state.sync_touched = sync.as_ref().map(|_| Vec::new());
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::opened(loaded.doc, opened, loaded.secrets)),
+            state: Mutex::new(state),
             committer: std::sync::OnceLock::new(),
             journal_path: StoreFiles::of(&path).journal(),
             path,
@@ -143,6 +156,7 @@ impl Engine {
             notifier: Mutex::new(None),
             on_error: Mutex::new(None),
             stats: loaded.stats,
+            sync_status: Mutex::new(None),
         });
         let committer = Committer {
             shared: shared.clone(),
@@ -155,6 +169,7 @@ impl Engine {
             last_history_millis,
             schema: options.schema.clone(),
             defaults: defaults.clone(),
+            sync,
         };
         let handle = pool::spawn(Box::new(committer));
         let _set_once_here = shared.committer.set(Arc::downgrade(&handle));

@@ -105,6 +105,13 @@ pub(super) struct State {
     /// The next checkpoint records no history and then removes all of it: the states it
     /// holds had secrets in plaintext (set when they are sealed at open).
     pub(super) purge_history: bool,
+    /// With `sync`: the keys local changes wrote since the committer last took them, for
+    /// the mirror (see [`super::sync`]). Invariant: every local change since the mirror
+    /// last recorded the store is at or below one of these, so a merge never overwrites
+    /// one. `None` without `sync`.
+    pub(super) sync_touched: Option<Vec<KeyPath>>,
+    /// The sync folder changed (its watch): the committer looks at it next.
+    pub(super) sync_due: bool,
 }
 
 impl State {
@@ -141,6 +148,8 @@ impl State {
             failure: None,
             secrets,
             purge_history: false,
+            sync_touched: None,
+            sync_due: false,
         }
     }
 
@@ -193,7 +202,7 @@ pub(super) struct Transaction {
 ///
 /// Lock order (a thread holding one may take only those after it): `external_edits`,
 /// then `state`, then any one of `known_file`, `file_cipher`, `lock`, `notifier`,
-/// `on_error`. Those last are leaves: held only to read or replace a value, never while
+/// `on_error`, `sync_status`. Those last are leaves: held only to read or replace a value, never while
 /// taking another lock or calling out (`report` clones the listener, then calls it).
 /// The pool's own locks (`pool.rs`) are never held while one of these is taken.
 pub(super) struct Shared {
@@ -225,6 +234,8 @@ pub(super) struct Shared {
     pub(super) on_error: Mutex<Option<ErrorListener>>,
     /// Counters for `stats()`.
     pub(super) stats: Arc<stats::Stats>,
+    /// With `sync`: the status the committer last published (see [`super::sync`]).
+    pub(super) sync_status: Mutex<Option<crate::sync::status::SyncStatus>>,
 }
 
 impl Shared {

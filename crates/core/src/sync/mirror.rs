@@ -19,6 +19,7 @@
 //! write wins), not collaborative text.
 
 use super::scope::{Reach, Scope};
+use super::tree::{same, Tree};
 use crate::document::{Map, Node};
 use crate::error::{Result, StoreError};
 use crate::journal::Op;
@@ -28,7 +29,6 @@ use automerge::{
     ActorId, AutoCommit, ChangeHash, ObjId, ObjType, PatchAction, Prop, ReadDoc, ScalarValue,
     Value, ROOT,
 };
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The Automerge document of one store's synced subtrees, on one device.
@@ -318,6 +318,21 @@ impl Mirror {
         self.doc.save()
     }
 
+    /// The actor and time (ms since the epoch, as its author's clock read) of every
+    /// change merged or committed since `heads` (from [`Mirror::heads`]).
+    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> Vec<(String, i64)> {
+        self.doc
+            .get_changes(heads)
+            .iter()
+            .map(|c| (c.actor_id().to_hex_string(), c.timestamp()))
+            .collect()
+    }
+
+    /// How many changes merged changes depend on that have not arrived: they wait.
+    pub fn missing(&mut self) -> usize {
+        self.doc.get_missing_deps(&[]).len()
+    }
+
     /// The mirror's heads: equal on two devices exactly when they merged the same changes.
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.doc.get_heads()
@@ -418,6 +433,33 @@ impl Mirror {
                 touched.insert(names);
             }
         }
+        self.difference_at_names(touched, store)
+    }
+
+    /// What the store must change at and below each of `keys` (and on the way down to
+    /// them) to hold the mirror there: [`Mirror::difference`] for those keys only,
+    /// whatever changed. For a key whose earlier difference was not applied (a change
+    /// made here meanwhile, a merge the schema refused).
+    pub fn difference_at(&self, store: &Node, keys: &[KeyPath]) -> Vec<Op> {
+        let touched: std::collections::BTreeSet<Vec<String>> = keys
+            .iter()
+            .map(|key| {
+                // An array is one entry: a key inside one is that array's.
+                let names = key.segments().iter().map_while(|s| match s {
+                    Segment::Key(name) => Some(name.clone()),
+                    Segment::Index(_) => None,
+                });
+                names.collect()
+            })
+            .collect();
+        self.difference_at_names(touched, store)
+    }
+
+    fn difference_at_names(
+        &self,
+        touched: std::collections::BTreeSet<Vec<String>>,
+        store: &Node,
+    ) -> Vec<Op> {
         let mut out: Vec<Op> = Vec::new();
         for names in touched {
             let mut ops = Vec::new();
@@ -576,20 +618,6 @@ impl Mirror {
     }
 }
 
-/// Equal values, the order of an object's members aside (the mirror keeps no order:
-/// a device that took an object from it holds its members sorted).
-fn same(a: &Node, b: &Node) -> bool {
-    match (a, b) {
-        (Node::Object(x), Node::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        (Node::Array(x), Node::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(v, w)| same(v, w))
-        }
-        _ => a == b,
-    }
-}
-
 fn op_key(op: &Op) -> &KeyPath {
     match op {
         Op::Set { key, .. } | Op::Delete { key } | Op::Append { key, .. } => key,
@@ -600,40 +628,6 @@ fn object_of(node: Option<&Node>) -> Option<&Arc<Map>> {
     match node {
         Some(Node::Object(map)) => Some(map),
         _ => None,
-    }
-}
-
-/// The mirror's entries gathered into a document.
-#[derive(Default)]
-struct Tree {
-    /// A value here (an entry), or members.
-    leaf: Option<Node>,
-    members: BTreeMap<String, Tree>,
-}
-
-impl Tree {
-    fn put(&mut self, names: &[String], node: Node) {
-        match names.split_first() {
-            None => self.leaf = Some(node),
-            Some((first, rest)) => self
-                .members
-                .entry(first.clone())
-                .or_default()
-                .put(rest, node),
-        }
-    }
-
-    /// Members win over an entry at the same key (see [`Mirror::view`]).
-    fn into_node(self) -> Node {
-        if self.members.is_empty() {
-            return self.leaf.unwrap_or_else(Node::empty_object);
-        }
-        let members = self
-            .members
-            .into_iter()
-            .map(|(name, tree)| (name.into(), tree.into_node()))
-            .collect();
-        Node::Object(Arc::new(Map::from_entries(members)))
     }
 }
 

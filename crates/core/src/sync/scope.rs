@@ -36,10 +36,14 @@ impl Scope {
         Ok(Scope { synced, sensitive })
     }
 
-    /// Where the key at `path` lies.
+    /// Where the key at `path` lies. conf's `__internal__` bookkeeping (migration
+    /// versions, the store's id) is this device's own and never syncs, whatever the
+    /// patterns say.
     pub fn reach(&self, path: &[Segment]) -> Reach {
         let at_or_below = |p: &Pattern| p.len() <= path.len() && p.agrees(path);
-        if self.sensitive.iter().any(at_or_below) {
+        let internal =
+            matches!(path.first(), Some(Segment::Key(k)) if k == crate::path::INTERNAL_KEY);
+        if internal || self.sensitive.iter().any(at_or_below) {
             Reach::Outside
         } else if self.synced.iter().any(at_or_below) {
             Reach::Inside
@@ -48,6 +52,18 @@ impl Scope {
         } else {
             Reach::Outside
         }
+    }
+
+    /// How many segments of `path` name its synced subtree: the shortest `sync.keys`
+    /// pattern at or above it (a merge the schema refuses is held back per subtree). A
+    /// key above every subtree is its own.
+    pub fn subtree_len(&self, path: &[Segment]) -> usize {
+        self.synced
+            .iter()
+            .filter(|p| p.len() <= path.len() && p.agrees(path))
+            .map(Pattern::len)
+            .min()
+            .unwrap_or(path.len())
     }
 }
 
