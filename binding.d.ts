@@ -75,7 +75,7 @@ export interface NativeKeys {
  * Every file and directory the store at `path` uses, by name (see the core's
  * `StoreFiles::to_json`).
  */
-export declare function storeFiles(path: string): { dir: string, journal: string, lock: string, history: string, backups: string, keyFile: string, auditLog: string }
+export declare function storeFiles(path: string): { dir: string, journal: string, lock: string, history: string, backups: string, keyFile: string, auditLog: string, syncDir: string }
 
 /**
  * Writes `bytes` to `path` atomically and durably, as the engine writes its snapshot:

@@ -68,6 +68,8 @@ type ErrorCode =
   | 'ACCESS_DENIED'
   | 'LIMIT_EXCEEDED'
   | 'AUDIT_DROPPED'
+  | 'SYNC_CONFLICT'
+  | 'DIRECTORY_REMOVED'
 
 /** Every error tad-store throws or rejects with. */
 interface StoreError extends Error {
@@ -78,6 +80,8 @@ interface StoreError extends Error {
   key?: string
   /** The file involved, when there is one. */
   file?: string
+  /** `SYNC_CONFLICT`: the synced subtrees whose merged state was held back. */
+  keys?: string[]
   /** For SCHEMA_VIOLATION: every violation. */
   errors?: Array<{ key: string; instancePath: string; keyword: string; message: string }>
   /** For MIGRATION_FAILED: the version whose step failed, and the backup written before the pass. */
@@ -136,6 +140,12 @@ interface Options<T extends Record<string, any>> {
   keyProvider?: (store: { name: string; path: string }) => DataKey | readonly DataKey[]
   /** Where the store keeps its data key when the app supplies none: the OS keyring (default), or, opted into, a key file beside the store (mode 0600). */
   keyStore?: 'keyring' | 'file'
+  /**
+   * Sync these subtrees with the user's other devices through a folder a sync service
+   * replicates (Dropbox, iCloud Drive, OneDrive, Syncthing, a share). Sensitive keys and
+   * everything outside `keys` never leave the device. Off by default.
+   */
+  sync?: SyncOption
   /** electron-store's whole-file encryption, kept for compatibility (see `migrateToFieldEncryption`). */
   encryptionKey?: string | Uint8Array | DataView
   /** electron-store's algorithm for `encryptionKey`. Default `aes-256-cbc`. */
@@ -183,6 +193,39 @@ interface OpenReport {
   staleTemps: number
   /** Sensitive values found in plaintext and sealed at open (`migrateToFieldEncryption`). */
   sealed: string[]
+}
+
+/** The `sync` option. */
+export interface SyncOption {
+  /** An absolute path: the folder a sync service replicates. The store's files go in `<folder>/<store name>/<device>-<id>/`. */
+  folder: string
+  /** Key patterns of the subtrees that sync (`settings`, `workspaces.*.name`). */
+  keys: readonly string[]
+  /** This machine's name. Default: the host name. */
+  device?: string
+  /** How often the folder is looked at besides its watch, in ms. Default 2000. */
+  scanIntervalMs?: number
+}
+
+/** `store.syncStatus()`. */
+export interface SyncStatus {
+  device: string
+  /** This device's directory in the folder. */
+  directory: string
+  /** `<sync.folder>/<store name>`. */
+  folder: string
+  keys: string[]
+  /** The folder could be listed at the last look (offline or unmounted when false). */
+  reachable: boolean
+  devices: { directory: string; device: string; thisDevice: boolean; lastChange: string | null }[]
+  /** Changes made here not in the folder yet. */
+  pendingOut: number
+  /** Changes that arrived but wait for changes they depend on. */
+  pendingIn: number
+  /** Subtrees whose merged state fails the schema: this device keeps its last valid state there. */
+  conflicts: { key: string; message: string; since: string }[]
+  lastScan: string | null
+  lastError: [code: string, message: string] | null
 }
 
 /** `store.stats()`: what a store has been doing since it was opened. */
@@ -271,6 +314,10 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   verifyHistory(): Promise<HistoryReport>
   /** What the store has been doing: counts, sizes, fsync latency, checkpoints, history. */
   stats(): StoreStats
+  /** Sync across devices as this device sees it; `null` without `sync`, or before the first look at the folder. */
+  syncStatus(): SyncStatus | null
+  /** Looks at the sync folder now instead of at the next interval. */
+  syncNow(): void
   /** The store as recorded at `timestamp`, without changing anything (sealed values stay sealed). */
   stateAt(timestamp: string | Date): Promise<Partial<T>>
   /** The sensitive-key patterns in force: `sensitiveKeys` and the schema's `x-sensitive`. */
@@ -331,7 +378,7 @@ declare namespace Store {
     safeStorage: { isEncryptionAvailable(): boolean; encryptString(text: string): Uint8Array; decryptString(data: Uint8Array): string }
     file: string
   }): () => Uint8Array
-  export type { DataKey, StoreStats, DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport, HistoryEntry, HistoryReport }
+  export type { DataKey, StoreStats, DotPath, DotValue, StoreValue, ErrorCode, StoreError, Options, OpenReport, HistoryEntry, HistoryReport, SyncOption, SyncStatus }
 }
 
 export = Store

@@ -9,6 +9,7 @@ const { parseArgs } = require('node:util')
 const { Store } = require('./store')
 const native = require('./native')
 const { resolveStorePath, assertRegularFile } = require('./paths')
+const { readStatus } = require('./sync')
 
 const USAGE = `usage: tad-store <command> [arguments] (--app <name> | --file <path>) [options]
 
@@ -26,6 +27,7 @@ commands:
   verify                    check the snapshot, journal, history, backups and schema
   recover                   run the recovery ladder; say what was restored
   stats                     sizes, history, fsync latency, counts
+  sync status               sync across devices: this device, the devices seen, pending changes, conflicts
 
 options:
   --app <name>              the store of app <name>, in its default location (Electron's userData)
@@ -73,6 +75,7 @@ const COMMANDS = {
   verify: { args: [0, 0], run: cmdVerify },
   recover: { args: [0, 0], run: cmdRecover },
   stats: { args: [0, 0], run: cmdStats },
+  sync: { args: [1, 1], run: cmdSync },
 }
 
 function parse(argv) {
@@ -480,6 +483,25 @@ async function cmdStats(ctx) {
     ['renderer subscriptions', String(stats.rendererSubscriptions)],
   ]
   ctx.out(stats, ctx.table(['', ''], rows, { header: false }))
+}
+
+/** `sync status`: read from what the engine last wrote beside the store (it may be open in the app). */
+async function cmdSync(ctx, [what]) {
+  if (what !== 'status') throw new UsageError(`unknown sync command \`${what}\` (try: sync status)`)
+  const file = resolveStorePath(ctx.base, native)
+  const status = readStatus(native.storeFiles(file).syncDir)
+  if (status === null) throw new Exit(EXIT.NOT_FOUND, `the store ${file} has never synced (no \`sync\` option, or never opened with one)`, 'NOT_FOUND')
+  const rows = [
+    ['this device', `${status.device} (${status.directory})`],
+    ['folder', `${status.folder}${status.reachable ? '' : ' (unreachable)'}`],
+    ['keys', status.keys.join(', ')],
+    ...status.devices.map((d) => [d.thisDevice ? 'device (this)' : 'device', `${d.device}: last change ${d.lastChange ?? '–'}`]),
+    ['pending out / in', `${status.pendingOut} / ${status.pendingIn}`],
+    ['conflicts', status.conflicts.map((c) => `${c.key} since ${c.since}: ${c.message}`).join('; ') || 'none'],
+    ['last look', status.lastScan ?? '–'],
+  ]
+  if (status.lastError) rows.push(['last error', `${status.lastError[0]}: ${status.lastError[1]}`])
+  ctx.out(status, ctx.table(['', ''], rows, { header: false }))
 }
 
 function bytes(n) {

@@ -21,6 +21,7 @@ function toError(info) {
   if (info.key != null) error.key = info.key
   if (info.file != null) error.file = info.file
   if (info.errors != null) error.errors = info.errors
+  if (info.keys != null) error.keys = info.keys
   return error
 }
 

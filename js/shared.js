@@ -32,6 +32,7 @@ function signatureOf(options, rootSchema) {
     accessPropertiesByDotNotation: options.accessPropertiesByDotNotation !== false,
     history: JSON.stringify(options.history ?? true),
     configFileMode: options.configFileMode === undefined ? undefined : String(options.configFileMode),
+    sync: options.sync ? JSON.stringify(options.sync) : undefined,
   }
 }
 

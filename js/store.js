@@ -11,6 +11,7 @@ const migrate = require('./migrate')
 const keys = require('./keys')
 const { rendererStats } = require('./bridges')
 const { engineFor, signatureOf } = require('./shared')
+const { syncOption } = require('./sync')
 
 /** Internal: open without running migrations, for StoreManager's asynchronous pass. */
 const kDeferMigrations = Symbol('tad-store.deferMigrations')
@@ -258,6 +259,7 @@ class Store {
       keyStore,
       sealPlaintextSecrets: Boolean(options[kSealPlaintext]),
       encryptionAlgorithm: this.#options.encryptionAlgorithm,
+      sync: syncOption(this.#options.sync),
     }
     const keyBytes = { secretKeys, encryptionKey: keys.encryptionKeyBytes(this.#options.encryptionKey) }
     const { engine, fresh } = engineFor(this.path, this.#options, signatureOf(this.#options, schema), defaultsText, (shared) => openNative(nativeOptions, keyBytes, shared, serialize, deserialize))
@@ -709,6 +711,22 @@ class Store {
       await store.close()
     }
     return { sealed, decrypted: Boolean(encryptionKey), backup }
+  }
+
+  /**
+   * The sync across devices (the `sync` option), as this device sees it: `{ device,
+   * directory, folder, keys, reachable, devices: [{ directory, device, thisDevice,
+   * lastChange }], pendingOut, pendingIn, conflicts: [{ key, message, since }], lastScan,
+   * lastError }`. `null` for a store that does not sync, or before its first look at the
+   * folder (just after opening).
+   */
+  syncStatus() {
+    return run(this.#native, { op: 'syncStatus' })
+  }
+
+  /** Looks at the sync folder now (after a reconnect, say) instead of at the next interval. */
+  syncNow() {
+    run(this.#native, { op: 'syncNow' })
   }
 
   /** What opening the file found: a file moved aside, journal records replayed. */

@@ -32,7 +32,7 @@ pub fn compile_key_pattern(env: Env, text: String, option: String) -> Result<Vec
 /// Every file and directory the store at `path` uses, by name (see the core's
 /// `StoreFiles::to_json`).
 #[napi(
-    ts_return_type = "{ dir: string, journal: string, lock: string, history: string, backups: string, keyFile: string, auditLog: string }"
+    ts_return_type = "{ dir: string, journal: string, lock: string, history: string, backups: string, keyFile: string, auditLog: string, syncDir: string }"
 )]
 pub fn store_files(path: String) -> serde_json::Value {
     StoreFiles::of(std::path::Path::new(&path)).to_json()

@@ -181,6 +181,7 @@ impl StoreError {
             StoreError::SchemaViolation { violations, .. } => {
                 violations.first().map(|v| v.key.as_str())
             }
+            StoreError::SyncConflict { keys, .. } => keys.first().map(String::as_str),
             _ => None,
         }
     }
@@ -219,7 +220,12 @@ impl StoreError {
         if let Some(file) = self.file() {
             properties.insert("file".into(), Value::from(file.to_string_lossy()));
         }
-        if let StoreError::SchemaViolation { violations, .. } = self {
+        if let StoreError::SyncConflict { keys, .. } = self {
+            properties.insert("keys".into(), json!(keys));
+        }
+        if let StoreError::SchemaViolation { violations, .. }
+        | StoreError::SyncConflict { violations, .. } = self
+        {
             let errors = violations
                 .iter()
                 .map(|v| json!({ "key": v.key, "instancePath": v.instance_path, "keyword": v.keyword, "message": v.message }))

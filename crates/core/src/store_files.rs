@@ -13,6 +13,7 @@
 //! | `<dir>/backups/` | migration backups |
 //! | `<dir>/config.key` | the opt-in key file ([`crate::keys`]) |
 //! | `<dir>/audit.log` | the renderer bridge's audit log (JS, `js/audit.js`), one per directory |
+//! | `<dir>/config.json.sync/` | with `sync`: this device's actor, the mirror's log, the sync status ([`crate::sync::local`]) |
 //!
 //! Several stores may share a directory (`name` differs): every name but the two
 //! directories is derived from the store file's name, and those two hold files named
@@ -116,6 +117,11 @@ impl<'a> StoreFiles<'a> {
         self.dir().join(HISTORY_DIR)
     }
 
+    /// With `sync`: what the store keeps on this device for it.
+    pub fn sync_dir(&self) -> PathBuf {
+        self.beside(".sync")
+    }
+
     /// The snapshot before the current one, kept by the history (see
     /// [`crate::history::proven_base`]).
     pub fn history_base(&self) -> PathBuf {
@@ -154,6 +160,7 @@ impl<'a> StoreFiles<'a> {
             "backups": text(self.backups()),
             "keyFile": text(self.key_file()),
             "auditLog": text(self.audit_log()),
+            "syncDir": text(self.sync_dir()),
         })
     }
 }

@@ -82,6 +82,11 @@ pub enum Command {
     SensitivePatterns {},
     /// Stops whole-file encryption: the next checkpoint writes JSON.
     DropFileCipher {},
+    /// The sync's status ([`crate::sync::status::SyncStatus`]); `null` without `sync`,
+    /// or before the first look at the folder.
+    SyncStatus {},
+    /// Looks at the sync folder now, without waiting for its watch or interval.
+    SyncNow {},
     /// Counts an error the caller refused before calling in, for `stats`.
     NoteError {
         code: String,
@@ -193,6 +198,11 @@ impl Engine {
             Command::SensitivePatterns {} => json(self.sensitive_pattern_segments()),
             Command::DropFileCipher {} => {
                 self.drop_file_cipher();
+                null()
+            }
+            Command::SyncStatus {} => json(self.sync_status()),
+            Command::SyncNow {} => {
+                self.sync_now();
                 null()
             }
             Command::NoteError { code } => {

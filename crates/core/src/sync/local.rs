@@ -21,8 +21,7 @@ use std::sync::Arc;
 
 /// The local sync directory of the store whose file is `store`.
 pub fn dir_of(store: &Path) -> PathBuf {
-    let files = crate::store_files::StoreFiles::of(store);
-    files.dir().join(format!("{}.sync", files.file_name()))
+    crate::store_files::StoreFiles::of(store).sync_dir()
 }
 
 /// A syncing store's files on this device.
