@@ -196,7 +196,7 @@ interface OpenReport {
 }
 
 /** The `sync` option. */
-export interface SyncOption {
+interface SyncOption {
   /** An absolute path: the folder a sync service replicates. The store's files go in `<folder>/<store name>/<device>-<id>/`. */
   folder: string
   /** Key patterns of the subtrees that sync (`settings`, `workspaces.*.name`). */
@@ -208,7 +208,7 @@ export interface SyncOption {
 }
 
 /** `store.syncStatus()`. */
-export interface SyncStatus {
+interface SyncStatus {
   device: string
   /** This device's directory in the folder. */
   directory: string
