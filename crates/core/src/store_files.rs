@@ -199,7 +199,8 @@ mod tests {
         let named = files.to_json();
         assert_eq!(named["keyFile"], "/home/u/.config/app/settings.key");
         assert_eq!(named["auditLog"], files.audit_log().to_str().unwrap());
-        assert_eq!(named.as_object().unwrap().len(), 7);
+        assert_eq!(named["syncDir"], "/home/u/.config/app/settings.json.sync");
+        assert_eq!(named.as_object().unwrap().len(), 8);
     }
 
     #[test]

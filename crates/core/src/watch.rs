@@ -44,7 +44,15 @@ impl Drop for FileWatch {
 struct Registration {
     dir: PathBuf,
     file: PathBuf,
+    /// A whole tree is watched (`dir`, and everything below it): a sync folder.
+    tree: bool,
     changed: OnChange,
+}
+
+impl Registration {
+    fn sees(&self, path: &Path) -> bool {
+        self.file == path || (self.tree && path.starts_with(&self.dir))
+    }
 }
 
 /// The process's watcher. Invariants: `watcher` and `events` are `Some` exactly while
@@ -71,6 +79,22 @@ fn hub() -> MutexGuard<'static, Option<Hub>> {
 pub fn watch_file(path: &Path, changed: OnChange) -> std::io::Result<FileWatch> {
     let dir = super::store_files::StoreFiles::of(path).dir();
     let file = dir.join(path.file_name().unwrap_or_default());
+    register(dir, file, false, changed)
+}
+
+/// Calls `changed` (on the dispatch thread) after anything in or below `dir` was
+/// written, renamed or removed (a sync folder, whose devices write below it), until it
+/// returns false or the watch is dropped. `dir` must exist.
+pub fn watch_tree(dir: &Path, changed: OnChange) -> std::io::Result<FileWatch> {
+    register(dir.to_path_buf(), dir.to_path_buf(), true, changed)
+}
+
+fn register(
+    dir: PathBuf,
+    file: PathBuf,
+    tree: bool,
+    changed: OnChange,
+) -> std::io::Result<FileWatch> {
     let mut guard = hub();
     let hub = guard.get_or_insert_with(Hub::default);
     if hub.watcher.is_none() {
@@ -95,7 +119,13 @@ pub fn watch_file(path: &Path, changed: OnChange) -> std::io::Result<FileWatch> 
     }
     if !hub.dirs.contains_key(&dir) {
         let watched = match hub.watcher.as_mut() {
-            Some(watcher) => watcher.watch(&dir, RecursiveMode::NonRecursive),
+            Some(watcher) => watcher.watch(
+                &dir,
+                match tree {
+                    true => RecursiveMode::Recursive,
+                    false => RecursiveMode::NonRecursive,
+                },
+            ),
             None => unreachable!("created above"),
         };
         if let Err(e) = watched {
@@ -108,7 +138,15 @@ pub fn watch_file(path: &Path, changed: OnChange) -> std::io::Result<FileWatch> 
     *hub.dirs.entry(dir.clone()).or_default() += 1;
     hub.next_id += 1;
     let id = hub.next_id;
-    hub.files.insert(id, Registration { dir, file, changed });
+    hub.files.insert(
+        id,
+        Registration {
+            dir,
+            file,
+            tree,
+            changed,
+        },
+    );
     Ok(FileWatch { id })
 }
 
@@ -183,7 +221,7 @@ fn dispatch(events: std::sync::mpsc::Receiver<PathBuf>) {
                 Some(hub) => hub
                     .files
                     .iter()
-                    .filter(|(_, r)| r.file == path)
+                    .filter(|(_, r)| r.sees(&path))
                     .map(|(id, r)| (*id, r.changed.clone()))
                     .collect(),
                 None => Vec::new(),

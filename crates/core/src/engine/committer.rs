@@ -105,7 +105,7 @@ impl pool::Job for Committer {
                     defaults: &self.defaults,
                 };
                 if let Some(sync) = self.sync.as_mut() {
-                    sync.look(&rules);
+                    sync.look(&rules, &self.shared);
                 }
                 return pool::Next::Again;
             }

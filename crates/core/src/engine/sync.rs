@@ -86,6 +86,9 @@ pub(super) struct Syncer {
     last_error: Option<(String, String)>,
     /// The status last written to the local directory.
     written: Option<SyncStatus>,
+    /// The watch on `<folder>/<store>`, once the folder was there to watch; between
+    /// looks it makes a change another device wrote arrive without waiting.
+    folder_watch: Option<crate::watch::FileWatch>,
 }
 
 impl Syncer {
@@ -144,6 +147,7 @@ impl Syncer {
             last_scan: None,
             last_error: None,
             written: None,
+            folder_watch: None,
         })
     }
 
@@ -233,7 +237,7 @@ impl Syncer {
     /// Looks at the folder: writes what waits to go out, merges what arrived, applies
     /// the difference to the store, compacts this device's files, publishes the status.
     /// Skipped while a transaction holds the store (a migration): looked at next time.
-    pub(super) fn look(&mut self, rules: &Rules) {
+    pub(super) fn look(&mut self, rules: &Rules, owner: &Arc<Shared>) {
         let shared = rules.shared;
         self.next_look = Instant::now() + self.options.scan_interval;
         {
@@ -244,9 +248,18 @@ impl Syncer {
         }
         self.reachable = self.fs.is_dir(&self.options.folder);
         self.last_scan = Some(now_ms());
+        // A device that synced before compares the store with the mirror as its log left
+        // it, before anything new is merged: a difference then can only be a change made
+        // here (see the module's "Restart").
+        if !self.reconciled && !self.never_synced {
+            self.reconcile(rules, Vec::new());
+        }
         let mut merged = Vec::new();
         if self.reachable {
             self.flush_outbox(shared);
+            if self.folder_watch.is_none() {
+                self.folder_watch = watch_folder(&*self.fs, &self.watched_dir(), owner);
+            }
             let heads = self.mirror.heads();
             for arrival in self.folder.scan() {
                 if arrival.device == self.own_dir {
@@ -266,11 +279,11 @@ impl Syncer {
             self.last_error = None;
         }
         if !self.reconciled {
-            if !self.reachable && self.never_synced {
+            if !self.reachable {
                 // A device joining adopts what the folder holds first: it waits for it.
                 return self.publish_status(shared);
             }
-            self.reconcile(rules);
+            self.reconcile(rules, std::mem::take(&mut merged));
         }
         self.apply(rules, merged);
         if self.reachable && (self.folder.own_damaged() || self.own_files > COMPACT_AT) {
@@ -289,8 +302,10 @@ impl Syncer {
         self.publish_status(shared);
     }
 
-    /// The first look after open (see the module's "Restart").
-    fn reconcile(&mut self, rules: &Rules) {
+    /// The first look after open (see the module's "Restart"): what the store holds and
+    /// the mirror does not is recorded, or, on a device that never synced, adopted from
+    /// the mirror (which holds what the folder held, `merged`) where the folder has it.
+    fn reconcile(&mut self, rules: &Rules, merged: Vec<Vec<u8>>) {
         let shared = rules.shared;
         let doc = shared.lock().doc.clone();
         let mut adopt = Vec::new();
@@ -311,9 +326,7 @@ impl Syncer {
         }
         self.reconciled = true;
         self.publish(shared);
-        if !adopt.is_empty() {
-            self.commit_remote(rules, adopt, Vec::new());
-        }
+        self.commit_remote(rules, adopt, merged);
     }
 
     fn in_conflict(&self, key: &KeyPath) -> bool {
@@ -512,6 +525,28 @@ impl Syncer {
             }
         }
     }
+}
+
+/// Watches the store's directory in the folder (made if the folder is there): a change
+/// there makes the committer look soon. `None` where it cannot be watched (a simulated
+/// disk, a file system without notifications): the scan interval still finds changes.
+fn watch_folder(fs: &dyn Fs, dir: &Path, owner: &Arc<Shared>) -> Option<crate::watch::FileWatch> {
+    fs.create_dir_all(dir).ok()?;
+    let shared = Arc::downgrade(owner);
+    let changed = move || {
+        let Some(shared) = shared.upgrade() else {
+            return false;
+        };
+        let mut st = shared.lock();
+        if st.closing || st.closed {
+            return false;
+        }
+        st.sync_due = true;
+        drop(st);
+        shared.wake();
+        true
+    };
+    crate::watch::watch_tree(dir, Arc::new(changed)).ok()
 }
 
 /// Wakes event delivery on the JS thread for a change made here.
