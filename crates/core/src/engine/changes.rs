@@ -184,8 +184,7 @@ impl Engine {
         self.commit_ops_with(ops, user, true)
     }
 
-    /// [`Engine::commit_ops`]; with `reseal` false, envelopes the ops carry are kept as
-    /// they are instead of being taken for plaintext (a rollback, a rotation).
+    /// See [`Rules::commit_ops_with`].
     pub(super) fn commit_ops_with(
         &self,
         ops: Vec<Op>,

@@ -202,14 +202,7 @@ fn consider_edit(
     drop(st);
     shared.wake();
     if deliver {
-        let notifier = shared
-            .notifier
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(notify) = notifier {
-            notify();
-        }
+        shared.notify_delivery();
     }
 }
 impl Engine {

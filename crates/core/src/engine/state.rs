@@ -263,6 +263,19 @@ impl Shared {
         self.known_file.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Wakes event delivery on the JS thread, for a change made off it (the watch, a
+    /// merge from another device).
+    pub(super) fn notify_delivery(&self) {
+        let notifier = self
+            .notifier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(notify) = notifier {
+            notify();
+        }
+    }
+
     pub(super) fn report(&self, err: &StoreError) {
         self.stats.error(err.code());
         let listener = self

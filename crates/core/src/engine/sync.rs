@@ -396,7 +396,7 @@ impl Syncer {
                 Ok(receipt) => {
                     seq = Some(receipt.seq);
                     if receipt.schedule_delivery {
-                        notify(shared);
+                        shared.notify_delivery();
                     }
                     break;
                 }
@@ -547,18 +547,6 @@ fn watch_folder(fs: &dyn Fs, dir: &Path, owner: &Arc<Shared>) -> Option<crate::w
         true
     };
     crate::watch::watch_tree(dir, Arc::new(changed)).ok()
-}
-
-/// Wakes event delivery on the JS thread for a change made here.
-fn notify(shared: &Shared) {
-    let notifier = shared
-        .notifier
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    if let Some(notify) = notifier {
-        notify();
-    }
 }
 
 impl Engine {
