@@ -181,17 +181,7 @@ impl Engine {
     /// A `user` change also gets the defaults it removed filled back in, and is validated
     /// against the schema where it can matter (unless a migration is running).
     pub(super) fn commit_ops(&self, ops: Vec<Op>, user: bool) -> Result<Receipt> {
-        self.commit_ops_with(ops, user, true)
-    }
-
-    /// See [`Rules::commit_ops_with`].
-    pub(super) fn commit_ops_with(
-        &self,
-        ops: Vec<Op>,
-        user: bool,
-        reseal: bool,
-    ) -> Result<Receipt> {
-        self.rules().commit_ops_with(ops, user, reseal)
+        self.rules().commit_ops_with(ops, user, true)
     }
 
     /// What applying a change needs besides the state.
@@ -218,7 +208,7 @@ impl Engine {
         if let Some(id) = id {
             doc.set(&id_key, id)?;
         }
-        self.commit_ops_with(
+        self.rules().commit_ops_with(
             vec![Op::Set {
                 key: KeyPath::root(),
                 value: doc,

@@ -324,6 +324,18 @@ impl Committer {
             }
             Decision::Commit { checkpoint } => {
                 st.committer_idle = false;
+                // Only synced keys go to the mirror, and only for them is the document
+                // held: a clone shared with the JS thread makes its next write copy the
+                // path it writes.
+                let mut sync_touched = st
+                    .sync_touched
+                    .as_mut()
+                    .map(std::mem::take)
+                    .unwrap_or_default();
+                if let Some(sync) = &self.sync {
+                    sync_touched.retain(|key| sync.syncs(key));
+                }
+                let sync_doc = (!sync_touched.is_empty()).then(|| st.doc.clone());
                 Polled::Work(Work::Commit(Commit {
                     records: std::mem::take(&mut st.pending),
                     upto: st.seq,
@@ -331,13 +343,8 @@ impl Committer {
                     closing: st.closing,
                     requests: std::mem::take(&mut st.history_requests),
                     file_waiters: std::mem::take(&mut st.file_waiters),
-                    sync_touched: st
-                        .sync_touched
-                        .as_mut()
-                        .map(std::mem::take)
-                        .unwrap_or_default(),
-                    // An O(1) clone, taken only when the mirror will read it.
-                    sync_doc: st.sync_touched.is_some().then(|| st.doc.clone()),
+                    sync_touched,
+                    sync_doc,
                 }))
             }
         }

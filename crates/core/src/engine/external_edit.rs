@@ -218,16 +218,7 @@ impl Engine {
         let shared = self.shared.clone();
         // The watch only marks the file changed; the committer looks at it on the pool,
         // so one store's slow edit never holds up another store's watch.
-        let follow = move || {
-            let mut st = shared.lock();
-            if st.closing || st.closed {
-                return false;
-            }
-            st.file_changed = true;
-            drop(st);
-            shared.wake();
-            true
-        };
+        let follow = move || shared.hand_to_committer(|st| st.file_changed = true);
         let path = self.shared.path.clone();
         let watch = watch::watch_file(&path, Arc::new(follow))
             .map_err(|e| StoreError::io("watch", StoreFiles::of(&path).dir(), &e))?;

@@ -165,7 +165,8 @@ impl Engine {
                 }
             };
             drop(guard);
-            self.commit_ops_with(set_ops(resealed), false, false)?;
+            self.rules()
+                .commit_ops_with(set_ops(resealed), false, false)?;
             Ok(())
         })();
         if let Err(err) = started {
@@ -189,7 +190,8 @@ impl Engine {
                 _ => return Ok(()),
             }
         };
-        self.commit_ops_with(set_ops(resealed), false, false)?;
+        self.rules()
+            .commit_ops_with(set_ops(resealed), false, false)?;
         self.flush_blocking()?;
         drop_old_keys(&self.shared, self.key_store.as_deref())
     }

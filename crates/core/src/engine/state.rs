@@ -263,6 +263,19 @@ impl Shared {
         self.known_file.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Marks work for the committer (`mark` sets its flag) and wakes it; false once the
+    /// store is closing, so a watch that calls this stops.
+    pub(super) fn hand_to_committer(&self, mark: impl FnOnce(&mut State)) -> bool {
+        let mut st = self.lock();
+        if st.closing || st.closed {
+            return false;
+        }
+        mark(&mut st);
+        drop(st);
+        self.wake();
+        true
+    }
+
     /// Wakes event delivery on the JS thread, for a change made off it (the watch, a
     /// merge from another device).
     pub(super) fn notify_delivery(&self) {

@@ -190,8 +190,13 @@ impl Syncer {
         self.publish(shared);
     }
 
+    /// Whether a change at `key` can reach the mirror.
+    pub(super) fn syncs(&self, key: &KeyPath) -> bool {
+        self.scope.reach(key.segments()) != Reach::Outside
+    }
+
     fn record(&mut self, shared: &Shared, doc: &Node, key: &KeyPath) {
-        if self.scope.reach(key.segments()) == Reach::Outside {
+        if !self.syncs(key) {
             return;
         }
         if let Err(e) = self.mirror.record(doc, key.segments()) {
@@ -474,8 +479,9 @@ impl Syncer {
     pub(super) fn status(&mut self) -> SyncStatus {
         let mut devices: Vec<DeviceSeen> = self
             .folder
-            .devices()
-            .into_iter()
+            .devices_seen()
+            .iter()
+            .cloned()
             .map(|directory| {
                 let (device, actor) = directory
                     .rsplit_once('-')
@@ -534,17 +540,9 @@ fn watch_folder(fs: &dyn Fs, dir: &Path, owner: &Arc<Shared>) -> Option<crate::w
     fs.create_dir_all(dir).ok()?;
     let shared = Arc::downgrade(owner);
     let changed = move || {
-        let Some(shared) = shared.upgrade() else {
-            return false;
-        };
-        let mut st = shared.lock();
-        if st.closing || st.closed {
-            return false;
-        }
-        st.sync_due = true;
-        drop(st);
-        shared.wake();
-        true
+        shared
+            .upgrade()
+            .is_some_and(|shared| shared.hand_to_committer(|st| st.sync_due = true))
     };
     crate::watch::watch_tree(dir, Arc::new(changed)).ok()
 }

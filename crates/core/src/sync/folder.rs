@@ -92,6 +92,8 @@ pub struct SyncFolder {
     /// over one of its own. Its changes may be nowhere else, so the device writes them
     /// again ([`SyncFolder::compact`]) when it sees this.
     own_damaged: bool,
+    /// The device directories the last scan found.
+    seen: Vec<String>,
 }
 
 impl SyncFolder {
@@ -105,6 +107,7 @@ impl SyncFolder {
             looked: HashMap::new(),
             taken: HashSet::new(),
             own_damaged: false,
+            seen: Vec::new(),
         }
     }
 
@@ -150,7 +153,8 @@ impl SyncFolder {
     /// be read now, or is not whole yet, is looked at again later.
     pub fn scan(&mut self) -> Vec<Arrival> {
         let mut arrivals = Vec::new();
-        for device in self.devices() {
+        self.seen = self.devices();
+        for device in self.seen.clone() {
             let dir = self.root.join(&device);
             for name in self.list(&dir) {
                 let file = dir.join(&name);
@@ -178,6 +182,11 @@ impl SyncFolder {
             }
         }
         arrivals
+    }
+
+    /// The device directories the last [`SyncFolder::scan`] found (none before one).
+    pub fn devices_seen(&self) -> &[String] {
+        &self.seen
     }
 
     /// Whether a scan found a broken file in this device's directory since the last
