@@ -134,6 +134,7 @@ impl pool::Job for Committer {
                     commit.sync_doc.as_ref(),
                     commit.sync_touched,
                     upto,
+                    closing,
                 ),
                 // Not durable: recorded after the commit that makes them so.
                 Some(_) => {

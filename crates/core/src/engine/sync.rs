@@ -41,6 +41,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// A device compacts its directory in the folder once it holds this many files.
 pub(super) const COMPACT_AT: usize = 64;
 
+/// Changes committed within this long of the last folder write wait and go out together
+/// in one file: a burst of commits costs the folder (and the committer) one write, not
+/// one per commit.
+const FOLDER_WRITE_WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -86,6 +91,8 @@ pub(super) struct Syncer {
     last_error: Option<(String, String)>,
     /// The status last written to the local directory.
     written: Option<SyncStatus>,
+    /// When a change file was last written (see [`FOLDER_WRITE_WINDOW`]).
+    last_write: Option<Instant>,
     /// The watch on `<folder>/<store>`, once the folder was there to watch; between
     /// looks it makes a change another device wrote arrive without waiting.
     folder_watch: Option<crate::watch::FileWatch>,
@@ -101,11 +108,12 @@ impl Syncer {
         sensitive: Vec<Pattern>,
     ) -> crate::error::Result<Syncer> {
         let scope = Scope::new(&options.keys, sensitive)?;
-        let (local, payloads) = LocalState::open(fs.clone(), path)?;
+        let (local, logged) = LocalState::open(fs.clone(), path)?;
         let mut mirror = Mirror::new(&local.actor, scope.clone());
-        for payload in &payloads {
+        for payload in &logged.payloads {
             mirror.merge(payload)?;
         }
+        let unsent = logged.payloads.len() - logged.unsent;
         let own_dir = format!(
             "{}-{}",
             device_dir_name(&options.device),
@@ -127,7 +135,9 @@ impl Syncer {
             .collect();
         Ok(Syncer {
             fs,
-            never_synced: payloads.is_empty(),
+            never_synced: logged.payloads.is_empty(),
+            // What a crash or a close kept from the folder goes at the first look.
+            outbox: logged.payloads[unsent..].to_vec(),
             own_files: folder.own_files().len(),
             options,
             scope,
@@ -135,7 +145,6 @@ impl Syncer {
             folder,
             local,
             own_dir,
-            outbox: Vec::new(),
             log_waiting: Vec::new(),
             recheck: Vec::new(),
             conflicts,
@@ -147,6 +156,7 @@ impl Syncer {
             last_scan: None,
             last_error: None,
             written: None,
+            last_write: None,
             folder_watch: None,
         })
     }
@@ -169,6 +179,7 @@ impl Syncer {
         doc: Option<&Node>,
         touched: Vec<KeyPath>,
         upto: u64,
+        closing: bool,
     ) {
         let waiting = std::mem::take(&mut self.log_waiting);
         for (seq, payload) in waiting {
@@ -188,6 +199,9 @@ impl Syncer {
             }
         }
         self.publish(shared);
+        if closing {
+            self.flush_outbox(shared); // no look comes after the last commit
+        }
     }
 
     /// Whether a change at `key` can reach the mirror.
@@ -216,7 +230,11 @@ impl Syncer {
         if let Some(bytes) = self.mirror.commit(now_ms()) {
             self.append_log(shared, &bytes);
             self.outbox.push(bytes);
-            self.flush_outbox(shared);
+            match self.last_write.map(|at| at + FOLDER_WRITE_WINDOW) {
+                // Written at the look due then, with whatever else comes meanwhile.
+                Some(due) if due > Instant::now() => self.next_look = self.next_look.min(due),
+                _ => self.flush_outbox(shared),
+            }
         }
     }
 
@@ -230,7 +248,9 @@ impl Syncer {
         match self.folder.write(&payload) {
             Ok(_) => {
                 self.outbox.clear();
+                self.local.sent();
                 self.own_files += 1;
+                self.last_write = Some(Instant::now());
             }
             Err(e) => {
                 self.last_error = Some((e.code().into(), e.to_string()));

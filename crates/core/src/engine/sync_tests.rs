@@ -255,3 +255,37 @@ fn an_offline_folder_is_never_created_and_changes_wait_for_it() {
     });
     assert!(errors.lock().unwrap().is_empty(), "{errors:?}");
 }
+
+#[test]
+fn a_change_the_folder_missed_before_a_close_goes_out_after_the_next_open() {
+    let fs = SimFs::new();
+    fs.create_dir_all(Path::new(FOLDER)).unwrap();
+    let in_folder = |name: &str, folder: &str| {
+        let mut options = sync_options(&fs, name);
+        options.sync.as_mut().unwrap().folder = PathBuf::from(folder);
+        let engine = Engine::open(options).unwrap();
+        listen(&engine);
+        engine
+    };
+    // a syncs once, then its folder moves to a share that is not mounted yet.
+    let mut a = in_folder("a", FOLDER);
+    a.set(&p("settings.lang"), j(r#""fr""#)).unwrap();
+    until(&[&a], "a synced once", || {
+        a.sync_status()
+            .is_some_and(|s| s.devices.len() == 1 && s.pending_out == 0)
+    });
+    a.close_blocking().unwrap();
+    let mut a = in_folder("a", "/share/TAD");
+    a.set(&p("settings.theme"), j(r#""dark""#)).unwrap();
+    until(&[&a], "the change waiting", || {
+        a.sync_status()
+            .is_some_and(|s| !s.reachable && s.pending_out > 0)
+    });
+    a.close_blocking().unwrap();
+    fs.create_dir_all(Path::new("/share/TAD")).unwrap();
+    let a = in_folder("a", "/share/TAD");
+    let b = in_folder("b", "/share/TAD");
+    until(&[&a, &b], "the change kept in a's log", || {
+        get(&b, "settings.theme").as_deref() == Some(r#""dark""#)
+    });
+}

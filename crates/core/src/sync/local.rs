@@ -5,12 +5,14 @@
 //! | --- | --- |
 //! | `actor` | the store's Automerge actor on this device (hex), made once: a device that changed actor would look like a new one |
 //! | `log` | every change the mirror holds, as change-file envelopes appended one after another; a torn tail (a crash mid-append) is dropped at open |
+//! | `sent` | how far into the log everything is in the folder too (bytes, as text): what lies after it goes out at the next look, so a change logged just before a crash or a close still reaches the folder |
 //! | `status.json` | the last sync status (see [`super::status`]), with the subtrees in conflict: read at open and by `tad-store sync status` |
 //!
-//! The log is the mirror's own durability, independent of the folder (which may be
+//! The log keeps the mirror across restarts, independent of the folder (which may be
 //! offline, or emptied by a service). Its contract, kept by the engine: it never holds a
 //! change whose effect on the store is not durable yet. So at open, whatever the store
-//! holds that the mirror does not is a local change to record, never a remote one lost.
+//! holds that the mirror does not is a local change to record, never a remote one lost;
+//! and a log that lost its tail in a crash loses nothing (it is appended without fsync).
 
 use super::folder::{envelope, open_envelope};
 use crate::error::{Result, StoreError};
@@ -38,12 +40,22 @@ pub struct LocalState {
     /// Envelopes in the log: past [`LocalState::wants_compaction`]'s bound, the engine
     /// rewrites it as one.
     pub log_entries: usize,
+    /// Bytes of the log whose changes are in the folder too (see [`LocalState::sent`]).
+    sent: u64,
+}
+
+/// What the log held at open.
+pub struct Logged {
+    /// Every payload, in order: the mirror as it was.
+    pub payloads: Vec<Vec<u8>>,
+    /// How many of the last of them may not be in the folder yet.
+    pub unsent: usize,
 }
 
 impl LocalState {
     /// Opens (or makes) the directory and returns it with the payloads the log holds, in
     /// order. A log whose tail is torn is cut back to its whole envelopes.
-    pub fn open(fs: Arc<dyn Fs>, store: &Path) -> Result<(LocalState, Vec<Vec<u8>>)> {
+    pub fn open(fs: Arc<dyn Fs>, store: &Path) -> Result<(LocalState, Logged)> {
         let dir = dir_of(store);
         fs.create_dir_all(&dir)
             .map_err(|e| StoreError::io("create directory", &dir, &e))?;
@@ -72,6 +84,18 @@ impl LocalState {
             Err(e) => return Err(StoreError::io("read", &log_path, &e)),
         };
         let (payloads, whole) = split_log(&bytes);
+        // Missing or unreadable: everything may be unsent (sending twice is harmless).
+        let sent = fs
+            .read(&dir.join("sent"))
+            .ok()
+            .and_then(|t| std::str::from_utf8(&t).ok()?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            .min(whole as u64);
+        let unsent = payloads.iter().rev().scan(whole as u64, |end, p| {
+            *end -= (p.len() + 48) as u64;
+            Some(*end)
+        });
+        let unsent = unsent.take_while(|start| *start >= sent).count();
         let mut state = LocalState {
             fs,
             dir,
@@ -79,6 +103,7 @@ impl LocalState {
             log: None,
             log_len: whole as u64,
             log_entries: payloads.len(),
+            sent,
         };
         if whole < bytes.len() {
             let mut file = state
@@ -90,7 +115,24 @@ impl LocalState {
                 .map_err(|e| StoreError::io("truncate", &log_path, &e))?;
             state.log = Some(file);
         }
-        Ok((state, payloads.into_iter().map(<[u8]>::to_vec).collect()))
+        let payloads = payloads.into_iter().map(<[u8]>::to_vec).collect();
+        Ok((state, Logged { payloads, unsent }))
+    }
+
+    /// Notes that everything logged so far is in the folder. Not fsynced: if the note is
+    /// lost, the changes after the older one are sent again, which is harmless.
+    pub fn sent(&mut self) {
+        if self.sent == self.log_len {
+            return;
+        }
+        let path = self.dir.join("sent");
+        let written = self
+            .fs
+            .create(&path, 0o600)
+            .and_then(|mut f| f.write_all(self.log_len.to_string().as_bytes()));
+        if written.is_ok() {
+            self.sent = self.log_len;
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -105,7 +147,10 @@ impl LocalState {
         self.dir.join("log")
     }
 
-    /// Appends `payload` to the log. Durable when it returns `Ok`.
+    /// Appends `payload` to the log, without an fsync: a log that loses its tail in a
+    /// crash loses nothing the store does not hold durably (the changes it held are
+    /// recorded again from the store at the next open, and the folder has them), so it
+    /// costs a commit no second fsync.
     pub fn append(&mut self, payload: &[u8]) -> Result<()> {
         let path = self.log_path();
         let file = match self.log.as_mut() {
@@ -124,7 +169,6 @@ impl LocalState {
         let (_, bytes) = envelope(payload);
         let written = file
             .write_all(&bytes)
-            .and_then(|_| file.sync())
             .map_err(|e| StoreError::io("write", &path, &e));
         if written.is_err() {
             self.log = None; // cut back and reopened by the next append
@@ -147,6 +191,10 @@ impl LocalState {
         write_atomic(&*self.fs, &self.log_path(), &bytes, 0o600)?;
         self.log_len = bytes.len() as u64;
         self.log_entries = 1;
+        // The compacted log is one envelope of everything: taken as sent only once the
+        // folder has caught up (the engine compacts only with nothing waiting to go).
+        self.sent = 0;
+        self.sent();
         Ok(())
     }
 
@@ -207,15 +255,17 @@ mod tests {
     fn the_actor_is_made_once_and_the_log_keeps_whole_envelopes_only() {
         let fs: Arc<dyn Fs> = Arc::new(SimFs::new());
         let store = Path::new("/d/config.json");
-        let (mut local, payloads) = LocalState::open(fs.clone(), store).unwrap();
-        assert!(payloads.is_empty());
+        let (mut local, logged) = LocalState::open(fs.clone(), store).unwrap();
+        assert!(logged.payloads.is_empty());
         let actor = local.actor.clone();
         local.append(b"one").unwrap();
+        local.sent();
         local.append(b"two").unwrap();
         drop(local);
-        let (local, payloads) = LocalState::open(fs.clone(), store).unwrap();
+        let (local, logged) = LocalState::open(fs.clone(), store).unwrap();
         assert_eq!(local.actor, actor, "the same actor after a restart");
-        assert_eq!(payloads, vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(logged.payloads, vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(logged.unsent, 1, "two was logged after the folder had one");
         // A crash mid-append: half an envelope at the end.
         let log = dir_of(store).join("log");
         let mut bytes = fs.read(&log).unwrap();
@@ -223,17 +273,19 @@ mod tests {
         bytes.extend_from_slice(&third[..third.len() / 2]);
         write_atomic(&*fs, &log, &bytes, 0o600).unwrap();
         drop(local);
-        let (mut local, payloads) = LocalState::open(fs.clone(), store).unwrap();
-        assert_eq!(payloads.len(), 2, "the torn tail is dropped");
+        let (mut local, logged) = LocalState::open(fs.clone(), store).unwrap();
+        assert_eq!(logged.payloads.len(), 2, "the torn tail is dropped");
         local.append(b"four").unwrap();
         drop(local);
-        let (mut local, payloads) = LocalState::open(fs.clone(), store).unwrap();
+        let (mut local, logged) = LocalState::open(fs.clone(), store).unwrap();
         assert_eq!(
-            payloads,
+            logged.payloads,
             vec![b"one".to_vec(), b"two".to_vec(), b"four".to_vec()]
         );
+        assert_eq!(logged.unsent, 2, "two and four");
         local.compact(b"all").unwrap();
-        let (_, payloads) = LocalState::open(fs, store).unwrap();
-        assert_eq!(payloads, vec![b"all".to_vec()]);
+        let (_, logged) = LocalState::open(fs, store).unwrap();
+        assert_eq!(logged.payloads, vec![b"all".to_vec()]);
+        assert_eq!(logged.unsent, 0);
     }
 }
