@@ -59,6 +59,51 @@ async function main() {
   await again.close()
   fs.rmSync(cwd, { recursive: true, force: true })
   await twoWindows()
+  await twoDevices()
+}
+
+/**
+ * Part three: two devices, each its own store directory, sharing a folder as a sync
+ * service would replicate it (here the same local folder). Only the synced keys travel;
+ * the API key and the window size stay where they were set.
+ */
+async function twoDevices() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tad-store-demo-sync-'))
+  const folder = path.join(root, 'Dropbox', 'TAD')
+  fs.mkdirSync(folder, { recursive: true })
+  say(`\n8. Two devices syncing through ${folder}`)
+  const device = (name) =>
+    new Store({
+      cwd: path.join(root, name),
+      sensitiveKeys: ['ai.request.apiKey'],
+      secretKey: Buffer.alloc(32, name.length),
+      sync: { folder, keys: ['settings', 'ai.request'], device: name, scanIntervalMs: 200 },
+    })
+  const laptop = device('laptop')
+  const desktop = device('desktop')
+  const arrived = new Promise((resolve) => desktop.onDidChange('settings.theme', (v, old) => resolve([old, v])))
+  laptop.set({ 'settings.theme': 'dark', 'ai.request.model': 'gpt-5', 'ai.request.apiKey': 'sk-laptop-only', 'ui.window.width': 1440 })
+  desktop.set('settings.fontSize', 15)
+  const t = process.hrtime.bigint()
+  // A store never keeps Node running on its own (as electron-store does not); this
+  // script has nothing else to wait on, so a timer holds it open meanwhile.
+  const alive = setInterval(() => {}, 1000)
+  const [old, theme] = await arrived
+  say(`   desktop's onDidChange: settings.theme ${JSON.stringify(old)} -> ${JSON.stringify(theme)}, ${(Number(process.hrtime.bigint() - t) / 1e6).toFixed(0)} ms after the laptop set it`)
+  while (laptop.get('settings.fontSize') !== 15 || desktop.get('ai.request.model') !== 'gpt-5') {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  for (const [name, store] of [['laptop', laptop], ['desktop', desktop]]) {
+    say(`   ${name}: settings ${JSON.stringify(store.get('settings'))}, ai.request ${JSON.stringify(store.get('ai.request'))}, ui ${JSON.stringify(store.get('ui') ?? null)}`)
+  }
+  const status = laptop.syncStatus()
+  say(`   laptop's syncStatus(): devices ${status.devices.map((d) => `${d.device}${d.thisDevice ? ' (this)' : ''}`).join(', ')}; pending out ${status.pendingOut}, in ${status.pendingIn}; conflicts ${status.conflicts.length}`)
+  const files = fs.readdirSync(folder, { recursive: true }).filter((f) => String(f).endsWith('.tadsync'))
+  say(`   the folder: ${files.length} change files; one holding 'sk-laptop-only': ${files.some((f) => fs.readFileSync(path.join(folder, String(f))).includes('sk-laptop-only'))}`)
+  clearInterval(alive)
+  await laptop.close()
+  await desktop.close()
+  fs.rmSync(root, { recursive: true, force: true })
 }
 
 /**
