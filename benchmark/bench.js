@@ -281,6 +281,7 @@ function main() {
   lines.push('| | tad-store | conf | vs conf |', '| --- | --- | --- | --- |')
   lines.push(`| \`require('tad-store')\` (\`import('conf')\`) in a fresh process | ${fmt(oursLoad, 'ms')} | ${fmt(confLoad, 'ms')} | ${(confLoad / oursLoad).toFixed(1)}× |`)
   if (!process.argv.includes('--no-wide')) section('Wide objects and arrays: a set below them, with each option', 'wide-bench.js')
+  if (!process.argv.includes('--no-sync')) section('Sync across devices: a synced store beside the same store unsynced', 'sync-bench.js')
   lines.push('\nRatios are conf ÷ tad-store: how many times faster (or smaller) tad-store is.')
   fs.rmSync(fixtures, { recursive: true, force: true })
   console.log(lines.join('\n'))

@@ -86,6 +86,8 @@ pub(super) struct Syncer {
     pub(super) next_look: Instant,
     /// The newest change time merged, by actor (hex).
     last_seen: HashMap<String, i64>,
+    /// Changes merged changes wait for (see [`Mirror::missing`]), as of the last merge.
+    pending_in: usize,
     reachable: bool,
     last_scan: Option<i64>,
     last_error: Option<(String, String)>,
@@ -152,6 +154,7 @@ impl Syncer {
             unrecorded: Vec::new(),
             next_look: Instant::now(),
             last_seen: HashMap::new(),
+            pending_in: 0,
             reachable: false,
             last_scan: None,
             last_error: None,
@@ -297,9 +300,13 @@ impl Syncer {
                     Err(e) => shared.report(&e),
                 }
             }
-            for (actor, time) in self.mirror.changes_since(&heads) {
-                let seen = self.last_seen.entry(actor).or_insert(time);
-                *seen = (*seen).max(time);
+            // Both walk the mirror's history: only after something arrived.
+            if !merged.is_empty() {
+                for (actor, time) in self.mirror.changes_since(&heads) {
+                    let seen = self.last_seen.entry(actor).or_insert(time);
+                    *seen = (*seen).max(time);
+                }
+                self.pending_in = self.mirror.missing();
             }
             self.last_error = None;
         }
@@ -311,17 +318,24 @@ impl Syncer {
             self.reconcile(rules, std::mem::take(&mut merged));
         }
         self.apply(rules, merged);
-        if self.reachable && (self.folder.own_damaged() || self.own_files > COMPACT_AT) {
-            let whole = self.mirror.save();
-            match self.folder.compact(&whole) {
-                Ok(_) => self.own_files = 1,
-                Err(e) => shared.report(&e),
+        let folder_due =
+            self.reachable && (self.folder.own_damaged() || self.own_files > COMPACT_AT);
+        // The log is compacted only when all it holds is durable in the store and in the
+        // folder: the compacted log counts as sent (see `LocalState::compact`).
+        let log_due =
+            self.log_waiting.is_empty() && self.outbox.is_empty() && self.local.wants_compaction();
+        if folder_due || log_due {
+            let whole = self.mirror.save(); // once, for both
+            if folder_due {
+                match self.folder.compact(&whole) {
+                    Ok(_) => self.own_files = 1,
+                    Err(e) => shared.report(&e),
+                }
             }
-        }
-        if self.log_waiting.is_empty() && self.local.wants_compaction() {
-            let whole = self.mirror.save();
-            if let Err(e) = self.local.compact(&whole) {
-                shared.report(&e);
+            if log_due {
+                if let Err(e) = self.local.compact(&whole) {
+                    shared.report(&e);
+                }
             }
         }
         self.publish_status(shared);
@@ -529,7 +543,7 @@ impl Syncer {
             reachable: self.reachable,
             devices,
             pending_out: self.outbox.len(),
-            pending_in: self.mirror.missing(),
+            pending_in: self.pending_in,
             conflicts: self.conflicts.values().cloned().collect(),
             last_scan: self.last_scan.map(|t| iso(t.max(0) as u64)),
             last_error: self.last_error.clone(),
