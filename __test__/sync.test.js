@@ -90,7 +90,9 @@ test('a merge past the schema is held back as SYNC_CONFLICT until a later change
   await until([a, b], 'the list on b', () => b.get('workspaces')?.length === 1)
   a.set('workspaces', [...a.get('workspaces'), 'a'])
   b.set('workspaces', [...b.get('workspaces'), 'b'])
-  await until([a, b], 'the conflict', () => a.syncStatus()?.conflicts.length > 0)
+  // Both hold the conflict (so each merged the other's item) before b resolves it: a
+  // write made before b saw a's item would leave that item standing, by Automerge's rule.
+  await until([a, b], 'the conflict', () => a.syncStatus()?.conflicts.length > 0 && b.syncStatus()?.conflicts.length > 0)
   assert.deepEqual(a.get('workspaces'), ['w1', 'a'], 'a keeps its last valid state')
   const conflict = errors.find((e) => e.code === 'SYNC_CONFLICT')
   assert.ok(conflict, 'onError hears of it')
