@@ -146,3 +146,20 @@ test('tad-store sync status reads the status while the app holds the store', asy
   const never = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'tad-store.js'), 'sync', 'status', '--file', path.join(root, 'other.json')], { encoding: 'utf8' })
   assert.equal(never.status, 4, 'a store that never synced is not found')
 })
+
+test('a rollback on one device is an ordinary change that syncs', async (t) => {
+  const root = tempDir(t)
+  fs.mkdirSync(path.join(root, 'cloud'))
+  const a = device(t, root, 'a', { checkpointIdleMs: 10 })
+  const b = device(t, root, 'b')
+  a.set('settings.theme', 'light')
+  await until([a, b], 'light on b', () => b.get('settings.theme') === 'light')
+  let entry
+  await until([a], 'a history entry', () => (entry = a.listHistory()[0]))
+  a.set('settings.theme', 'dark')
+  a.set('settings.fontSize', 18)
+  await until([a, b], 'dark on b', () => b.get('settings.theme') === 'dark' && b.get('settings.fontSize') === 18)
+  await a.rollbackToTimestamp(entry.timestamp)
+  assert.equal(a.get('settings.theme'), 'light')
+  await until([a, b], 'the rollback on b', () => b.get('settings.theme') === 'light' && b.get('settings.fontSize') === undefined)
+})
