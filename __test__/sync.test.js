@@ -57,10 +57,17 @@ test('two devices converge on the synced keys, with change events, and keep the 
   laptop.set('window', { x: 10 })
   desktop.set('settings.fontSize', 14)
   desktop.set('window', { x: 99 })
+  // From here only the laptop's changes reach the desktop. The key feed `events` uses is
+  // the one the renderer bridge follows.
+  let fed = 0
+  let any = 0
+  desktop.events.addEventListener('change', () => fed++)
+  desktop.onDidAnyChange(() => any++)
   await until([laptop, desktop], 'convergence', () =>
     [laptop, desktop].every((s) => s.get('settings.theme') === 'dark' && s.get('settings.fontSize') === 14 && s.get('ai.request.model') === 'gpt-5'),
   )
   assert.deepEqual(seen, [['dark', undefined]], 'a remote change is a change event')
+  assert.ok(fed > 0 && any > 0, 'for the key feed (renderers) and onDidAnyChange too')
   assert.equal(laptop.get('window.x'), 10, 'unsynced keys stay as written')
   assert.equal(desktop.get('window.x'), 99)
   assert.equal(desktop.get('ai.request.apiKey'), undefined, 'a secret never travels')
